@@ -1,0 +1,89 @@
+// The agent's control API (Elysia): health, roles, live figures, Prometheus metrics and the status page.
+import { Elysia } from "elysia";
+import { staticPlugin } from "@elysiajs/static";
+import { arch, cpus, freemem, hostname, totalmem } from "node:os";
+import { join } from "node:path";
+import { timingSafeEqual } from "node:crypto";
+import { FleetError } from "./errors";
+import { answerErrorsAsJson } from "./http";
+import { createMetricsRegistry } from "./prometheus";
+import type { Supervisor } from "./supervisor";
+import { StartRoleRequest, type Health } from "./wire";
+
+/** What the control API needs from its agent. */
+export interface ControlSettings {
+  agent: string;
+  version: string;
+  /** Bearer token every call but health and the page's files needs; none = open. */
+  token?: string;
+  supervisor: Supervisor;
+}
+
+/** Where the status page's files are: embedded beside the entry in the binary, `web/` in the repository otherwise. */
+const WEB_DIR = (Bun as { isStandaloneExecutable?: boolean }).isStandaloneExecutable
+  ? join(import.meta.dir, "web")
+  : join(import.meta.dir, "..", "web");
+
+/** Paths anyone may read: the health probe and the status page's own files (the page then asks for the token). */
+function isPublic(method: string, path: string): boolean {
+  return method === "GET" && (path === "/v1/health" || path === "/" || /^\/[\w.-]+\.(html|js|css|svg)$/.test(path));
+}
+
+/** Compares the Authorization header with `Bearer TOKEN` in constant time. */
+function hasToken(header: string | null, token: string): boolean {
+  const given = Buffer.from(header ?? "");
+  const wanted = Buffer.from(`Bearer ${token}`);
+  return given.length === wanted.length && timingSafeEqual(given, wanted);
+}
+
+/**
+ * Builds the control API of CONTRACT.md. With a token set, every call but
+ * `GET /v1/health` and the page's files answers 401 without `Authorization: Bearer TOKEN`.
+ */
+export function createControlApp(settings: ControlSettings) {
+  const { supervisor } = settings;
+  const startedAt = Date.now();
+  const metrics = createMetricsRegistry(settings.agent, () => supervisor.list());
+  const health = (): Health => ({
+    agent: settings.agent,
+    version: settings.version,
+    host: hostname(),
+    arch: arch(),
+    cpus: cpus().length,
+    memory: { total: totalmem(), free: freemem(), rss: process.memoryUsage.rss() },
+    uptime_s: Math.round((Date.now() - startedAt) / 1000),
+    roles: supervisor.list().length,
+  });
+  return answerErrorsAsJson(new Elysia())
+    .onRequest(({ request }) => {
+      if (!settings.token) return;
+      const path = new URL(request.url).pathname;
+      if (isPublic(request.method, path) || hasToken(request.headers.get("authorization"), settings.token)) return;
+      return new Response(JSON.stringify({ error: "UNAUTHORIZED", message: "send Authorization: Bearer TOKEN" }), {
+        status: 401,
+        headers: { "content-type": "application/json", "www-authenticate": "Bearer" },
+      });
+    })
+    .get("/v1/health", health)
+    .get("/v1/roles", () => supervisor.list())
+    .post(
+      "/v1/roles",
+      async ({ body, set }) => {
+        const info = await supervisor.start(body.role, body.options ?? {}, "api");
+        set.status = 201;
+        return info;
+      },
+      { body: StartRoleRequest },
+    )
+    .get("/v1/roles/:id", ({ params }) => supervisor.get(params.id))
+    .get("/v1/roles/:id/stats", ({ params }) => supervisor.get(params.id).stats)
+    .delete("/v1/roles/:id", ({ params }) => supervisor.stop(params.id))
+    .get("/metrics", async ({ set }) => {
+      set.headers["content-type"] = metrics.contentType;
+      return await metrics.metrics();
+    })
+    .use(staticPlugin({ assets: WEB_DIR, prefix: "/", indexHTML: true, alwaysStatic: false }))
+    .all("/v1/*", () => {
+      throw new FleetError("NOT_FOUND", "no such control API path", 404);
+    });
+}

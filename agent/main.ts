@@ -1,0 +1,105 @@
+// The agent entry: one executable; --role makes it a sender, receiver, ...; it serves the control API.
+import { defineCommand, runCommand, showUsage } from "citty";
+import { hostname } from "node:os";
+import { readFileSync } from "node:fs";
+import packageJson from "../package.json" with { type: "json" };
+import { pickRoleArgv } from "./_argv";
+import { createControlApp } from "./control";
+import { EXIT, FleetError, describeError } from "./errors";
+import { readFlags } from "./options";
+import { findRole } from "./roles";
+import { runSelfTest } from "./self-test";
+import { Supervisor } from "./supervisor";
+
+/** Writes one JSON log line to stderr; stdout is kept for the final figures. */
+function log(event: string, fields: Record<string, unknown> = {}): void {
+  process.stderr.write(`${JSON.stringify({ at: new Date().toISOString(), event, ...fields })}\n`);
+}
+
+/** Ends the process with a one-line error (never a stack trace). */
+function fail(error: unknown, code: number = EXIT.USAGE): never {
+  process.stderr.write(`agent: ${describeError(error)}\n`);
+  process.exit(code);
+}
+
+/** The bearer token: `--token-file` (first line) wins over AGENT_TOKEN. */
+function readToken(tokenFile: string | undefined): string | undefined {
+  if (!tokenFile) return process.env.AGENT_TOKEN || undefined;
+  try {
+    const token = readFileSync(tokenFile, "utf8").split("\n")[0]!.trim();
+    if (token === "") throw new FleetError("BAD_TOKEN_FILE", `--token-file ${tokenFile}: the file is empty`);
+    return token;
+  } catch (error) {
+    if (error instanceof FleetError) throw error;
+    throw new FleetError("BAD_TOKEN_FILE", `--token-file ${tokenFile}: ${(error as Error).message}`);
+  }
+}
+
+function readPort(value: string, flag: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new FleetError("BAD_FLAG", `${flag} "${value}" is not a port (0-65535)`);
+  return port;
+}
+
+const args = {
+  role: { type: "string", description: "role to start at once (sender, receiver, ...)" },
+  version: { type: "boolean", description: "print the version and exit" },
+  "self-test": { type: "boolean", description: "check the native parts on this box, print JSON, exit 0 or 1" },
+  "control-port": { type: "string", default: "7700", description: "control API and status page port (0 = any free)" },
+  host: { type: "string", default: "0.0.0.0", description: "address to bind" },
+  control: { type: "boolean", default: true, description: "serve the control API (--no-control to turn off)" },
+  "token-file": { type: "string", description: "file holding the bearer token (else AGENT_TOKEN)" },
+  "allow-source-cmd": { type: "boolean", description: "let the control API start command sources (mjpeg-cmd, camera)" },
+  name: { type: "string", description: "agent name in figures and metrics (default: host name)" },
+  "data-dir": { type: "string", default: ".", description: "folder that output paths from the network resolve into" },
+} as const;
+
+const takesValue = Object.fromEntries(Object.entries(args).map(([name, def]) => [name, def.type === "string"]));
+
+const main = defineCommand({
+  meta: { name: "agent", version: packageJson.version, description: "Framefleet agent: one executable for every role" },
+  args,
+  async run({ args: flags, rawArgs }) {
+    if (flags.version) return console.log(packageJson.version);
+    if (flags["self-test"]) {
+      const report = await runSelfTest();
+      console.log(JSON.stringify(report));
+      process.exit(report.ok ? EXIT.OK : EXIT.NATIVE);
+    }
+    const agent = flags.name ?? hostname();
+    const context = { agent, host: flags.host, log };
+    const supervisor = new Supervisor(context, { allowSourceCmd: Boolean(flags["allow-source-cmd"]), dataDir: flags["data-dir"] });
+    const controlPort = readPort(flags["control-port"], "--control-port");
+    const token = readToken(flags["token-file"]);
+
+    const roleArgv = pickRoleArgv(rawArgs, takesValue);
+    if (!flags.role && roleArgv.length > 0) throw new FleetError("BAD_FLAG", `unknown flag ${roleArgv[0]} (role flags need --role)`);
+    const first = flags.role ? await supervisor.start(flags.role, readFlags(findRole(flags.role).options, roleArgv), "cli") : undefined;
+
+    const control = flags.control
+      ? createControlApp({ agent, version: packageJson.version, token, supervisor }).listen({ port: controlPort, hostname: flags.host })
+      : undefined;
+    if (control) log("control_listening", { port: control.server?.port, host: flags.host, token: token ? "required" : "none" });
+
+    let finishing = false;
+    const finish = async (): Promise<void> => {
+      if (finishing) return;
+      finishing = true;
+      const stopped = await supervisor.stopAll();
+      await control?.stop();
+      const mine = stopped.find((info) => info.id === first?.id);
+      if (mine) console.log(JSON.stringify(mine.stats));
+      process.exit(EXIT.OK);
+    };
+    process.on("SIGINT", finish);
+    process.on("SIGTERM", finish);
+    if (first) {
+      const ended = supervisor.ended(first.id);
+      if (ended) void ended.then(finish);
+    }
+  },
+});
+
+const argv = process.argv.slice(2);
+if (argv.includes("--help") || argv.includes("-h")) await showUsage(main);
+else await runCommand(main, { rawArgs: argv }).catch((error) => fail(error, error instanceof FleetError && error.code === "PORT_UNAVAILABLE" ? EXIT.FAILED : EXIT.USAGE));

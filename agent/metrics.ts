@@ -1,0 +1,101 @@
+// Measurement primitives shared by every role: latency histograms and per-second series.
+
+/** Relative width of one histogram bucket: values are kept to within 1% (as HdrHistogram with 2 significant digits). */
+const BUCKET_GROWTH = 1.01;
+const LOG_GROWTH = Math.log(BUCKET_GROWTH);
+/** Values below this (ms) share bucket 0; 1 µs is below anything a network path shows. */
+const MIN_MS = 0.001;
+
+/**
+ * A log-bucketed latency histogram in milliseconds: O(1) record, fixed memory
+ * (about 2,100 buckets cover 1 µs to 1 hour), percentiles accurate to 1%.
+ */
+export class LatencyHistogram {
+  private readonly counts = new Map<number, number>();
+  private total = 0;
+  private max = 0;
+
+  /** Records one sample in ms; negative values (clock skew) count as 0. */
+  record(valueMs: number): void {
+    const value = Math.max(valueMs, 0);
+    const bucket = value <= MIN_MS ? 0 : Math.ceil(Math.log(value / MIN_MS) / LOG_GROWTH);
+    this.counts.set(bucket, (this.counts.get(bucket) ?? 0) + 1);
+    this.total += 1;
+    if (value > this.max) this.max = value;
+  }
+
+  /** The number of samples recorded. */
+  get count(): number {
+    return this.total;
+  }
+
+  /** The q-quantile (0..1) in ms, rounded to 0.01 ms; 0 when empty. */
+  percentile(q: number): number {
+    if (this.total === 0) return 0;
+    const rank = Math.max(1, Math.ceil(q * this.total));
+    const buckets = [...this.counts.keys()].sort((a, b) => a - b);
+    let seen = 0;
+    for (const bucket of buckets) {
+      seen += this.counts.get(bucket)!;
+      if (seen >= rank) return round2(Math.min(bucket === 0 ? 0 : MIN_MS * BUCKET_GROWTH ** bucket, this.max));
+    }
+    return round2(this.max);
+  }
+
+  /** `{p50, p99}` in ms, the shape every role reports. */
+  summary(): { p50: number; p99: number } {
+    return { p50: this.percentile(0.5), p99: this.percentile(0.99) };
+  }
+}
+
+/** How many one-second buckets a series keeps: the last five minutes. */
+export const SERIES_SECONDS = 300;
+
+/**
+ * Counts events in one-second buckets (by wall clock) and keeps the last
+ * `SERIES_SECONDS` of them, for live charts and for rates over a recent window.
+ */
+export class RateSeries {
+  private readonly buckets: { second: number; count: number; bytes: number }[] = [];
+
+  /** Adds `count` events carrying `byteCount` bytes at `nowMs` (default: now). */
+  add(count = 1, byteCount = 0, nowMs = Date.now()): void {
+    const second = Math.floor(nowMs / 1000);
+    const last = this.buckets.at(-1);
+    if (last && last.second === second) {
+      last.count += count;
+      last.bytes += byteCount;
+      return;
+    }
+    this.buckets.push({ second, count, bytes: byteCount });
+    if (this.buckets.length > SERIES_SECONDS) this.buckets.shift();
+  }
+
+  /** Events per second over the last `seconds` complete seconds before `nowMs`. */
+  rate(seconds = 5, nowMs = Date.now()): number {
+    const current = Math.floor(nowMs / 1000);
+    let sum = 0;
+    for (const bucket of this.buckets) if (bucket.second < current && bucket.second >= current - seconds) sum += bucket.count;
+    return round2(sum / seconds);
+  }
+
+  /** The buckets as `[unixSecond, count, bytes]` triples, oldest first. */
+  points(): [number, number, number][] {
+    return this.buckets.map((bucket) => [bucket.second, bucket.count, bucket.bytes]);
+  }
+}
+
+/** Rounds to two decimals, the precision every figure is reported with. */
+export function round2(value: number): number {
+  return Math.round(value * 100) / 100;
+}
+
+/** Average rate per second of `count` events over `elapsedMs`, 0 when no time has passed. */
+export function perSecond(count: number, elapsedMs: number): number {
+  return elapsedMs > 0 ? round2((count * 1000) / elapsedMs) : 0;
+}
+
+/** Megabits per second of `byteCount` bytes over `elapsedMs` (1 Mbit = 10^6 bits). */
+export function mbitPerSecond(byteCount: number, elapsedMs: number): number {
+  return elapsedMs > 0 ? round2((byteCount * 8) / 1000 / elapsedMs) : 0;
+}

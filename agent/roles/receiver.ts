@@ -1,0 +1,158 @@
+// The receiver role: HTTP image ingestion into a bounded queue, saved per topic, with live figures.
+import { Elysia } from "elysia";
+import { Type as t } from "@sinclair/typebox";
+import { mkdir } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { FleetError } from "../errors";
+import { answerErrorsAsJson, errorResponse, jsonResponse } from "../http";
+import { readJpegHeader } from "../jpeg";
+import { LatencyHistogram, RateSeries, mbitPerSecond, perSecond } from "../metrics";
+import sharp from "../sharp";
+import { parseSize } from "../units";
+import type { ReceiverStats } from "../wire";
+import { PersistentCounter } from "./_counter";
+import { ImageStore, type SaveOutcome } from "./_store";
+import { readUpload } from "./_upload";
+import type { Role, RoleHandle } from "./types";
+
+const options = t.Object(
+  {
+    port: t.Integer({ minimum: 0, maximum: 65535, default: 8000, description: "HTTP port; 0 picks a free one" }),
+    out: t.String({ minLength: 1, default: "./analyzed_images", description: "folder that receives OUT/TOPIC/*.jpg" }),
+    queue: t.Integer({ minimum: 1, maximum: 1_000_000, default: 1024, description: "images waiting to be saved before 503" }),
+    queueBytes: t.String({ default: "256MB", description: "bytes waiting to be saved before 503" }),
+    maxBody: t.String({ default: "16MB", description: "largest request body; 413 past it" }),
+    verify: t.Union([t.Literal("header"), t.Literal("decode"), t.Literal("none")], { default: "header" }),
+    writers: t.Integer({ minimum: 1, maximum: 64, default: 4, description: "files written at once" }),
+  },
+  { additionalProperties: false },
+);
+
+/** Seconds a client should wait after a 503 (queue full) before it retries. */
+const RETRY_AFTER_S = "1";
+const COUNTER_FILE = "image_counter.txt";
+
+/** Checks an image's bytes per `--verify`: header (markers and SOF, no decode), decode (sharp decodes every pixel), none. */
+async function verifyImage(data: Uint8Array, mode: "header" | "decode" | "none"): Promise<void> {
+  if (mode === "none") return;
+  readJpegHeader(data);
+  if (mode === "decode") {
+    try {
+      await sharp(data, { failOn: "truncated" }).raw().toBuffer();
+    } catch (error) {
+      throw new FleetError("BAD_JPEG", `JPEG does not decode: ${(error as Error).message}`, 422, { cause: error });
+    }
+  }
+}
+
+/** Figures kept per topic. */
+interface TopicCounts {
+  received: number;
+  saved: number;
+}
+
+export default {
+  name: "receiver",
+  summary: "HTTP image ingestion: POST /upload into a bounded queue, saved atomically per topic",
+  options,
+  async start(opts, context): Promise<RoleHandle> {
+    const maxBody = parseSize(opts.maxBody, "--max-body");
+    const maxBytes = parseSize(opts.queueBytes, "--queue-bytes");
+    const outDir = resolve(opts.out);
+    await mkdir(outDir, { recursive: true });
+    const counter = PersistentCounter.open(join(outDir, COUNTER_FILE));
+    const latency = new LatencyHistogram();
+    const series = new RateSeries();
+    const topics = new Map<string, TopicCounts>();
+    const totals = { received: 0, saved: 0, failed: 0, rejected: 0, busy: 0, bytes: 0 };
+    let firstAt = 0;
+    let lastSavedAt = 0;
+    let stoppedAt = 0;
+    let lastFile: string | undefined;
+
+    const topicCounts = (topic: string): TopicCounts => {
+      let counts = topics.get(topic);
+      if (!counts) topics.set(topic, (counts = { received: 0, saved: 0 }));
+      return counts;
+    };
+    const onOutcome = (outcome: SaveOutcome): void => {
+      if ("error" in outcome) {
+        totals.failed += 1;
+        context.log("save_failed", { id: outcome.job.id, error: outcome.error.message });
+        return;
+      }
+      totals.saved += 1;
+      totals.bytes += outcome.job.data.length;
+      topicCounts(outcome.job.topic).saved += 1;
+      series.add(1, outcome.job.data.length, outcome.savedAt);
+      lastSavedAt = outcome.savedAt;
+      lastFile = outcome.path;
+      if (outcome.job.sentAt) latency.record(outcome.savedAt - outcome.job.sentAt);
+    };
+    const store = new ImageStore(outDir, { maxJobs: opts.queue, maxBytes, writers: opts.writers }, onOutcome);
+
+    const stats = (): ReceiverStats => {
+      const end = stoppedAt || Date.now();
+      const elapsed = firstAt ? Math.max(end - firstAt, 1) : 0;
+      const activeElapsed = firstAt ? Math.max((stoppedAt ? lastSavedAt || end : end) - firstAt, 1) : 0;
+      return {
+        role: "receiver",
+        port: server.server?.port ?? opts.port,
+        ...totals,
+        queue_depth: store.depth,
+        queue_bytes: store.bytes,
+        images_per_s: perSecond(totals.saved, activeElapsed),
+        mbit_per_s: mbitPerSecond(totals.bytes, activeElapsed),
+        rate_5s: series.rate(5),
+        elapsed_s: Math.round(elapsed) / 1000,
+        topics: Object.fromEntries(
+          [...topics].map(([name, counts]) => [name, { ...counts, images_per_s: perSecond(counts.saved, activeElapsed) }]),
+        ),
+        latency_ms: latency.summary(),
+        series: series.points(),
+        last_file: lastFile,
+      };
+    };
+
+    const accept = async (request: Request): Promise<Response> => {
+      try {
+        if (stoppedAt) throw new FleetError("STOPPING", "the receiver is stopping", 503);
+        const upload = await readUpload(request, maxBody);
+        await verifyImage(upload.data, opts.verify);
+        if (!firstAt) firstAt = Date.now();
+        const job = { id: counter.next(), ...upload };
+        if (!store.offer(job)) {
+          totals.busy += 1;
+          return jsonResponse({ error: "QUEUE_FULL", message: "save queue is full; retry later" }, 503, { "retry-after": RETRY_AFTER_S });
+        }
+        totals.received += 1;
+        topicCounts(upload.topic).received += 1;
+        return jsonResponse({ id: job.id }, 202);
+      } catch (error) {
+        if (error instanceof FleetError && error.status < 500) totals.rejected += 1;
+        return errorResponse(error);
+      }
+    };
+
+    const server = answerErrorsAsJson(new Elysia({ serve: { maxRequestBodySize: maxBody * 2 } }))
+      .post("/upload", ({ request }) => accept(request), { parse: "none" })
+      .get("/stats", () => stats());
+    try {
+      server.listen({ port: opts.port, hostname: context.host });
+    } catch (error) {
+      throw new FleetError("PORT_UNAVAILABLE", `--port ${opts.port}: ${(error as Error).message}`, 409, { cause: error });
+    }
+    context.log("receiver_listening", { port: server.server?.port, out: outDir });
+
+    return {
+      stats,
+      async stop() {
+        if (stoppedAt) return;
+        stoppedAt = Date.now();
+        await server.stop(false);
+        await store.drain();
+        counter.close();
+      },
+    };
+  },
+} satisfies Role<typeof options>;

@@ -1,0 +1,157 @@
+// The sender role: frames from a source to receivers over HTTP, topics x multiply POSTs per frame.
+import { Type as t } from "@sinclair/typebox";
+import { FleetError } from "../errors";
+import { LatencyHistogram, RateSeries, mbitPerSecond, perSecond } from "../metrics";
+import { Slots } from "../slots";
+import { openSource, parseSourceSpec } from "../sources";
+import { parseDuration } from "../units";
+import type { SenderStats } from "../wire";
+import { toRequestBodies, type RequestBody } from "./_request-body";
+import type { Role, RoleHandle } from "./types";
+
+const options = t.Object(
+  {
+    target: t.Array(t.String({ pattern: "^https?://" }), { minItems: 1, description: "receiver URLs, e.g. http://HOST:8000/upload" }),
+    source: t.String({ default: "synthetic", description: "synthetic[:WxH], files:PATH, mjpeg-cmd:COMMAND, camera" }),
+    topics: t.Integer({ minimum: 1, maximum: 1000, default: 1 }),
+    multiply: t.Integer({ minimum: 1, maximum: 10000, default: 20, description: "POSTs per frame and topic" }),
+    duration: t.String({ default: "30s", description: "how long to send; 0 = until stopped" }),
+    fps: t.Number({ minimum: 0, maximum: 1000, default: 0, description: "frames per second taken from the source; 0 = as fast as sent" }),
+    quality: t.Integer({ minimum: 1, maximum: 100, default: 95, description: "JPEG quality of synthetic frames" }),
+    format: t.Union([t.Literal("binary"), t.Literal("json")], { default: "binary" }),
+    concurrency: t.Integer({ minimum: 1, maximum: 1024, default: 8, description: "requests in flight" }),
+    timeout: t.String({ default: "10s", description: "per-request timeout" }),
+  },
+  { additionalProperties: false },
+);
+
+/** The longest a 503's Retry-After is honoured, so a stop is never held up for long. */
+const MAX_RETRY_WAIT_MS = 5000;
+
+/** Reads Retry-After in seconds (RFC 9110 section 10.2.3; the HTTP-date form falls back to 1 s), capped. */
+function readRetryAfter(response: Response): number {
+  const seconds = Number(response.headers.get("retry-after"));
+  return Math.min(Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : 1000, MAX_RETRY_WAIT_MS);
+}
+
+function checkTargets(targets: string[]): URL[] {
+  return targets.map((target) => {
+    try {
+      return new URL(target);
+    } catch (error) {
+      throw new FleetError("BAD_TARGET", `--target ${target}: not a URL`, 422, { cause: error });
+    }
+  });
+}
+
+export default {
+  name: "sender",
+  summary: "frames from a source to receivers over HTTP at a set rate",
+  options,
+  async start(opts, context): Promise<RoleHandle> {
+    const targets = checkTargets(opts.target);
+    const durationMs = parseDuration(opts.duration, "--duration");
+    const timeoutMs = parseDuration(opts.timeout, "--timeout");
+    const source = await openSource(parseSourceSpec(opts.source), { quality: opts.quality });
+    const slots = new Slots(opts.concurrency);
+    const latency = new LatencyHistogram();
+    const series = new RateSeries();
+    const errors: Record<string, number> = {};
+    const totals = { sent: 0, ok: 0, failed: 0, retries: 0, bytes: 0, frames: 0 };
+    const startedAt = Date.now();
+    let stoppedAt = 0;
+    let stopping = false;
+    let wake: () => void = () => {};
+    const stopSignal = new Promise<void>((resolve) => (wake = resolve));
+
+    const countError = (code: string): void => {
+      totals.failed += 1;
+      errors[code] = (errors[code] ?? 0) + 1;
+    };
+    const post = async (target: URL, body: RequestBody): Promise<void> => {
+      for (;;) {
+        const began = performance.now();
+        try {
+          const response = await fetch(target, {
+            method: "POST",
+            body: body.payload as BodyInit,
+            headers: { ...body.headers, "x-sent-at": String(Date.now()) },
+            signal: AbortSignal.timeout(timeoutMs),
+          });
+          await response.arrayBuffer();
+          if (response.status === 202) {
+            latency.record(performance.now() - began);
+            totals.ok += 1;
+            totals.bytes += body.size;
+            series.add(1, body.size);
+            return;
+          }
+          if (response.status !== 503 || stopping) return countError(`HTTP_${response.status}`);
+          totals.retries += 1;
+          await Promise.race([Bun.sleep(readRetryAfter(response)), stopSignal]);
+        } catch (error) {
+          return countError((error as { name?: string }).name === "TimeoutError" ? "TIMEOUT" : ((error as { code?: string }).code ?? "NETWORK"));
+        }
+      }
+    };
+
+    const run = async (): Promise<void> => {
+      const intervalMs = opts.fps > 0 ? 1000 / opts.fps : 0;
+      let nextAt = performance.now();
+      let turn = 0;
+      const topicNames = Array.from({ length: opts.topics }, (_, index) => `topic-${index}`);
+      while (!stopping && (durationMs === 0 || Date.now() - startedAt < durationMs)) {
+        if (intervalMs > 0) {
+          const wait = nextAt - performance.now();
+          if (wait > 0) await Promise.race([Bun.sleep(wait), stopSignal]);
+          nextAt = Math.max(nextAt + intervalMs, performance.now() - intervalMs);
+          if (stopping) break;
+        }
+        const frame = await source.next();
+        totals.frames += 1;
+        for (const body of toRequestBodies(frame, topicNames, opts.format)) {
+          for (let copy = 0; copy < opts.multiply && !stopping; copy += 1) {
+            if (!(await slots.acquire())) break;
+            totals.sent += 1;
+            const target = targets[turn++ % targets.length]!;
+            void post(target, body).finally(() => slots.release());
+          }
+        }
+      }
+    };
+
+    const ended = run()
+      .catch((error) => context.log("sender_failed", { error: (error as Error).message }))
+      .then(() => slots.idle())
+      .then(async () => {
+        stoppedAt = Date.now();
+        await source.close();
+      });
+
+    const stats = (): SenderStats => {
+      const elapsed = (stoppedAt || Date.now()) - startedAt;
+      return {
+        role: "sender",
+        ...totals,
+        in_flight: slots.inUse,
+        images_per_s: perSecond(totals.ok, elapsed),
+        mbit_per_s: mbitPerSecond(totals.bytes, elapsed),
+        rate_5s: series.rate(5),
+        elapsed_s: elapsed / 1000,
+        latency_ms: latency.summary(),
+        errors,
+        series: series.points(),
+      };
+    };
+    return {
+      stats,
+      ended,
+      async stop() {
+        stopping = true;
+        wake();
+        slots.close();
+        await ended;
+      },
+    };
+  },
+} satisfies Role<typeof options>;

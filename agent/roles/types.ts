@@ -1,0 +1,40 @@
+// The one shape every role has: a name, an options schema, and start() giving a handle.
+import type { Static, TObject } from "@sinclair/typebox";
+
+/** What the agent gives a role when starting it. */
+export interface RoleContext {
+  /** The agent's name, used as the `agent` label of figures. */
+  agent: string;
+  /** Address servers of the role bind to (the agent's `--host`). */
+  host: string;
+  /** Writes one structured log line (JSON to stderr). */
+  log(event: string, fields?: Record<string, unknown>): void;
+}
+
+/** Live or final figures of a role: a flat JSON object whose fields depend on the role. */
+export type RoleStats = Record<string, unknown> & { role: string };
+
+/** A running role. */
+export interface RoleHandle {
+  /** Stops the role (drains what it accepted), gathers failures of its parts; resolves when done. */
+  stop(): Promise<void>;
+  /** Live figures; after stop() the final ones. */
+  stats(): RoleStats;
+  /** Resolves when the role ends by itself (a sender's `duration` ran out, a source ended). */
+  ended?: Promise<void>;
+}
+
+/**
+ * A role: its CLI/API name, a one-line summary, the strict TypeBox schema of its
+ * options (the same schema checks CLI flags and control-API bodies), and start().
+ */
+export interface Role<Options extends TObject = TObject> {
+  name: string;
+  summary: string;
+  options: Options;
+  /**
+   * Starts the role with options already checked against `options`.
+   * @throws FleetError when the options cannot work here (port taken, no files...).
+   */
+  start(options: Static<Options>, context: RoleContext): Promise<RoleHandle>;
+}

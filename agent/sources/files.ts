@@ -1,0 +1,63 @@
+// A stored source: JPEG files from a file, a folder or a glob, read once and looped.
+import { stat } from "node:fs/promises";
+import { basename, join, resolve } from "node:path";
+import { FleetError } from "../errors";
+import { readJpegHeader } from "../jpeg";
+import { closedError } from "./_closed";
+import type { Frame, FrameSource } from "./types";
+
+/** Largest total of file bytes a files source holds in memory (512 MB), so a wrong glob cannot exhaust a Pi. */
+const MAX_TOTAL_BYTES = 512 * 1024 * 1024;
+const JPEG_NAME = /\.jpe?g$/i;
+
+/** Lists the JPEG paths a files spec names, sorted: a file, every *.jpg/*.jpeg in a folder, or a glob's matches. */
+async function listPaths(path: string): Promise<string[]> {
+  const info = await stat(path).catch(() => undefined);
+  if (info?.isFile()) return [path];
+  const glob = info?.isDirectory() ? new Bun.Glob("*.{jpg,jpeg,JPG,JPEG}") : new Bun.Glob(path);
+  const cwd = info?.isDirectory() ? path : ".";
+  const found: string[] = [];
+  for await (const match of glob.scan({ cwd, onlyFiles: true, absolute: false })) {
+    if (JPEG_NAME.test(match)) found.push(join(cwd, match));
+  }
+  return found.sort();
+}
+
+/**
+ * Opens a looping source over the JPEG files at `path` (file, folder or glob).
+ * Each file is read once and checked with the JPEG header reader.
+ * @throws FleetError NO_FILES (no JPEG matched), BAD_FILE (a file is not a whole JPEG),
+ *   TOO_MANY_BYTES (over 512 MB in all); status 422.
+ */
+export async function openFiles(path: string): Promise<FrameSource> {
+  const paths = await listPaths(path);
+  if (paths.length === 0) throw new FleetError("NO_FILES", `source files:${path}: no .jpg or .jpeg file matched`, 422);
+  const images: { name: string; data: Uint8Array }[] = [];
+  let total = 0;
+  for (const file of paths) {
+    const data = new Uint8Array(await Bun.file(file).arrayBuffer());
+    total += data.length;
+    if (total > MAX_TOTAL_BYTES) throw new FleetError("TOO_MANY_BYTES", `source files:${path}: more than 512 MB of images`, 422);
+    try {
+      readJpegHeader(data);
+    } catch (error) {
+      throw new FleetError("BAD_FILE", `source files:${path}: ${resolve(file)} is not a whole JPEG`, 422, { cause: error });
+    }
+    images.push({ name: basename(file), data });
+  }
+  let seq = 0;
+  let closed = false;
+  return {
+    async next(): Promise<Frame> {
+      if (closed) throw closedError();
+      const image = images[seq % images.length]!;
+      const frame = { data: image.data, name: image.name, seq, capturedAt: Date.now() };
+      seq += 1;
+      return frame;
+    },
+    stats: () => ({ kind: "files", frames: seq, dropped: 0, up: !closed }),
+    async close() {
+      closed = true;
+    },
+  };
+}

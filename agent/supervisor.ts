@@ -1,0 +1,138 @@
+// Runs roles on an agent: start with checked options, list, figures, stop; shared by the CLI and the control API.
+import { isAbsolute, normalize, resolve } from "node:path";
+import { FleetError } from "./errors";
+import { checkOptions } from "./options";
+import { findRole } from "./roles";
+import type { RoleContext, RoleHandle, RoleStats } from "./roles/types";
+import { parseSourceSpec, runsCommand } from "./sources";
+import type { RoleInfo, RoleState } from "./wire";
+
+/** Where a start request came from: the local command line, or the network (control API). */
+export type Origin = "cli" | "api";
+
+/** What the network may do on this agent. */
+export interface NetworkPolicy {
+  /** Let the control API start sources that run a command (mjpeg-cmd, camera): the agent's `--allow-source-cmd`. */
+  allowSourceCmd: boolean;
+  /** Folder that relative `out` paths from the network resolve into (`--data-dir`). */
+  dataDir: string;
+}
+
+interface Entry {
+  id: string;
+  role: string;
+  state: RoleState;
+  startedAt: Date;
+  options: Record<string, unknown>;
+  handle: RoleHandle;
+  final?: RoleStats;
+  error?: string;
+}
+
+/**
+ * Holds the roles running on this agent. Options from the network are held to the
+ * policy: no command sources unless allowed, output folders only inside the data dir.
+ */
+export class Supervisor {
+  private readonly entries = new Map<string, Entry>();
+  private sequence = 0;
+
+  constructor(private readonly context: RoleContext, private readonly policy: NetworkPolicy) {}
+
+  /**
+   * Checks the options against the role's schema and the network policy, then starts the role.
+   * @throws FleetError UNKNOWN_ROLE/NOT_YET/BAD_OPTIONS (422), SOURCE_CMD_REFUSED/PATH_REFUSED (403), or the role's own.
+   */
+  async start(roleName: string, rawOptions: unknown, origin: Origin): Promise<RoleInfo> {
+    const role = findRole(roleName);
+    const options = checkOptions<Record<string, unknown>>(role.options, rawOptions, origin);
+    if (origin === "api") this.holdToPolicy(options);
+    const handle = await role.start(options, this.context);
+    this.sequence += 1;
+    const entry: Entry = { id: `${role.name}-${this.sequence}`, role: role.name, state: "running", startedAt: new Date(), options, handle };
+    this.entries.set(entry.id, entry);
+    handle.ended?.then(() => {
+      if (entry.state === "running") entry.state = "ended";
+    });
+    this.context.log("role_started", { id: entry.id, role: role.name });
+    return this.describe(entry);
+  }
+
+  /** Resolves when role `id` ends by itself; undefined for roles that run until stopped. */
+  ended(id: string): Promise<void> | undefined {
+    return this.find(id).handle.ended;
+  }
+
+  /** Every role started on this agent, running or ended. */
+  list(): RoleInfo[] {
+    return [...this.entries.values()].map((entry) => this.describe(entry));
+  }
+
+  /** @throws FleetError NO_SUCH_ROLE (404). */
+  get(id: string): RoleInfo {
+    return this.describe(this.find(id));
+  }
+
+  /**
+   * Stops a role (idempotent), forgets it, and answers its final figures.
+   * @throws FleetError NO_SUCH_ROLE (404).
+   */
+  async stop(id: string): Promise<RoleInfo> {
+    const entry = this.find(id);
+    if (entry.state === "running" || entry.state === "ended") {
+      entry.state = "stopping";
+      try {
+        await entry.handle.stop();
+        entry.state = "ended";
+      } catch (error) {
+        entry.state = "failed";
+        entry.error = (error as Error).message;
+      }
+      entry.final = entry.handle.stats();
+    }
+    this.entries.delete(id);
+    return this.describe(entry);
+  }
+
+  /** Stops every role, newest first (reverse order of start), and answers their final figures. */
+  async stopAll(): Promise<RoleInfo[]> {
+    const ids = [...this.entries.keys()].reverse();
+    const stopped: RoleInfo[] = [];
+    for (const id of ids) stopped.push(await this.stop(id));
+    return stopped;
+  }
+
+  private find(id: string): Entry {
+    const entry = this.entries.get(id);
+    if (!entry) throw new FleetError("NO_SUCH_ROLE", `no role with id "${id}" on this agent`, 404);
+    return entry;
+  }
+
+  private describe(entry: Entry): RoleInfo {
+    return {
+      id: entry.id,
+      role: entry.role,
+      state: entry.state,
+      started_at: entry.startedAt.toISOString(),
+      options: entry.options,
+      stats: entry.final ?? entry.handle.stats(),
+      ...(entry.error ? { error: entry.error } : {}),
+    };
+  }
+
+  /** Refuses command sources and output paths outside the data dir; rewrites `out` to its place in the data dir. */
+  private holdToPolicy(options: Record<string, unknown>): void {
+    if (typeof options.source === "string" && runsCommand(parseSourceSpec(options.source)) && !this.policy.allowSourceCmd)
+      throw new FleetError(
+        "SOURCE_CMD_REFUSED",
+        `options.source "${options.source.split(":")[0]}" runs a command; this agent takes such sources only from its own command line (or when started with --allow-source-cmd)`,
+        403,
+      );
+    if (typeof options.out === "string") {
+      const path = normalize(options.out);
+      if (isAbsolute(path) || path.startsWith(".."))
+        throw new FleetError("PATH_REFUSED", `options.out "${options.out}" must be a relative path inside the agent's data dir`, 403);
+      options.out = resolve(this.policy.dataDir, path);
+    }
+  }
+}

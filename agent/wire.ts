@@ -1,0 +1,103 @@
+// Schemas and types of everything on the control API's wire; no I/O. Server, client, controller and pages share them.
+import { Type as t, type Static } from "@sinclair/typebox";
+
+/** Body of every 4xx/5xx answer: a stable UPPER_SNAKE code and a sentence for people. */
+export const ErrorBody = t.Object({ error: t.String(), message: t.String() });
+export type ErrorBody = Static<typeof ErrorBody>;
+
+/** `GET /v1/health`: what this agent is and runs. Memory in bytes. */
+export const Health = t.Object({
+  agent: t.String(),
+  version: t.String(),
+  host: t.String(),
+  arch: t.String(),
+  cpus: t.Number(),
+  memory: t.Object({ total: t.Number(), free: t.Number(), rss: t.Number() }),
+  uptime_s: t.Number(),
+  roles: t.Number(),
+});
+export type Health = Static<typeof Health>;
+
+/** `POST /v1/roles` body: the role name and its options (checked against the role's own schema). */
+export const StartRoleRequest = t.Object(
+  { role: t.String({ minLength: 1 }), options: t.Optional(t.Record(t.String(), t.Unknown())) },
+  { additionalProperties: false },
+);
+export type StartRoleRequest = Static<typeof StartRoleRequest>;
+
+/** Life of a role on an agent: running, then stopping, then ended (by itself or by stop) or failed. */
+export const RoleState = t.Union([t.Literal("running"), t.Literal("stopping"), t.Literal("ended"), t.Literal("failed")]);
+export type RoleState = Static<typeof RoleState>;
+
+/** A role on an agent as `GET /v1/roles` lists it; `stats` are its live (or final) figures. */
+export const RoleInfo = t.Object({
+  id: t.String(),
+  role: t.String(),
+  state: RoleState,
+  started_at: t.String(),
+  options: t.Record(t.String(), t.Unknown()),
+  stats: t.Record(t.String(), t.Unknown()),
+  error: t.Optional(t.String()),
+});
+export type RoleInfo = Static<typeof RoleInfo>;
+
+/** Latency percentiles in ms. */
+export const Latency = t.Object({ p50: t.Number(), p99: t.Number() });
+
+/** Per-topic figures of a receiver. */
+export const TopicStats = t.Object({ received: t.Number(), saved: t.Number(), images_per_s: t.Number() });
+
+/**
+ * Figures of a receiver (`GET /stats` on its port, and its role stats). Rates are
+ * averages from the first request to now (or to stop); `rate_5s` is the last 5 s.
+ */
+export const ReceiverStats = t.Object({
+  role: t.Literal("receiver"),
+  port: t.Number(),
+  received: t.Number(),
+  saved: t.Number(),
+  failed: t.Number(),
+  rejected: t.Number(),
+  busy: t.Number(),
+  queue_depth: t.Number(),
+  queue_bytes: t.Number(),
+  bytes: t.Number(),
+  images_per_s: t.Number(),
+  mbit_per_s: t.Number(),
+  rate_5s: t.Number(),
+  elapsed_s: t.Number(),
+  topics: t.Record(t.String(), TopicStats),
+  latency_ms: Latency,
+  series: t.Array(t.Tuple([t.Number(), t.Number(), t.Number()])),
+  last_file: t.Optional(t.String()),
+});
+export type ReceiverStats = Static<typeof ReceiverStats>;
+
+/** Figures of a sender; `sent` counts images issued (retries after 503 not counted again). */
+export const SenderStats = t.Object({
+  role: t.Literal("sender"),
+  sent: t.Number(),
+  ok: t.Number(),
+  failed: t.Number(),
+  retries: t.Number(),
+  in_flight: t.Number(),
+  bytes: t.Number(),
+  frames: t.Number(),
+  images_per_s: t.Number(),
+  mbit_per_s: t.Number(),
+  rate_5s: t.Number(),
+  elapsed_s: t.Number(),
+  latency_ms: Latency,
+  errors: t.Record(t.String(), t.Number()),
+  series: t.Array(t.Tuple([t.Number(), t.Number(), t.Number()])),
+});
+export type SenderStats = Static<typeof SenderStats>;
+
+/** `POST /upload` answer once an image is queued. */
+export const UploadAccepted = t.Object({ id: t.Number() });
+
+/** `POST /upload` JSON body: the original Raspberry Pi experiment's format. */
+export const UploadJson = t.Object(
+  { topic: t.String(), filename: t.String(), image_b64: t.String() },
+  { additionalProperties: true },
+);

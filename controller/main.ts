@@ -1,0 +1,115 @@
+// The controller CLI: runs scenarios.toml on agents (or local processes) and reports figures with confidence intervals.
+import { defineCommand, runCommand, showUsage } from "citty";
+import { arch, cpus, hostname, totalmem } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import packageJson from "../package.json" with { type: "json" };
+import { ControlClient } from "../agent/client";
+import { EXIT, FleetError, describeError } from "../agent/errors";
+import { startLocalAgents, type LocalAgents } from "./local";
+import { formatTable, writeResults, type Results } from "./results";
+import { runScenario } from "./run";
+import { readScenarios, type Scenario } from "./scenarios";
+
+/** Picks the scenarios `--only` names (comma-separated). @throws FleetError UNKNOWN_SCENARIO naming the missing ones. */
+function selectScenarios(all: Scenario[], only: string | undefined): Scenario[] {
+  if (!only) return all;
+  const wanted = only.split(",").map((name) => name.trim()).filter(Boolean);
+  const missing = wanted.filter((name) => !all.some((scenario) => scenario.name === name));
+  if (missing.length > 0)
+    throw new FleetError("UNKNOWN_SCENARIO", `--only ${only}: no scenario ${missing.join(", ")} (have ${all.map((s) => s.name).join(", ")})`);
+  return all.filter((scenario) => wanted.includes(scenario.name));
+}
+
+function readRepeat(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const repeat = Number(value);
+  if (!Number.isInteger(repeat) || repeat < 1 || repeat > 1000) throw new FleetError("BAD_FLAG", `--repeat "${value}" must be a whole number 1-1000`);
+  return repeat;
+}
+
+const run = defineCommand({
+  meta: { name: "run", description: "run the scenarios of a file and write results.json, results.csv" },
+  args: {
+    file: { type: "positional", description: "scenarios file", default: "scenarios.toml" },
+    local: { type: "boolean", description: "start the named agents as processes on this machine" },
+    only: { type: "string", description: "comma-separated scenario names" },
+    repeat: { type: "string", description: "repeats per scenario (overrides the file)" },
+    out: { type: "string", description: "output folder (default results/<UTC time>)" },
+    "keep-images": { type: "boolean", description: "keep received images of local runs" },
+  },
+  async run({ args }) {
+    const file = resolve(args.file);
+    const set = await readScenarios(file);
+    const repeat = readRepeat(args.repeat);
+    const scenarios = selectScenarios(set.scenarios, args.only).map((scenario) => ({ ...scenario, repeat: repeat ?? scenario.repeat }));
+    const out = resolve(args.out ?? join("results", new Date().toISOString().replace(/[:.]/g, "-")));
+    const names = [...new Set(scenarios.flatMap((scenario) => scenario.roles.flatMap((plan) => plan.agents)))];
+    let local: LocalAgents | undefined;
+    const clients = new Map<string, ControlClient>();
+    if (args.local) {
+      local = await startLocalAgents(names, dirname(file), out);
+      for (const [name, client] of local.clients) clients.set(name, client);
+    } else {
+      const token = process.env.AGENT_TOKEN;
+      for (const name of names) clients.set(name, new ControlClient(name, set.agents[name]!, token));
+    }
+    const stopLocal = () => local?.stop();
+    process.once("SIGINT", () => void Promise.resolve(stopLocal()).then(() => process.exit(EXIT.FAILED)));
+    const results: Results = {
+      framefleet: packageJson.version,
+      started_at: new Date().toISOString(),
+      host: { name: hostname(), arch: arch(), cpus: cpus().length, memory: totalmem(), mode: args.local ? "local" : "remote" },
+      scenarios: [],
+    };
+    try {
+      for (const scenario of scenarios) {
+        process.stderr.write(`${scenario.name}: ${scenario.description ?? ""} (${scenario.repeat} x ${scenario.durationMs / 1000} s)\n`);
+        results.scenarios.push(
+          await runScenario(scenario, clients, {
+            imagesDir: "images",
+            localImagesDir: args.local ? join(out, "images") : undefined,
+            keepImages: Boolean(args["keep-images"]),
+            onProgress: (line) => process.stderr.write(`  ${line}\n`),
+          }),
+        );
+      }
+    } finally {
+      await stopLocal();
+    }
+    const written = await writeResults(out, results);
+    console.log(formatTable(results));
+    console.log(`\nwrote ${written.json} and ${written.csv}`);
+  },
+});
+
+const agents = defineCommand({
+  meta: { name: "agents", description: "health of every agent a scenarios file names" },
+  args: { file: { type: "positional", description: "scenarios file", default: "scenarios.toml" } },
+  async run({ args }) {
+    const set = await readScenarios(resolve(args.file));
+    let down = 0;
+    for (const [name, url] of Object.entries(set.agents)) {
+      try {
+        const health = await new ControlClient(name, url, process.env.AGENT_TOKEN).health();
+        console.log(`${name.padEnd(12)} up    ${url}  v${health.version} ${health.arch} ${health.cpus} cores, ${health.roles} roles`);
+      } catch (error) {
+        down += 1;
+        console.log(`${name.padEnd(12)} DOWN  ${url}  ${describeError(error)}`);
+      }
+    }
+    if (down > 0) process.exitCode = EXIT.FAILED;
+  },
+});
+
+const main = defineCommand({
+  meta: { name: "controller", version: packageJson.version, description: "Framefleet controller" },
+  subCommands: { run, agents },
+});
+
+const argv = process.argv.slice(2);
+if (argv.length === 0 || argv.includes("--help") || argv.includes("-h")) await showUsage(main);
+else
+  await runCommand(main, { rawArgs: argv }).catch((error) => {
+    process.stderr.write(`controller: ${describeError(error)}\n`);
+    process.exit(error instanceof FleetError && error.code.startsWith("CONFIG") ? EXIT.CONFIG : EXIT.USAGE);
+  });
