@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { timingSafeEqual } from "node:crypto";
 import { FleetError } from "./errors";
 import { answerErrorsAsJson } from "./http";
-import { createMetricsRegistry } from "./prometheus";
+import { createMetricsExporter } from "./prometheus";
 import type { Supervisor } from "./supervisor";
 import { StartRoleRequest, type Health } from "./wire";
 
@@ -40,10 +40,10 @@ function hasToken(header: string | null, token: string): boolean {
  * Builds the control API of CONTRACT.md. With a token set, every call but
  * `GET /v1/health` and the page's files answers 401 without `Authorization: Bearer TOKEN`.
  */
-export function createControlApp(settings: ControlSettings) {
+export async function createControlApp(settings: ControlSettings) {
   const { supervisor } = settings;
   const startedAt = Date.now();
-  const metrics = createMetricsRegistry(settings.agent, () => supervisor.list());
+  const metrics = createMetricsExporter(settings.agent, () => supervisor.list());
   const health = (): Health => ({
     agent: settings.agent,
     version: settings.version,
@@ -80,9 +80,9 @@ export function createControlApp(settings: ControlSettings) {
     .delete("/v1/roles/:id", ({ params }) => supervisor.stop(params.id))
     .get("/metrics", async ({ set }) => {
       set.headers["content-type"] = metrics.contentType;
-      return await metrics.metrics();
+      return await metrics.render();
     })
-    .use(staticPlugin({ assets: WEB_DIR, prefix: "/", indexHTML: true, alwaysStatic: false }))
+    .use(await staticPlugin({ assets: WEB_DIR, prefix: "/", indexHTML: true, alwaysStatic: false }))
     .all("/v1/*", () => {
       throw new FleetError("NOT_FOUND", "no such control API path", 404);
     });

@@ -77,7 +77,7 @@ const main = defineCommand({
     const first = flags.role ? await supervisor.start(flags.role, readFlags(findRole(flags.role).options, roleArgv), "cli") : undefined;
 
     const control = flags.control
-      ? createControlApp({ agent, version: packageJson.version, token, supervisor }).listen({ port: controlPort, hostname: flags.host })
+      ? (await createControlApp({ agent, version: packageJson.version, token, supervisor })).listen({ port: controlPort, hostname: flags.host })
       : undefined;
     if (control) log("control_listening", { port: control.server?.port, host: flags.host, token: token ? "required" : "none" });
 

@@ -4,13 +4,19 @@ import type { RoleInfo } from "./wire";
 
 const NAME = /[^a-zA-Z0-9_]/g;
 
+/** Renders the exposition text; `contentType` is the header to answer it with. */
+export interface MetricsExporter {
+  contentType: string;
+  render(): Promise<string>;
+}
+
 /**
- * A registry whose gauges are read from the roles' live figures at scrape time:
+ * An exporter whose gauges are read from the roles' live figures at scrape time:
  * each numeric figure F of a role R becomes `framefleet_R_F{agent, id}`, each receiver
  * topic figure `framefleet_receiver_topic_F{agent, id, topic}`, latencies
  * `framefleet_R_latency_ms{quantile}`.
  */
-export function createMetricsRegistry(agent: string, listRoles: () => RoleInfo[]): Registry {
+export function createMetricsExporter(agent: string, listRoles: () => RoleInfo[]): MetricsExporter {
   const registry = new Registry();
   const gauges = new Map<string, Gauge>();
   const gauge = (name: string, labelNames: string[]): Gauge => {
@@ -21,35 +27,35 @@ export function createMetricsRegistry(agent: string, listRoles: () => RoleInfo[]
     }
     return found;
   };
-  // A collector gauge that refreshes all the others before each scrape.
-  new Gauge({
-    name: "framefleet_roles",
-    help: "Roles on this agent",
-    labelNames: ["agent"],
-    registers: [registry],
-    collect() {
-      const roles = listRoles();
-      this.set({ agent }, roles.length);
-      for (const existing of gauges.values()) existing.reset();
-      for (const info of roles) {
-        const prefix = `framefleet_${info.role.replace(NAME, "_")}`;
-        for (const [field, value] of Object.entries(info.stats)) {
-          if (typeof value === "number") gauge(`${prefix}_${field.replace(NAME, "_")}`, ["agent", "id"]).set({ agent, id: info.id }, value);
-        }
-        const latency = info.stats.latency_ms as { p50?: number; p99?: number } | undefined;
-        if (latency) {
-          const latencyGauge = gauge(`${prefix}_latency_ms`, ["agent", "id", "quantile"]);
-          latencyGauge.set({ agent, id: info.id, quantile: "0.5" }, latency.p50 ?? 0);
-          latencyGauge.set({ agent, id: info.id, quantile: "0.99" }, latency.p99 ?? 0);
-        }
-        const topics = info.stats.topics as Record<string, Record<string, number>> | undefined;
-        for (const [topic, figures] of Object.entries(topics ?? {})) {
-          for (const [field, value] of Object.entries(figures)) {
-            gauge(`${prefix}_topic_${field.replace(NAME, "_")}`, ["agent", "id", "topic"]).set({ agent, id: info.id, topic }, value);
-          }
+  const roleCount = new Gauge({ name: "framefleet_roles", help: "Roles on this agent", labelNames: ["agent"], registers: [registry] });
+  const refresh = (): void => {
+    const roles = listRoles();
+    roleCount.set({ agent }, roles.length);
+    for (const existing of gauges.values()) existing.reset();
+    for (const info of roles) {
+      const prefix = `framefleet_${info.role.replace(NAME, "_")}`;
+      for (const [field, value] of Object.entries(info.stats)) {
+        if (typeof value === "number") gauge(`${prefix}_${field.replace(NAME, "_")}`, ["agent", "id"]).set({ agent, id: info.id }, value);
+      }
+      const latency = info.stats.latency_ms as { p50?: number; p99?: number } | undefined;
+      if (latency) {
+        const latencyGauge = gauge(`${prefix}_latency_ms`, ["agent", "id", "quantile"]);
+        latencyGauge.set({ agent, id: info.id, quantile: "0.5" }, latency.p50 ?? 0);
+        latencyGauge.set({ agent, id: info.id, quantile: "0.99" }, latency.p99 ?? 0);
+      }
+      const topics = info.stats.topics as Record<string, Record<string, number>> | undefined;
+      for (const [topic, figures] of Object.entries(topics ?? {})) {
+        for (const [field, value] of Object.entries(figures)) {
+          gauge(`${prefix}_topic_${field.replace(NAME, "_")}`, ["agent", "id", "topic"]).set({ agent, id: info.id, topic }, value);
         }
       }
+    }
+  };
+  return {
+    contentType: registry.contentType,
+    render: () => {
+      refresh();
+      return registry.metrics();
     },
-  });
-  return registry;
+  };
 }

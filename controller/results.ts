@@ -1,0 +1,178 @@
+// The results of a controller run: their types, results.json and results.csv, and the terminal table.
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { roundSummary, roundTo, summarizeRuns, type Summary } from "./stats";
+
+/** One repeat of one scenario: rates per second, counts of images, times in the unit of their name. */
+export interface RunResult {
+  /** 1-based number of the repeat. */
+  repeat: number;
+  images_per_s: number;
+  mbit_per_s: number;
+  sent: number;
+  saved: number;
+  lost: number;
+  failed: number;
+  duration_s: number;
+  latency_ms: { p50: number; p99: number };
+  /** Final stats of each sender, each with an `agent` field naming its agent. */
+  senders: Record<string, unknown>[];
+  /** Final stats of each receiver, each with an `agent` field naming its agent. */
+  receivers: Record<string, unknown>[];
+}
+
+/** One scenario with all its repeats and, per figure, their summary. */
+export interface ScenarioResult {
+  name: string;
+  description?: string;
+  params: Record<string, unknown>;
+  runs: RunResult[];
+  /** Keyed by the names of `toFlatFigures` (`images_per_s`, `latency_p50_ms`, ...). */
+  summary: Record<string, Summary>;
+}
+
+/** The whole of results.json (see the end of CONTRACT.md). */
+export interface Results {
+  /** Framefleet version that produced the results. */
+  framefleet: string;
+  /** ISO 8601 time the run started. */
+  started_at: string;
+  host: Record<string, unknown>;
+  scenarios: ScenarioResult[];
+}
+
+/**
+ * The flat numeric figures of a run: every finite number at its top level except
+ * `repeat`, with `latency_ms` flattened into `latency_p50_ms` and `latency_p99_ms`.
+ */
+export function toFlatFigures(run: RunResult): Record<string, number> {
+  const figures: Record<string, number> = {};
+  for (const [key, value] of Object.entries(run)) {
+    if (key !== "repeat" && typeof value === "number" && Number.isFinite(value)) figures[key] = value;
+  }
+  figures.latency_p50_ms = run.latency_ms.p50;
+  figures.latency_p99_ms = run.latency_ms.p99;
+  return figures;
+}
+
+/**
+ * Summarizes every flat figure (`toFlatFigures`) over the runs of a scenario.
+ * @throws FleetError NO_SAMPLES when `runs` is empty.
+ */
+export function summarizeRunResults(runs: RunResult[]): Record<string, Summary> {
+  const flat = runs.map(toFlatFigures);
+  return summarizeRuns(flat, collectKeys(flat));
+}
+
+/**
+ * Writes `results.json` (pretty) and `results.csv` (RFC 4180, one row per run) into `dir`,
+ * creating it. Run figures and summaries are rounded to 2 decimals; params, senders and
+ * receivers are written as given. Answers the two paths.
+ */
+export async function writeResults(dir: string, results: Results): Promise<{ json: string; csv: string }> {
+  await mkdir(dir, { recursive: true });
+  const json = join(dir, "results.json");
+  const csv = join(dir, "results.csv");
+  await writeFile(json, `${JSON.stringify(roundResults(results), null, 2)}\n`);
+  await writeFile(csv, formatCsv(results));
+  return { json, csv };
+}
+
+/**
+ * Formats results as CSV (RFC 4180: CRLF line ends, fields with `,` `"` CR or LF quoted,
+ * quotes doubled): scenario, description, `param.<name>`..., repeat, then the flat figures.
+ */
+export function formatCsv(results: Results): string {
+  const params = collectKeys(results.scenarios.map((scenario) => scenario.params));
+  const figures = collectKeys(results.scenarios.flatMap((scenario) => scenario.runs.map(toFlatFigures)));
+  const header = ["scenario", "description", ...params.map((name) => `param.${name}`), "repeat", ...figures];
+  const rows = results.scenarios.flatMap((scenario) =>
+    scenario.runs.map((run) => {
+      const flat = toFlatFigures(run);
+      return [
+        scenario.name,
+        scenario.description ?? "",
+        ...params.map((name) => toCsvText(scenario.params[name])),
+        String(run.repeat),
+        ...figures.map((name) => (name in flat ? String(roundTo(flat[name]!)) : "")),
+      ];
+    }),
+  );
+  return [header, ...rows].map((row) => `${row.map(quoteCsvField).join(",")}\r\n`).join("");
+}
+
+/**
+ * Formats one aligned row per scenario: images/s and Mbit/s as mean ± half-width of the
+ * 95% interval, means of sent, saved and lost, means of p50 and p99 latency (ms), and n.
+ * Plain text, no colour codes; `-` where a scenario has no runs.
+ */
+export function formatTable(results: Results): string {
+  const header = ["scenario", "images/s", "Mbit/s", "sent", "saved", "lost", "p50 ms", "p99 ms", "n"];
+  const rows = results.scenarios.map((scenario) => {
+    const summary = { ...(scenario.runs.length > 0 ? summarizeRunResults(scenario.runs) : {}), ...scenario.summary };
+    const n = summary.images_per_s?.n ?? scenario.runs.length;
+    return [
+      scenario.name,
+      formatInterval(summary.images_per_s),
+      formatInterval(summary.mbit_per_s),
+      formatCount(summary.sent),
+      formatCount(summary.saved),
+      formatCount(summary.lost),
+      formatMean(summary.latency_p50_ms),
+      formatMean(summary.latency_p99_ms),
+      String(n),
+    ];
+  });
+  const widths = header.map((_, column) => Math.max(...[header, ...rows].map((row) => row[column]!.length)));
+  const align = (row: string[]) =>
+    row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join("  ");
+  const rule = widths.map((width) => "-".repeat(width)).join("  ");
+  return [align(header), rule, ...rows.map(align)].join("\n");
+}
+
+function roundResults(results: Results): Results {
+  return {
+    ...results,
+    scenarios: results.scenarios.map((scenario) => ({
+      ...scenario,
+      runs: scenario.runs.map(roundRun),
+      summary: Object.fromEntries(Object.entries(scenario.summary).map(([key, value]) => [key, roundSummary(value)])),
+    })),
+  };
+}
+
+function roundRun(run: RunResult): RunResult {
+  const rounded = Object.entries(run).map(([key, value]) => [key, typeof value === "number" ? roundTo(value) : value]);
+  const latency = { p50: roundTo(run.latency_ms.p50), p99: roundTo(run.latency_ms.p99) };
+  return { ...(Object.fromEntries(rounded) as RunResult), latency_ms: latency };
+}
+
+/** The union of the keys of `records`, in the order first seen. */
+function collectKeys(records: Record<string, unknown>[]): string[] {
+  return [...new Set(records.flatMap((record) => Object.keys(record)))];
+}
+
+function toCsvText(value: unknown): string {
+  if (value === undefined || value === null) return "";
+  return typeof value === "object" ? JSON.stringify(value) : String(value);
+}
+
+function quoteCsvField(field: string): string {
+  return /[",\r\n]/.test(field) ? `"${field.replaceAll('"', '""')}"` : field;
+}
+
+function formatInterval(summary: Summary | undefined): string {
+  if (!summary) return "-";
+  const halfWidth = (summary.ci95[1] - summary.ci95[0]) / 2;
+  return `${summary.mean.toFixed(2)} ± ${halfWidth.toFixed(2)}`;
+}
+
+function formatMean(summary: Summary | undefined): string {
+  return summary ? summary.mean.toFixed(2) : "-";
+}
+
+/** Counts print without decimals when their mean is whole. */
+function formatCount(summary: Summary | undefined): string {
+  if (!summary) return "-";
+  return Number.isInteger(summary.mean) ? String(summary.mean) : summary.mean.toFixed(2);
+}

@@ -1,0 +1,46 @@
+// Shared test helpers: roles started in process with automatic clean-up, temp folders, fixture photos.
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { checkOptions } from "../agent/options";
+import { findRole } from "../agent/roles";
+import type { RoleContext, RoleHandle } from "../agent/roles/types";
+
+export const FIXTURES = join(import.meta.dir, "fixtures");
+export const REPO = join(import.meta.dir, "..");
+
+/** The fixture photos (name -> bytes). */
+export function readPhotos(): Map<string, Uint8Array> {
+  return new Map(
+    readdirSync(FIXTURES)
+      .filter((name) => name.endsWith(".jpg"))
+      .map((name) => [name, new Uint8Array(readFileSync(join(FIXTURES, name)))]),
+  );
+}
+
+/** A temp folder removed on dispose. */
+export function makeTempDir(prefix = "framefleet-"): { path: string } & Disposable {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return { path, [Symbol.dispose]: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+export const quietContext: RoleContext = { agent: "test", host: "127.0.0.1", log: () => {} };
+
+/** Starts a role in process with options checked as the control API checks them; stopped on dispose. */
+export async function startRole(name: string, options: Record<string, unknown>): Promise<RoleHandle & AsyncDisposable> {
+  const role = findRole(name);
+  const handle = await role.start(checkOptions(role.options, options, "api"), quietContext);
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    await handle.stop();
+  };
+  return { ...handle, stop, [Symbol.asyncDispose]: stop };
+}
+
+/** Every file under `dir/topic` folders, as topic -> file names. */
+export function listSaved(dir: string): Map<string, string[]> {
+  const topics = readdirSync(dir, { withFileTypes: true }).filter((entry) => entry.isDirectory());
+  return new Map(topics.map((topic) => [topic.name, readdirSync(join(dir, topic.name)).sort()]));
+}
