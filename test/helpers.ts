@@ -44,3 +44,45 @@ export function listSaved(dir: string): Map<string, string[]> {
   const topics = readdirSync(dir, { withFileTypes: true }).filter((entry) => entry.isDirectory());
   return new Map(topics.map((topic) => [topic.name, readdirSync(join(dir, topic.name)).sort()]));
 }
+
+/** A spawned agent process with its stderr collected; killed on dispose. */
+export interface AgentProcess extends AsyncDisposable {
+  process: Bun.Subprocess<"ignore", "pipe", "pipe">;
+  /** Resolves with the first JSON log line whose `event` is `event`. */
+  waitFor(event: string): Promise<Record<string, unknown>>;
+  /** Everything the agent wrote to stderr so far. */
+  stderr(): string;
+}
+
+/** Spawns `command` (the agent: `bun agent/main.ts` or the compiled binary) with `args`. */
+export function spawnAgent(args: string[], command = [process.execPath, join(REPO, "agent", "main.ts")], cwd = REPO): AgentProcess {
+  const child = Bun.spawn([...command, ...args], { cwd, stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, AGENT_TOKEN: "" } });
+  let text = "";
+  let ended = false;
+  const waiters: (() => void)[] = [];
+  void (async () => {
+    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
+      text += chunk;
+      for (const wake of waiters.splice(0)) wake();
+    }
+    ended = true;
+    for (const wake of waiters.splice(0)) wake();
+  })();
+  const waitFor = async (event: string): Promise<Record<string, unknown>> => {
+    for (;;) {
+      const line = text.split("\n").find((candidate) => candidate.includes(`"event":"${event}"`));
+      if (line) return JSON.parse(line);
+      if (ended) throw new Error(`agent ended before ${event}: ${text}`);
+      await new Promise<void>((resolve) => waiters.push(resolve));
+    }
+  };
+  return {
+    process: child,
+    waitFor,
+    stderr: () => text,
+    async [Symbol.asyncDispose]() {
+      child.kill("SIGKILL");
+      await child.exited;
+    },
+  };
+}

@@ -1,0 +1,78 @@
+// The x64 agent from scripts/build.ts, run away from the repository (no node_modules): --self-test and --version.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import pkg from "../../package.json" with { type: "json" };
+
+const ROOT = resolve(import.meta.dir, "../..");
+const scratch = mkdtempSync(join(tmpdir(), "framefleet-compiled-"));
+/** The folder the binary is built into and run from: nothing else in it, no node_modules above it. */
+const bin = join(scratch, "bin");
+const agent = join(bin, "agent-linux-x64");
+
+/** Runs a command to its end and answers its exit code and output. */
+async function run(cmd: string[], options: { cwd: string; env?: Record<string, string> }) {
+  await using proc = Bun.spawn({ cmd, ...options, stdout: "pipe", stderr: "pipe" });
+  const [stdout, stderr, exitCode] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  return { exitCode, stdout, stderr };
+}
+
+/** A fresh HOME whose cache starts empty, so the binary copies its libvips there. */
+function createHome(name: string): Record<string, string> {
+  const home = join(scratch, name);
+  mkdirSync(home, { recursive: true });
+  return { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, XDG_CACHE_HOME: join(home, ".cache"), TMPDIR: scratch };
+}
+
+/** A passed check of the self-test, whatever its detail and timing. */
+function passed(name: string) {
+  return { name, ok: true, detail: expect.any(String), ms: expect.any(Number) };
+}
+
+beforeAll(async () => {
+  const build = await run([process.execPath, "scripts/build.ts", "x64", "agent", "--outdir", bin], { cwd: ROOT });
+  if (build.exitCode !== 0) throw new Error(`scripts/build.ts failed:\n${build.stdout}${build.stderr}`);
+});
+
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+describe("agent-linux-x64", () => {
+  test("--self-test passes, copying libvips to the cache on the first run and reusing it after", async () => {
+    const env = createHome("home");
+    const cache = join(env.XDG_CACHE_HOME!, "framefleet");
+    const runs = [];
+    for (let i = 0; i < 2; i++) {
+      const { exitCode, stdout, stderr } = await run([agent, "--self-test"], { cwd: bin, env });
+      expect({ exitCode, stderr }).toMatchObject({ exitCode: 0 });
+      runs.push(JSON.parse(stdout));
+    }
+    const report = {
+      ok: true,
+      version: pkg.version,
+      arch: "x64",
+      checks: expect.arrayContaining([passed("sharp"), passed("decode"), passed("grayscale")]),
+    };
+    expect(runs).toEqual([report, report]);
+    const details = runs.map((r) => r.checks.find((c: { name: string }) => c.name === "sharp").detail);
+    expect(details).toEqual([expect.stringContaining(`copied to ${cache}/`), expect.stringContaining(`loaded from ${cache}/`)]);
+  });
+
+  test("--self-test fails with a clear message when libvips cannot be copied", async () => {
+    const env = createHome("unwritable");
+    writeFileSync(join(env.HOME!, "cache-file"), "");
+    env.XDG_CACHE_HOME = join(env.HOME!, "cache-file");
+    const { exitCode, stdout } = await run([agent, "--self-test"], { cwd: bin, env });
+    const report = JSON.parse(stdout);
+    expect({ exitCode, ok: report.ok, sharp: report.checks[0] }).toEqual({
+      exitCode: 1,
+      ok: false,
+      sharp: { name: "sharp", ok: false, detail: expect.stringMatching(/^NATIVE_UNAVAILABLE: .*XDG_CACHE_HOME/), ms: expect.any(Number) },
+    });
+  });
+
+  test("--version prints the package version", async () => {
+    const { exitCode, stdout } = await run([agent, "--version"], { cwd: bin, env: createHome("version") });
+    expect({ exitCode, stdout }).toEqual({ exitCode: 0, stdout: `${pkg.version}\n` });
+  });
+});
