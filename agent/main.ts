@@ -64,7 +64,7 @@ const main = defineCommand({
     if (flags["self-test"]) {
       const report = await runSelfTest();
       console.log(JSON.stringify(report));
-      process.exit(report.ok ? EXIT.OK : EXIT.NATIVE);
+      process.exit(report.ok ? EXIT.OK : EXIT.FAILED);
     }
     const agent = flags.name ?? hostname();
     const context = { agent, host: flags.host, log };
