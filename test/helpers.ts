@@ -10,7 +10,7 @@ export const FIXTURES = join(import.meta.dir, "fixtures");
 export const REPO = join(import.meta.dir, "..");
 
 /** The fixture photos (name -> bytes). */
-export function readPhotos(): Map<string, Uint8Array> {
+export function readPhotos(): Map<string, Uint8Array<ArrayBuffer>> {
   return new Map(
     readdirSync(FIXTURES)
       .filter((name) => name.endsWith(".jpg"))
@@ -61,7 +61,9 @@ export function spawnAgent(args: string[], command = [process.execPath, join(REP
   let ended = false;
   const waiters: (() => void)[] = [];
   void (async () => {
-    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
+    const decoder = new TextDecoder();
+    for await (const bytes of child.stderr) {
+      const chunk = decoder.decode(bytes, { stream: true });
       text += chunk;
       for (const wake of waiters.splice(0)) wake();
     }
