@@ -74,7 +74,7 @@ export default {
         try {
           const response = await fetch(target, {
             method: "POST",
-            body: body.payload as BodyInit,
+            body: body.payload as Bun.BodyInit,
             headers: { ...body.headers, "x-sent-at": String(Date.now()) },
             signal: AbortSignal.timeout(timeoutMs),
           });

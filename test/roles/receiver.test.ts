@@ -7,9 +7,9 @@ import { makeTempDir, readPhotos, startRole } from "../helpers";
 const photos = readPhotos();
 const chelsea = photos.get("chelsea.jpg")!;
 
-async function post(port: number, body: BodyInit, headers: Record<string, string>) {
+async function post(port: number, body: Bun.BodyInit, headers: Record<string, string>) {
   const response = await fetch(`http://127.0.0.1:${port}/upload`, { method: "POST", body, headers });
-  return { status: response.status, body: await response.json() };
+  return { status: response.status, body: (await response.json()) as { error?: string; id?: number } };
 }
 
 describe("receiver", () => {
@@ -19,7 +19,7 @@ describe("receiver", () => {
     const port = receiver.stats().port as number;
     const json = { "content-type": "application/json" };
     const jpeg = { "content-type": "image/jpeg" };
-    const cases: [string, BodyInit, Record<string, string>, number, string][] = [
+    const cases: [string, Bun.BodyInit, Record<string, string>, number, string][] = [
       ["malformed JSON", "{not json", json, 400, "BAD_JSON"],
       ["missing fields", JSON.stringify({ topic: "a" }), json, 422, "MISSING_FIELD"],
       ["bad base64", JSON.stringify({ topic: "a", filename: "x.jpg", image_b64: "!!!notbase64" }), json, 422, "BAD_BASE64"],
