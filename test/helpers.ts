@@ -54,9 +54,14 @@ export interface AgentProcess extends AsyncDisposable {
   stderr(): string;
 }
 
-/** Spawns `command` (the agent: `bun agent/main.ts` or the compiled binary) with `args`. */
-export function spawnAgent(args: string[], command = [process.execPath, join(REPO, "agent", "main.ts")], cwd = REPO): AgentProcess {
-  const child = Bun.spawn([...command, ...args], { cwd, stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, AGENT_TOKEN: "" } });
+/** Spawns `command` (the agent: `bun agent/main.ts` or the compiled binary) with `args` in `cwd`. */
+export function spawnAgent(
+  args: string[],
+  command = [process.execPath, join(REPO, "agent", "main.ts")],
+  cwd = REPO,
+  env: Record<string, string | undefined> = process.env,
+): AgentProcess {
+  const child = Bun.spawn([...command, ...args], { cwd, stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...env, AGENT_TOKEN: "" } });
   let text = "";
   let ended = false;
   const waiters: (() => void)[] = [];

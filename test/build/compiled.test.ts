@@ -1,9 +1,10 @@
 // The x64 agent from scripts/build.ts, run away from the repository (no node_modules): --self-test and --version.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
+import { FIXTURES, readPhotos, spawnAgent } from "../helpers";
 
 const ROOT = resolve(import.meta.dir, "../..");
 const scratch = mkdtempSync(join(tmpdir(), "framefleet-compiled-"));
@@ -74,5 +75,48 @@ describe("agent-linux-x64", () => {
   test("--version prints the package version", async () => {
     const { exitCode, stdout } = await run([agent, "--version"], { cwd: bin, env: createHome("version") });
     expect({ exitCode, stdout }).toEqual({ exitCode: 0, stdout: `${pkg.version}\n` });
+  });
+
+  for (const format of ["binary", "json"]) {
+    test(`${format}: compiled sender to compiled receiver, real photos, every 202 saved byte-identical`, async () => {
+      const work = join(scratch, `transfer-${format}`);
+      cpSync(FIXTURES, join(work, "photos"), { recursive: true });
+      const env = createHome(`transfer-${format}-home`);
+      await using receiver = spawnAgent(["--role", "receiver", "--port", "0", "--out", "received", "--no-control", "--verify", "decode"], [agent], work, env);
+      const port = Number((await receiver.waitFor("receiver_listening")).port);
+      const sender = await run(
+        [agent, "--role", "sender", "--no-control", "--target", `http://127.0.0.1:${port}/upload`, "--source", "files:photos", "--format", format, "--topics", "2", "--multiply", "3", "--fps", "25", "--duration", "800ms"],
+        { cwd: work, env },
+      );
+      receiver.process.kill("SIGTERM");
+      await receiver.process.exited;
+      const sent = JSON.parse(sender.stdout.trim().split("\n").at(-1)!);
+      const received = JSON.parse((await new Response(receiver.process.stdout).text()).trim().split("\n").at(-1)!);
+      const photos = readPhotos();
+      let identical = 0;
+      for (const topic of ["topic-0", "topic-1"]) {
+        for (const name of readdirSync(join(work, "received", topic))) {
+          const original = photos.get(name.replace(/^[^_]+_\d+_/, ""));
+          if (original && Buffer.compare(readFileSync(join(work, "received", topic, name)), original) === 0) identical += 1;
+        }
+      }
+      expect(sent.ok).toBeGreaterThan(0);
+      expect({ exit: sender.exitCode, failed: sent.failed, saved: received.saved, identical }).toEqual({ exit: 0, failed: 0, saved: sent.ok, identical: sent.ok });
+    });
+  }
+
+  test("serves the embedded status page and control API", async () => {
+    const env = createHome("control");
+    await using idle = spawnAgent(["--control-port", "0", "--host", "127.0.0.1"], [agent], bin, env);
+    const port = Number((await idle.waitFor("control_listening")).port);
+    const page = await fetch(`http://127.0.0.1:${port}/`);
+    const script = await fetch(`http://127.0.0.1:${port}/status.js`);
+    const health = (await (await fetch(`http://127.0.0.1:${port}/v1/health`)).json()) as { version: string; arch: string };
+    expect({ page: page.status, title: (await page.text()).includes("<title>Framefleet agent</title>"), script: script.status, health: [health.version, health.arch] }).toEqual({
+      page: 200,
+      title: true,
+      script: 200,
+      health: [pkg.version, "x64"],
+    });
   });
 });
