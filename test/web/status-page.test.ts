@@ -1,0 +1,53 @@
+// The agent status page in real headless Chromium (playwright-core): token prompt, roles and live figures.
+import { describe, expect, test } from "bun:test";
+import { existsSync } from "node:fs";
+import { chromium } from "playwright-core";
+import { makeTempDir, readPhotos, spawnAgent } from "../helpers";
+
+const CHROMIUM = "/usr/bin/chromium";
+/** Flags for a sandboxed, offline machine run as root (see the machine notes: no background networking). */
+const CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+
+describe.skipIf(!existsSync(CHROMIUM))("status page", () => {
+  test("shows the receiver and its figures as images arrive", async () => {
+    using dir = makeTempDir();
+    await using agent = spawnAgent(["--control-port", "0", "--host", "127.0.0.1", "--role", "receiver", "--port", "0", "--out", dir.path]);
+    const controlPort = Number((await agent.waitFor("control_listening")).port);
+    const uploadPort = Number((await agent.waitFor("receiver_listening")).port);
+    await using browser = Object.assign(await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS }), {
+      async [Symbol.asyncDispose]() {
+        await browser.close();
+      },
+    });
+    const page = await browser.newPage();
+    await page.goto(`http://127.0.0.1:${controlPort}/`);
+    await page.locator("section.role[data-role=receiver]").waitFor();
+    const photo = readPhotos().get("coffee-480p.jpg")!;
+    for (let index = 0; index < 3; index += 1)
+      await fetch(`http://127.0.0.1:${uploadPort}/upload`, { method: "POST", body: photo, headers: { "content-type": "image/jpeg", "x-topic": "kitchen" } });
+    await page.locator("section.role td", { hasText: "kitchen" }).waitFor();
+    const text = await page.locator("section.role").innerText();
+    expect(text).toContain("receiver");
+    expect(text).toContain("running");
+    expect(await page.locator("section.role tr:has(td:text('kitchen')) td").allInnerTexts()).toEqual(["kitchen", "3", "3", expect.any(String)]);
+  });
+
+  test("with a token set, the page asks for it and then loads", async () => {
+    using dir = makeTempDir();
+    await Bun.write(`${dir.path}/token`, "page-token\n");
+    await using guarded = spawnAgent(["--control-port", "0", "--host", "127.0.0.1", "--token-file", `${dir.path}/token`]);
+    const port = Number((await guarded.waitFor("control_listening")).port);
+    await using browser = Object.assign(await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS }), {
+      async [Symbol.asyncDispose]() {
+        await browser.close();
+      },
+    });
+    const page = await browser.newPage();
+    await page.goto(`http://127.0.0.1:${port}/`);
+    await page.locator("#token-form:not([hidden])").waitFor();
+    await page.fill("#token", "page-token");
+    await page.click("#token-form button");
+    await page.locator("#no-roles:not([hidden])").waitFor();
+    expect(await page.locator("#health").innerText()).toContain("cores");
+  });
+});
