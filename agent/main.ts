@@ -86,7 +86,7 @@ const main = defineCommand({
       if (finishing) return;
       finishing = true;
       const stopped = await supervisor.stopAll();
-      await control?.stop();
+      await control?.stop(true);
       const mine = stopped.find((info) => info.id === first?.id);
       if (mine) console.log(JSON.stringify(mine.stats));
       process.exit(EXIT.OK);

@@ -53,23 +53,29 @@ export async function startLocalAgents(names: string[], cwd: string, dataDir: st
   const stop = async (): Promise<void> => {
     for (const child of processes) child.kill("SIGTERM");
     await Promise.all(
-      processes.map((child) => Promise.race([child.exited, Bun.sleep(STOP_TIMEOUT_MS).then(() => child.kill("SIGKILL"))])),
+      processes.map(async (child) => {
+        const timer = setTimeout(() => child.kill("SIGKILL"), STOP_TIMEOUT_MS);
+        await child.exited;
+        clearTimeout(timer);
+      }),
     );
   };
   try {
-    for (const name of names) {
-      const logPath = join(dataDir, "logs", `${name}.log`);
-      const child = Bun.spawn([...agentCommand(), "--control-port", "0", "--host", "127.0.0.1", "--name", name, "--data-dir", dataDir], {
-        cwd,
-        env: { ...process.env, AGENT_TOKEN: token },
-        stdin: "ignore",
-        stdout: "ignore",
-        stderr: Bun.file(logPath),
-      });
-      processes.push(child);
-      const port = await waitForControlPort(child, logPath, name);
-      clients.set(name, new ControlClient(name, `http://127.0.0.1:${port}`, token));
-    }
+    await Promise.all(
+      names.map(async (name) => {
+        const logPath = join(dataDir, "logs", `${name}.log`);
+        const child = Bun.spawn([...agentCommand(), "--control-port", "0", "--host", "127.0.0.1", "--name", name, "--data-dir", dataDir], {
+          cwd,
+          env: { ...process.env, AGENT_TOKEN: token },
+          stdin: "ignore",
+          stdout: "ignore",
+          stderr: Bun.file(logPath),
+        });
+        processes.push(child);
+        const port = await waitForControlPort(child, logPath, name);
+        clients.set(name, new ControlClient(name, `http://127.0.0.1:${port}`, token));
+      }),
+    );
   } catch (error) {
     await stop();
     throw error;

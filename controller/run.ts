@@ -1,6 +1,7 @@
 // Runs one scenario's repeats on agents: receivers first, then senders; stop in reverse; figures per run.
 import { rm } from "node:fs/promises";
 import type { ControlClient } from "../agent/client";
+import { round2 } from "../agent/metrics";
 import type { RoleInfo } from "../agent/wire";
 import { summarizeRunResults, type RunResult, type ScenarioResult } from "./results";
 import type { Scenario } from "./scenarios";
@@ -44,8 +45,8 @@ function toRunResult(repeat: number, durationMs: number, senders: Started[], rec
   const label = (started: Started) => ({ agent: started.client.name, ...started.info.stats });
   return {
     repeat,
-    images_per_s: sum(receiverInfos, "images_per_s"),
-    mbit_per_s: sum(receiverInfos, "mbit_per_s"),
+    images_per_s: round2(sum(receiverInfos, "images_per_s")),
+    mbit_per_s: round2(sum(receiverInfos, "mbit_per_s")),
     sent,
     saved,
     lost: Math.max(sent - saved, 0),

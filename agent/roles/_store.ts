@@ -41,6 +41,7 @@ export class ImageStore {
   private active = 0;
   private readonly madeFolders = new Set<string>();
   private drainWaiters: (() => void)[] = [];
+  private spaceWaiters: (() => void)[] = [];
 
   constructor(
     private readonly outDir: string,
@@ -72,6 +73,32 @@ export class ImageStore {
     return true;
   }
 
+  /**
+   * Queues a job, holding the caller while the queue is full: up to `waitMs`, and only
+   * while fewer than `maxWaiting` callers already wait. Holding the HTTP request is
+   * backpressure the sender feels at once; a 503 only comes when holding would not do.
+   * @returns false when the job still does not fit (the caller answers 503).
+   */
+  async offerWithin(job: SaveJob, waitMs: number, maxWaiting: number): Promise<boolean> {
+    if (this.offer(job)) return true;
+    const deadline = Date.now() + waitMs;
+    while (this.spaceWaiters.length < maxWaiting && Date.now() < deadline) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(wake, deadline - Date.now());
+        const waiters = this.spaceWaiters;
+        function wake(): void {
+          clearTimeout(timer);
+          const index = waiters.indexOf(wake);
+          if (index >= 0) waiters.splice(index, 1);
+          resolve();
+        }
+        waiters.push(wake);
+      });
+      if (this.offer(job)) return true;
+    }
+    return false;
+  }
+
   /** Resolves once every queued job has been written or has failed. */
   drain(): Promise<void> {
     if (this.depth === 0) return Promise.resolve();
@@ -84,6 +111,7 @@ export class ImageStore {
       this.head += 1;
       this.queuedBytes -= job.data.length;
       this.active += 1;
+      this.spaceWaiters[0]?.();
       void this.write(job).then((outcome) => {
         this.active -= 1;
         this.onOutcome(outcome);

@@ -8,7 +8,7 @@ import { answerErrorsAsJson, errorResponse, jsonResponse } from "../http";
 import { readJpegHeader } from "../jpeg";
 import { LatencyHistogram, RateSeries, mbitPerSecond, perSecond } from "../metrics";
 import sharp from "../sharp";
-import { parseSize } from "../units";
+import { parseDuration, parseSize } from "../units";
 import type { ReceiverStats } from "../wire";
 import { PersistentCounter } from "./_counter";
 import { ImageStore, type SaveOutcome } from "./_store";
@@ -24,12 +24,15 @@ const options = t.Object(
     maxBody: t.String({ default: "16MB", description: "largest request body; 413 past it" }),
     verify: t.Union([t.Literal("header"), t.Literal("decode"), t.Literal("none")], { default: "header" }),
     writers: t.Integer({ minimum: 1, maximum: 64, default: 4, description: "files written at once" }),
+    queueWait: t.String({ default: "2s", description: "how long a request is held while the queue is full before 503" }),
   },
   { additionalProperties: false },
 );
 
 /** Seconds a client should wait after a 503 (queue full) before it retries. */
 const RETRY_AFTER_S = "1";
+/** Requests held at once while the queue is full; past this a full queue answers 503 at once, bounding memory to this many bodies. */
+const MAX_HELD_REQUESTS = 256;
 const COUNTER_FILE = "image_counter.txt";
 
 /** Checks an image's bytes per `--verify`: header (markers and SOF, no decode), decode (sharp decodes every pixel), none. */
@@ -58,6 +61,7 @@ export default {
   async start(opts, context): Promise<RoleHandle> {
     const maxBody = parseSize(opts.maxBody, "--max-body");
     const maxBytes = parseSize(opts.queueBytes, "--queue-bytes");
+    const queueWaitMs = parseDuration(opts.queueWait, "--queue-wait");
     const outDir = resolve(opts.out);
     await mkdir(outDir, { recursive: true });
     const counter = PersistentCounter.open(join(outDir, COUNTER_FILE));
@@ -121,7 +125,7 @@ export default {
         await verifyImage(upload.data, opts.verify);
         if (!firstAt) firstAt = Date.now();
         const job = { id: counter.next(), ...upload };
-        if (!store.offer(job)) {
+        if (!(await store.offerWithin(job, queueWaitMs, MAX_HELD_REQUESTS))) {
           totals.busy += 1;
           return jsonResponse({ error: "QUEUE_FULL", message: "save queue is full; retry later" }, 503, { "retry-after": RETRY_AFTER_S });
         }

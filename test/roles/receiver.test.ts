@@ -56,9 +56,24 @@ describe("receiver", () => {
     expect(receiver.stats()).toMatchObject({ received: 2, saved: 2, failed: 0, topics: { cams: { received: 2, saved: 2 } } });
   });
 
-  test("a full queue answers 503 with Retry-After", async () => {
+  test("a full queue holds requests (backpressure) up to --queue-wait, so a burst is taken whole", async () => {
     using dir = makeTempDir();
-    await using receiver = await startRole("receiver", { port: 0, out: dir.path, queue: 1, writers: 1 });
+    await using receiver = await startRole("receiver", { port: 0, out: dir.path, queue: 1, writers: 1, queueWait: "10s" });
+    const port = receiver.stats().port as number;
+    const answers = await Promise.all(
+      Array.from({ length: 40 }, () => fetch(`http://127.0.0.1:${port}/upload`, { method: "POST", body: chelsea, headers: { "content-type": "image/jpeg" } })),
+    );
+    await receiver.stop();
+    expect({ statuses: [...new Set(answers.map((answer) => answer.status))], saved: receiver.stats().saved, busy: receiver.stats().busy }).toEqual({
+      statuses: [202],
+      saved: 40,
+      busy: 0,
+    });
+  });
+
+  test("a full queue answers 503 with Retry-After once --queue-wait has passed", async () => {
+    using dir = makeTempDir();
+    await using receiver = await startRole("receiver", { port: 0, out: dir.path, queue: 1, writers: 1, queueWait: "0ms" });
     const port = receiver.stats().port as number;
     const answers = await Promise.all(
       Array.from({ length: 40 }, () => fetch(`http://127.0.0.1:${port}/upload`, { method: "POST", body: chelsea, headers: { "content-type": "image/jpeg" } })),
