@@ -81,4 +81,23 @@ describe("sender", () => {
     expect(stats.failed).toBe(stats.sent);
     expect(Object.keys(stats.errors as object).length).toBe(1);
   });
+
+  test.skipIf(!Bun.which("ffmpeg"))("mjpeg-cmd: frames from a live ffmpeg MJPEG stream reach the receiver whole", async () => {
+    using dir = makeTempDir();
+    await using receiver = await startRole("receiver", { port: 0, out: dir.path, verify: "decode" });
+    const camera = "ffmpeg -hide_banner -loglevel error -re -f lavfi -i testsrc2=size=320x240:rate=30 -f mjpeg -q:v 5 -";
+    await using sender = await startRole("sender", {
+      target: [`http://127.0.0.1:${receiver.stats().port}/upload`],
+      source: `mjpeg-cmd:${camera}`,
+      multiply: 1,
+      duration: "1s",
+    });
+    await sender.ended;
+    await receiver.stop();
+    const stats = sender.stats();
+    // The sender takes each new frame once (latest-frame policy), so it sends at the camera's rate, not faster.
+    expect(stats.frames as number).toBeGreaterThan(10);
+    expect(stats.frames as number).toBeLessThan(45);
+    expect({ failed: stats.failed, saved: receiver.stats().saved, rejected: receiver.stats().rejected }).toEqual({ failed: 0, saved: stats.ok, rejected: 0 });
+  });
 });

@@ -1,0 +1,78 @@
+// `npm run bench`: every subject against its baseline in one run, printed as a table and saved to bench/results/latest.json.
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { join } from "node:path";
+import { cleanUp, makeTempDir, removeTempDir } from "./_process";
+import { formatRows, formatRuns, toRows } from "./_table";
+import { describeFolder, runDisk } from "./disk";
+import { runFunctions } from "./functions";
+import { LOAD, PHOTO, ROUNDS, RUN_SECONDS, WARMUP_SECONDS, runIngest, type LoadRun } from "./ingest";
+
+const TMPFS = "/dev/shm";
+const RESULTS = join(import.meta.dir, "results");
+
+function describeMachine(): Record<string, unknown> {
+  const cpuinfo = readFileSync("/proc/cpuinfo", "utf8");
+  return {
+    date: new Date().toISOString(),
+    cores: cpus().length,
+    cpu: /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1] ?? "unknown",
+    bun: Bun.version,
+    platform: `${process.platform}-${process.arch}`,
+  };
+}
+
+/** The tmpfs load subjects in a fresh folder under /dev/shm, removed afterwards. */
+async function runInTmpfs() {
+  const dir = makeTempDir(TMPFS);
+  try {
+    return { folder: describeFolder(dir), ...(await runIngest(dir)) };
+  } finally {
+    removeTempDir(dir);
+  }
+}
+
+async function main(): Promise<void> {
+  const machine = describeMachine();
+  console.log(`Framefleet bench  ${machine.date}  ${machine.cores} cores  ${machine.cpu}  bun ${machine.bun}  ${machine.platform}`);
+  console.log(`load: our sender, --concurrency ${LOAD.concurrency} --multiply ${LOAD.multiply}, files:${PHOTO.split("/").at(-1)}, 127.0.0.1; each server warmed up ${WARMUP_SECONDS}s (not counted), then ${ROUNDS} counted rounds of ${RUN_SECONDS}s, servers taking turns\n`);
+  const functions = await runFunctions();
+  const tmpfs = await runInTmpfs();
+  const disk = await runDisk();
+  const rows = toRows({ sink: tmpfs.sink, binary: tmpfs.binary, json: tmpfs.json, disk, functions });
+  const runs: [string, LoadRun][] = [
+    ...tmpfs.sink.map((run, index): [string, LoadRun] => [`bare Bun.serve, binary #${index + 1}`, run]),
+    ...tmpfs.binary.map((run, index): [string, LoadRun] => [`receiver tmpfs, binary #${index + 1}`, run]),
+    ...tmpfs.json.map((run, index): [string, LoadRun] => [`receiver tmpfs, JSON #${index + 1}`, run]),
+    ["receiver disk, binary", disk.receiver],
+  ];
+
+  console.log(formatRows(rows));
+  console.log(`\nload runs (${RUN_SECONDS}s each; rounds ran in the order #1 of each server, then #2, ...):`);
+  console.log(formatRuns(runs));
+  const c = functions.checks;
+  console.log(`
+folders: tmpfs ${tmpfs.folder.path} (${tmpfs.folder.fstype}); disk ${disk.folder.path} (${disk.folder.device}, ${disk.folder.fstype})
+checks: readJpegHeader agrees with sharp metadata: ${c.header_matches_sharp}; frames in the stream ${c.frames_expected}, ours ${c.frames_ours}, naive ${c.frames_naive}
+what the numbers include:
+- figures of rows 1, 1b, 3, 4: median of the rounds [lowest-highest]; their ratios: median of the per-round ratios (rounds side by side in time).
+- img/s (1, 3a, 4a): 202 answers counted by our sender process / its sending time; the same client for every server.
+- 1b: images the receiver saved in the round / (sending time + the time until /stats showed an empty queue, polled every 5 ms).
+- 2: one round; JPEG bytes saved / (sending time + drain after SIGTERM until the receiver exited + \`sync\` until it returned); baseline: ${disk.sequential.bytes / 2 ** 30} GiB of random bytes in 1 MiB write()s to one file, then fsync, ${disk.sequential.seconds}s; MB = 1e6 bytes.
+- 3b: request-body bytes (JSON is base64, ~4/3 larger); 3c: JPEG bytes (img/s x ${functions.photo_bytes} B).
+- CPU %: of one core; sender over its whole life incl. startup (rusage); server over the counted sending time (/proc/PID/stat).
+- 5: tinybench mean ops/s over 1 s of samples after 200 ms warm-up; 5c MB/s = ops/s x ${(functions.stream_bytes / 1e6).toFixed(1)} MB per pass.`);
+
+  mkdirSync(RESULTS, { recursive: true });
+  writeFileSync(join(RESULTS, "latest.json"), `${JSON.stringify({ machine, load: { ...LOAD, rounds: ROUNDS, run_s: RUN_SECONDS, warmup_s: WARMUP_SECONDS }, rows, runs: Object.fromEntries(runs), disk, functions }, null, 2)}\n`);
+  console.log(`\nwritten: ${join(RESULTS, "latest.json")}`);
+}
+
+const stopOnSignal = (): void => void cleanUp().then(() => process.exit(130));
+process.on("SIGINT", stopOnSignal);
+process.on("SIGTERM", stopOnSignal);
+try {
+  await main();
+} finally {
+  await cleanUp();
+}
