@@ -13,7 +13,6 @@ export interface Upload {
 
 const TOPIC = /^[A-Za-z0-9._-]{1,64}$/;
 const DEFAULT_TOPIC = "default";
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /**
  * Checks a topic: 1-64 of `[A-Za-z0-9._-]`, not `.` or `..`, since it becomes a folder name.
@@ -46,9 +45,14 @@ export function toSafeName(filename: string | null | undefined): string {
  */
 export function decodeBase64(text: string): Uint8Array {
   const payload = text.startsWith("data:") ? text.slice(text.indexOf(",") + 1) : text;
-  if (payload.length === 0 || payload.length % 4 !== 0 || !BASE64.test(payload))
+  const padding = payload.endsWith("==") ? 2 : payload.endsWith("=") ? 1 : 0;
+  const expected = (payload.length / 4) * 3 - padding;
+  // The decoder skips characters outside the alphabet, so any such character makes the
+  // output shorter than the length implies: one O(1) check instead of a regex over megabytes.
+  const bytes = payload.length > 0 && payload.length % 4 === 0 ? Buffer.from(payload, "base64") : undefined;
+  if (!bytes || bytes.length !== expected || payload.includes("-") || payload.includes("_"))
     throw new FleetError("BAD_BASE64", "image_b64 is not valid base64", 422);
-  return Buffer.from(payload, "base64");
+  return bytes;
 }
 
 /** Parses the optional X-Sent-At header (ms since epoch); ignores anything else. */

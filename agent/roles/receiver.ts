@@ -125,7 +125,7 @@ export default {
         await verifyImage(upload.data, opts.verify);
         if (!firstAt) firstAt = Date.now();
         const job = { id: counter.next(), ...upload };
-        if (!(await store.offerWithin(job, queueWaitMs, MAX_HELD_REQUESTS))) {
+        if (!store.offer(job) && !(await store.offerWithin(job, queueWaitMs, MAX_HELD_REQUESTS))) {
           totals.busy += 1;
           return jsonResponse({ error: "QUEUE_FULL", message: "save queue is full; retry later" }, 503, { "retry-after": RETRY_AFTER_S });
         }
