@@ -1,6 +1,6 @@
 // Typed client of an agent's control API, used by the controller (and the shape the pages rely on).
 import { FleetError } from "./errors";
-import type { Health, RoleInfo } from "./wire";
+import type { Health, Impairment, RoleInfo } from "./wire";
 
 /** Time a control call may take before it fails (ms); stopping a receiver drains its queue, hence generous. */
 const CALL_TIMEOUT_MS = 60_000;
@@ -14,9 +14,9 @@ export class ControlClient {
     return this.call("GET", "/v1/health");
   }
 
-  /** `POST /v1/roles`: starts `role` with `options`; answers the role as listed. */
-  startRole(role: string, options: Record<string, unknown>): Promise<RoleInfo> {
-    return this.call("POST", "/v1/roles", { role, options });
+  /** `POST /v1/roles`: starts `role` with `options` and optional `impair`ment; answers the role as listed. */
+  startRole(role: string, options: Record<string, unknown>, impair?: Impairment): Promise<RoleInfo> {
+    return this.call("POST", "/v1/roles", impair ? { role, options, impair } : { role, options });
   }
 
   /** `GET /v1/roles`. */

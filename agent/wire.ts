@@ -18,9 +18,38 @@ export const Health = t.Object({
 });
 export type Health = Static<typeof Health>;
 
-/** `POST /v1/roles` body: the role name and its options (checked against the role's own schema). */
+/**
+ * Impairment a role injects itself (the kernel here has no netem, and a Pi user may not be
+ * root): `delay` (+ uniform `jitter`) before each outgoing message, `loss` (probability a
+ * request or protocol message is dropped, so the peer sees a timeout), `fail` (probability
+ * per second that the role crashes; it comes back after `downtime`), `rate` (token-bucket
+ * cap on bytes sent, e.g. `100Mbit`), `cpu` (speed factor: after each unit of work the role
+ * idles `used x (1/cpu - 1)`, so 0.25 emulates a board 4x slower). `seed` makes the random
+ * draws repeatable. `mode = "netem"` asks for the kernel's netem instead (root only).
+ */
+export const Impairment = t.Object(
+  {
+    delay: t.Optional(t.String()),
+    jitter: t.Optional(t.String()),
+    loss: t.Optional(t.Number({ minimum: 0, maximum: 1 })),
+    fail: t.Optional(t.Number({ minimum: 0, maximum: 1 })),
+    downtime: t.Optional(t.String()),
+    rate: t.Optional(t.String()),
+    cpu: t.Optional(t.Number({ exclusiveMinimum: 0, maximum: 1 })),
+    seed: t.Optional(t.Integer()),
+    mode: t.Optional(t.Union([t.Literal("app"), t.Literal("netem")])),
+  },
+  { additionalProperties: false },
+);
+export type Impairment = Static<typeof Impairment>;
+
+/** `POST /v1/roles` body: the role name, its options (checked against the role's own schema) and its impairment. */
 export const StartRoleRequest = t.Object(
-  { role: t.String({ minLength: 1 }), options: t.Optional(t.Record(t.String(), t.Unknown())) },
+  {
+    role: t.String({ minLength: 1 }),
+    options: t.Optional(t.Record(t.String(), t.Unknown())),
+    impair: t.Optional(Impairment),
+  },
   { additionalProperties: false },
 );
 export type StartRoleRequest = Static<typeof StartRoleRequest>;
