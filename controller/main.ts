@@ -7,6 +7,7 @@ import { ControlClient } from "../agent/client";
 import { EXIT, FleetError, describeError } from "../agent/errors";
 import { startLocalAgents, type LocalAgents } from "./local";
 import { formatTable, writeResults, type Results } from "./results";
+import { createProgress } from "./progress";
 import { runScenario } from "./run";
 import { readScenarios, type Scenario } from "./scenarios";
 
@@ -43,7 +44,7 @@ const run = defineCommand({
     const repeat = readRepeat(args.repeat);
     const scenarios = selectScenarios(set.scenarios, args.only).map((scenario) => ({ ...scenario, repeat: repeat ?? scenario.repeat }));
     const out = resolve(args.out ?? join("results", new Date().toISOString().replace(/[:.]/g, "-")));
-    const names = [...new Set(scenarios.flatMap((scenario) => scenario.roles.flatMap((plan) => plan.agents)))];
+    const names = [...new Set(scenarios.flatMap((scenario) => scenario.points[0]!.roles.flatMap((plan) => plan.agents)))];
     let local: LocalAgents | undefined;
     const clients = new Map<string, ControlClient>();
     if (args.local) {
@@ -61,17 +62,18 @@ const run = defineCommand({
       host: { name: hostname(), arch: arch(), cpus: cpus().length, memory: totalmem(), mode: args.local ? "local" : "remote" },
       scenarios: [],
     };
+    const progress = createProgress();
     try {
       for (const scenario of scenarios) {
-        process.stderr.write(`${scenario.name}: ${scenario.description ?? ""} (${scenario.repeat} x ${scenario.durationMs / 1000} s)\n`);
-        results.scenarios.push(
-          await runScenario(scenario, clients, {
-            imagesDir: "images",
-            localImagesDir: args.local ? join(out, "images") : undefined,
-            keepImages: Boolean(args["keep-images"]),
-            onProgress: (line) => process.stderr.write(`  ${line}\n`),
-          }),
-        );
+        progress.begin(scenario);
+        const points = await runScenario(scenario, clients, {
+          imagesDir: "images",
+          localImagesDir: args.local ? join(out, "images") : undefined,
+          keepImages: Boolean(args["keep-images"]),
+          onRun: (...run) => progress.step(...run),
+        });
+        progress.end();
+        results.scenarios.push(...points);
       }
     } finally {
       await stopLocal();
@@ -79,6 +81,11 @@ const run = defineCommand({
     const written = await writeResults(out, results);
     console.log(formatTable(results));
     console.log(`\nwrote ${written.json} and ${written.csv}`);
+    const failedRuns = results.scenarios.flatMap((entry) => entry.runs.filter((run) => run.status === "failed"));
+    if (failedRuns.length > 0) {
+      process.stderr.write(`controller: ${failedRuns.length} run(s) failed; their errors are in results.json\n`);
+      process.exitCode = EXIT.FAILED;
+    }
   },
 });
 

@@ -19,12 +19,30 @@ export interface RunResult {
   senders: Record<string, unknown>[];
   /** Final stats of each receiver, each with an `agent` field naming its agent. */
   receivers: Record<string, unknown>[];
+  /** `failed` when an agent was unreachable or a role failed; its figures are then partial and left out of the summary. */
+  status?: "ok" | "failed";
+  error?: string;
+  /** Throughput over time at the receivers, summed, in 1 s buckets; `t` in seconds since the senders started. */
+  series?: { t: number[]; images_per_s: number[]; mbit_per_s: number[] };
+}
+
+/** The runs whose figures count: those not marked failed. */
+export function selectOkRuns(runs: RunResult[]): RunResult[] {
+  return runs.filter((run) => run.status !== "failed");
 }
 
 /** One scenario with all its repeats and, per figure, their summary. */
 export interface ScenarioResult {
   name: string;
   description?: string;
+  /** The sweep point, `multiply=200,impair.delay=100ms`; empty without a sweep. */
+  point?: string;
+  /** The sweep keys of the scenario; their values for this point are in `params`. */
+  swept?: string[];
+  /** The medium label of the scenario (`wifi-5ghz`, `ethernet`), when given. */
+  medium?: string;
+  /** True when any role ran with injected impairment (delay, loss, fail, rate, cpu): the figures are emulated. */
+  emulated?: boolean;
   params: Record<string, unknown>;
   runs: RunResult[];
   /** Keyed by the names of `toFlatFigures` (`images_per_s`, `latency_p50_ms`, ...). */
@@ -85,15 +103,18 @@ export async function writeResults(dir: string, results: Results): Promise<{ jso
 export function formatCsv(results: Results): string {
   const params = collectKeys(results.scenarios.map((scenario) => scenario.params));
   const figures = collectKeys(results.scenarios.flatMap((scenario) => scenario.runs.map(toFlatFigures)));
-  const header = ["scenario", "description", ...params.map((name) => `param.${name}`), "repeat", ...figures];
+  const header = ["scenario", "description", "point", "medium", ...params.map((name) => `param.${name}`), "repeat", "status", ...figures];
   const rows = results.scenarios.flatMap((scenario) =>
     scenario.runs.map((run) => {
       const flat = toFlatFigures(run);
       return [
         scenario.name,
         scenario.description ?? "",
+        scenario.point ?? "",
+        scenario.medium ?? "",
         ...params.map((name) => toCsvText(scenario.params[name])),
         String(run.repeat),
+        run.status ?? "ok",
         ...figures.map((name) => (name in flat ? String(roundTo(flat[name]!)) : "")),
       ];
     }),
@@ -109,10 +130,11 @@ export function formatCsv(results: Results): string {
 export function formatTable(results: Results): string {
   const header = ["scenario", "images/s", "Mbit/s", "sent", "saved", "lost", "p50 ms", "p99 ms", "n"];
   const rows = results.scenarios.map((scenario) => {
-    const summary = { ...(scenario.runs.length > 0 ? summarizeRunResults(scenario.runs) : {}), ...scenario.summary };
-    const n = summary.images_per_s?.n ?? scenario.runs.length;
+    const okRuns = selectOkRuns(scenario.runs);
+    const summary = { ...(okRuns.length > 0 ? summarizeRunResults(okRuns) : {}), ...scenario.summary };
+    const n = summary.images_per_s?.n ?? okRuns.length;
     return [
-      scenario.name,
+      scenario.point ? `${scenario.name} ${scenario.point}` : scenario.name,
       formatInterval(summary.images_per_s),
       formatInterval(summary.mbit_per_s),
       formatCount(summary.sent),

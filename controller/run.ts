@@ -1,10 +1,12 @@
-// Runs one scenario's repeats on agents: receivers first, then senders; stop in reverse; figures per run.
+// Runs one scenario's points and repeats on agents: receivers first, then senders; stop in reverse; figures per run.
 import { rm } from "node:fs/promises";
 import type { ControlClient } from "../agent/client";
-import { round2 } from "../agent/metrics";
+import { describeError } from "../agent/errors";
 import type { RoleInfo } from "../agent/wire";
-import { summarizeRunResults, type RunResult, type ScenarioResult } from "./results";
+import { selectOkRuns, summarizeRunResults, type RunResult, type ScenarioResult } from "./results";
 import type { Scenario } from "./scenarios";
+import type { SweepPoint } from "./sweep";
+import { measureWindow, type Started } from "./window";
 
 /** How a run is carried out. */
 export interface RunSettings {
@@ -14,8 +16,8 @@ export interface RunSettings {
   localImagesDir?: string;
   /** Keep received images after a run (else a local run deletes them once counted). */
   keepImages: boolean;
-  /** Called with a line of progress after each run. */
-  onProgress(line: string): void;
+  /** Called after each run with the scenario, point and run (failed runs included). */
+  onRun(scenario: Scenario, point: SweepPoint, run: RunResult): void;
 }
 
 /** How often a run polls its senders to see whether they are done (ms). */
@@ -23,111 +25,108 @@ const POLL_MS = 250;
 /** Extra time senders get beyond their duration before they are stopped anyway (ms). */
 const GRACE_MS = 15_000;
 
-interface Started {
-  client: ControlClient;
-  info: RoleInfo;
-}
-
-function sum(infos: RoleInfo[], field: string): number {
-  return infos.reduce((total, info) => total + (Number(info.stats[field]) || 0), 0);
-}
-
-function maxLatency(infos: RoleInfo[], quantile: "p50" | "p99"): number {
-  return Math.max(0, ...infos.map((info) => (info.stats.latency_ms as { p50: number; p99: number } | undefined)?.[quantile] ?? 0));
-}
-
-/** The figures of one run from the final stats of its senders and receivers. */
-function toRunResult(repeat: number, durationMs: number, senders: Started[], receivers: Started[]): RunResult {
-  const senderInfos = senders.map((started) => started.info);
-  const receiverInfos = receivers.map((started) => started.info);
-  const sent = sum(senderInfos, "sent");
-  const saved = sum(receiverInfos, "saved");
-  const label = (started: Started) => ({ agent: started.client.name, ...started.info.stats });
-  return {
-    repeat,
-    images_per_s: round2(sum(receiverInfos, "images_per_s")),
-    mbit_per_s: round2(sum(receiverInfos, "mbit_per_s")),
-    sent,
-    saved,
-    lost: Math.max(sent - saved, 0),
-    failed: sum(senderInfos, "failed"),
-    duration_s: durationMs / 1000,
-    latency_ms: { p50: maxLatency(senderInfos, "p50"), p99: maxLatency(senderInfos, "p99") },
-    senders: senders.map(label),
-    receivers: receivers.map(label),
-  };
-}
-
-/** Starts `role` on each of `agentNames` in parallel with per-agent options. */
+/** Starts `role` on each of `agentNames` in parallel; every started role is pushed to `started` for clean-up. */
 async function startAll(
   clients: Map<string, ControlClient>,
-  agentNames: string[],
-  role: string,
-  optionsFor: (agent: string) => Record<string, unknown>,
+  plan: SweepPoint["roles"][number],
+  options: (agent: string) => Record<string, unknown>,
   started: Started[],
 ): Promise<Started[]> {
   return Promise.all(
-    agentNames.map(async (agent) => {
+    plan.agents.map(async (agent) => {
       const client = clients.get(agent)!;
-      const entry = { client, info: await client.startRole(role, optionsFor(agent)) };
+      const entry: Started = { client, info: await client.startRole(plan.role, options(agent), plan.impair), startedAt: Date.now() };
       started.push(entry);
       return entry;
     }),
   );
 }
 
-/** Waits until every sender has ended by itself, or its duration plus a grace period has passed. */
-async function waitForSenders(senders: Started[], durationMs: number): Promise<void> {
-  const deadline = Date.now() + durationMs + GRACE_MS;
+/** Waits until every sender has ended by itself, or its time plus a grace period has passed. Throws if an agent is gone. */
+async function waitForSenders(senders: Started[], runMs: number): Promise<void> {
+  const deadline = Date.now() + runMs + GRACE_MS;
   while (Date.now() < deadline) {
     const infos = await Promise.all(senders.map((sender) => sender.client.getRole(sender.info.id)));
-    if (infos.every((info) => info.state !== "running")) return;
+    if (infos.every((info) => info.state === "ended" || info.state === "failed")) return;
     await Bun.sleep(POLL_MS);
   }
 }
 
-/** Runs repeat `repeat` of `scenario`: receivers up, senders for the duration, then everything stopped in reverse order. */
-async function runOnce(scenario: Scenario, repeat: number, clients: Map<string, ControlClient>, settings: RunSettings): Promise<RunResult> {
+/** A run that could not finish: the error, and zero figures so nothing partial is mistaken for a measurement. */
+function toFailedRun(repeat: number, error: unknown): RunResult {
+  return {
+    repeat,
+    status: "failed",
+    error: describeError(error),
+    images_per_s: 0,
+    mbit_per_s: 0,
+    sent: 0,
+    saved: 0,
+    lost: 0,
+    failed: 0,
+    duration_s: 0,
+    latency_ms: { p50: 0, p99: 0 },
+    senders: [],
+    receivers: [],
+  };
+}
+
+/** One repeat at one point: receivers up, senders for warm-up + duration, then everything stopped in reverse order. */
+async function runOnce(scenario: Scenario, point: SweepPoint, repeat: number, clients: Map<string, ControlClient>, settings: RunSettings): Promise<RunResult> {
   const started: Started[] = [];
-  const runDir = `${settings.imagesDir}/${scenario.name}/run-${repeat}`;
+  const folder = [scenario.name, point.label.replace(/[^A-Za-z0-9._=-]/g, "_"), `run-${repeat}`].filter(Boolean).join("/");
+  const runMs = scenario.warmupMs + scenario.durationMs;
   try {
     const receivers: Started[] = [];
     const targets: string[] = [];
-    for (const plan of scenario.roles.filter((entry) => entry.role === "receiver")) {
-      const entries = await startAll(clients, plan.agents, "receiver", (agent) => ({ ...plan.options, port: 0, out: `${runDir}/${agent}` }), started);
+    for (const plan of point.roles.filter((entry) => entry.role === "receiver")) {
+      const entries = await startAll(clients, plan, (agent) => ({ ...plan.options, port: 0, out: `${settings.imagesDir}/${folder}/${agent}` }), started);
       for (const entry of entries) {
         receivers.push(entry);
         targets.push(`http://${new URL(entry.client.baseUrl).hostname}:${entry.info.stats.port}/upload`);
       }
     }
     const senders: Started[] = [];
-    for (const plan of scenario.roles.filter((entry) => entry.role === "sender")) {
-      const options = () => ({ target: targets, ...plan.options, duration: `${scenario.durationMs}ms` });
-      senders.push(...(await startAll(clients, plan.agents, "sender", options, started)));
-    }
-    await waitForSenders(senders, scenario.durationMs);
+    for (const plan of point.roles.filter((entry) => entry.role === "sender"))
+      senders.push(...(await startAll(clients, plan, () => ({ target: targets, ...plan.options, duration: `${runMs}ms` }), started)));
+    await waitForSenders(senders, runMs);
     for (const entry of [...started].reverse()) entry.info = await entry.client.stopRole(entry.info.id);
     started.length = 0;
-    return toRunResult(repeat, scenario.durationMs, senders, receivers);
+    return { repeat, status: "ok", ...measureWindow(senders, receivers, scenario.warmupMs, scenario.durationMs) };
+  } catch (error) {
+    return toFailedRun(repeat, error);
   } finally {
     await Promise.allSettled([...started].reverse().map((entry) => entry.client.stopRole(entry.info.id)));
-    if (settings.localImagesDir && !settings.keepImages)
-      await rm(`${settings.localImagesDir}/${scenario.name}/run-${repeat}`, { recursive: true, force: true });
+    if (settings.localImagesDir && !settings.keepImages) await rm(`${settings.localImagesDir}/${folder}`, { recursive: true, force: true });
   }
 }
 
-/** Runs every repeat of a scenario one after another and summarizes them (mean, std, 95% CI). */
-export async function runScenario(scenario: Scenario, clients: Map<string, ControlClient>, settings: RunSettings): Promise<ScenarioResult> {
-  const runs: RunResult[] = [];
-  for (let repeat = 1; repeat <= scenario.repeat; repeat += 1) {
-    const run = await runOnce(scenario, repeat, clients, settings);
-    runs.push(run);
-    settings.onProgress(
-      `${scenario.name} run ${repeat}/${scenario.repeat}: ${run.images_per_s} images/s, ${run.mbit_per_s} Mbit/s, sent ${run.sent}, saved ${run.saved}, lost ${run.lost}`,
-    );
+/**
+ * Runs every point of a scenario, each `repeat` times, and summarizes each point over its
+ * runs that did not fail (mean, std, 95% CI). A failed run is reported and the next one goes on.
+ */
+export async function runScenario(scenario: Scenario, clients: Map<string, ControlClient>, settings: RunSettings): Promise<ScenarioResult[]> {
+  const results: ScenarioResult[] = [];
+  for (const point of scenario.points) {
+    const runs: RunResult[] = [];
+    for (let repeat = 1; repeat <= scenario.repeat; repeat += 1) {
+      const run = await runOnce(scenario, point, repeat, clients, settings);
+      runs.push(run);
+      settings.onRun(scenario, point, run);
+    }
+    const okRuns = selectOkRuns(runs);
+    const fixed = Object.fromEntries(point.roles.map((plan) => [plan.role, { agents: plan.agents, ...plan.options, ...(plan.impair ? { impair: plan.impair } : {}) }]));
+    results.push({
+      name: scenario.name,
+      description: scenario.description,
+      point: point.label,
+      swept: scenario.swept,
+      ...(scenario.medium ? { medium: scenario.medium } : {}),
+      emulated: point.roles.some((plan) => plan.impair !== undefined && Object.keys(plan.impair).length > 0),
+      params: { ...point.params, ...fixed, duration_s: scenario.durationMs / 1000, warmup_s: scenario.warmupMs / 1000 },
+      runs,
+      summary: okRuns.length > 0 ? summarizeRunResults(okRuns) : {},
+    });
   }
-  const params = Object.fromEntries(
-    scenario.roles.map((plan) => [plan.role, { agents: plan.agents, ...plan.options }]),
-  );
-  return { name: scenario.name, description: scenario.description, params: { ...params, duration_s: scenario.durationMs / 1000 }, runs, summary: summarizeRunResults(runs) };
+  return results;
 }

@@ -4,8 +4,10 @@ import { Type as t, type Static } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import { FleetError } from "../agent/errors";
 import { checkOptions } from "../agent/options";
-import { findRole } from "../agent/roles";
+import { findRole, roles } from "../agent/roles";
 import { parseDuration } from "../agent/units";
+import { Impairment } from "../agent/wire";
+import { expandSweep, type SweepPoint } from "./sweep";
 
 const NAME = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$";
 
@@ -14,6 +16,7 @@ const RoleEntry = t.Object(
     role: t.String({ minLength: 1 }),
     agents: t.Array(t.String({ pattern: NAME }), { minItems: 1 }),
     options: t.Optional(t.Record(t.String(), t.Unknown())),
+    impair: t.Optional(Impairment),
   },
   { additionalProperties: false },
 );
@@ -23,7 +26,10 @@ const ScenarioEntry = t.Object(
     name: t.String({ pattern: NAME }),
     description: t.Optional(t.String()),
     duration: t.Optional(t.String()),
+    warmup: t.Optional(t.String()),
     repeat: t.Optional(t.Integer({ minimum: 1, maximum: 1000 })),
+    medium: t.Optional(t.String({ minLength: 1, maxLength: 64 })),
+    sweep: t.Optional(t.Record(t.String(), t.Unknown())),
     roles: t.Array(RoleEntry, { minItems: 1 }),
   },
   { additionalProperties: false },
@@ -32,7 +38,9 @@ const ScenarioEntry = t.Object(
 const ScenarioFile = t.Object(
   {
     duration: t.Optional(t.String()),
+    warmup: t.Optional(t.String()),
     repeat: t.Optional(t.Integer({ minimum: 1, maximum: 1000 })),
+    medium: t.Optional(t.String({ minLength: 1, maxLength: 64 })),
     agents: t.Record(t.String({ pattern: NAME }), t.String({ pattern: "^https?://" })),
     scenario: t.Array(ScenarioEntry, { minItems: 1 }),
   },
@@ -40,20 +48,29 @@ const ScenarioFile = t.Object(
 );
 type ScenarioFile = Static<typeof ScenarioFile>;
 
-/** One role of a scenario: which agents run it, with which options. */
+/** One role of a scenario: which agents run it, with which options and impairment. */
 export interface RolePlan {
   role: string;
   agents: string[];
   options: Record<string, unknown>;
+  impair?: Impairment;
 }
 
-/** A scenario ready to run: defaults applied, durations in ms. */
+/** A scenario ready to run: defaults applied, durations in ms, its sweep expanded into points. */
 export interface Scenario {
   name: string;
   description?: string;
+  /** Measured time of each run, after the warm-up. */
   durationMs: number;
+  /** Time at the start of each run that is excluded from the figures. */
+  warmupMs: number;
   repeat: number;
-  roles: RolePlan[];
+  /** A free-form label of the network medium (`wifi-5ghz`, `ethernet`), carried into the results. */
+  medium?: string;
+  /** The sweep keys in file order (empty without a sweep). */
+  swept: string[];
+  /** One point per combination of swept values (one point with no params without a sweep). */
+  points: SweepPoint[];
 }
 
 /** The whole file: agent names to control URLs, and the scenarios in file order. */
@@ -62,8 +79,8 @@ export interface ScenarioSet {
   scenarios: Scenario[];
 }
 
-/** File-level defaults when the file gives none: 5 s runs, once each. */
-const DEFAULTS = { duration: "5s", repeat: 1 };
+/** File-level defaults when the file gives none: 5 s runs, no warm-up, once each. */
+const DEFAULTS = { duration: "5s", warmup: "0s", repeat: 1 };
 
 /** Options the controller fills in itself, so a scenario need not (and should not) give them. */
 const FILLED_BY_CONTROLLER: Record<string, Record<string, unknown>> = {
@@ -81,6 +98,16 @@ function describePath(path: string, file: ScenarioFile): string {
   return `scenario ${label}: ${rest || "(entry)"}`;
 }
 
+/** The role entries of a scenario as plans, options and impairment copied. */
+function toRolePlans(scenario: ScenarioFile["scenario"][number]): RolePlan[] {
+  return scenario.roles.map((entry) => ({
+    role: entry.role,
+    agents: entry.agents,
+    options: { ...entry.options },
+    ...(entry.impair ? { impair: { ...entry.impair } } : {}),
+  }));
+}
+
 /** Checks what the schema cannot: known roles and agents, role options, durations, unique names. */
 function checkMeaning(file: ScenarioFile): string[] {
   const problems: string[] = [];
@@ -93,19 +120,37 @@ function checkMeaning(file: ScenarioFile): string[] {
     }
   };
   check("file: duration", () => parseDuration(file.duration ?? DEFAULTS.duration, "duration"));
+  check("file: warmup", () => parseDuration(file.warmup ?? DEFAULTS.warmup, "warmup"));
   for (const scenario of file.scenario) {
     const where = `scenario ${scenario.name}`;
     if (seen.has(scenario.name)) problems.push(`${where}: the name is used twice`);
     seen.add(scenario.name);
     if (scenario.duration !== undefined) check(where, () => parseDuration(scenario.duration!, "duration"));
+    if (scenario.warmup !== undefined) check(where, () => parseDuration(scenario.warmup!, "warmup"));
     scenario.roles.forEach((entry, index) => {
       for (const agent of entry.agents)
         if (!(agent in file.agents)) problems.push(`${where}: roles[${index}].agents: "${agent}" is not in [agents]`);
-      check(`${where}: roles[${index}] (${entry.role})`, () => {
-        const role = findRole(entry.role);
-        checkOptions(role.options, { ...FILLED_BY_CONTROLLER[entry.role], ...entry.options }, "api");
-      });
+      check(`${where}: roles[${index}] (${entry.role})`, () => findRole(entry.role));
     });
+    const rolesKnown = scenario.roles.every((entry) => roles.some((role) => role.name === entry.role));
+    if (!rolesKnown) continue;
+    const plans = toRolePlans(scenario);
+    const points = (() => {
+      try {
+        return expandSweep(scenario.sweep ?? {}, plans);
+      } catch (error) {
+        problems.push(`${where}: sweep: ${(error as Error).message}`);
+        return [];
+      }
+    })();
+    for (const point of points) {
+      point.roles.forEach((plan, index) => {
+        const at = `${where}${point.label ? ` (${point.label})` : ""}: roles[${index}] (${plan.role})`;
+        check(at, () => checkOptions(findRole(plan.role).options, { ...FILLED_BY_CONTROLLER[plan.role], ...plan.options }, "api"));
+        for (const field of ["delay", "jitter", "downtime"] as const)
+          if (plan.impair?.[field] !== undefined) check(`${at}: impair.${field}`, () => parseDuration(plan.impair![field]!, field));
+      });
+    }
   }
   return problems;
 }
@@ -128,16 +173,22 @@ export function parseScenarios(text: string, source = "scenarios.toml"): Scenari
   const file = raw as ScenarioFile;
   const meaningProblems = checkMeaning(file);
   if (meaningProblems.length > 0) throw new FleetError("CONFIG_INVALID", `${source}:\n  ${meaningProblems.join("\n  ")}`, 422);
-  const durationMs = parseDuration(file.duration ?? DEFAULTS.duration, "duration");
   return {
     agents: file.agents,
-    scenarios: file.scenario.map((scenario) => ({
-      name: scenario.name,
-      description: scenario.description,
-      durationMs: scenario.duration ? parseDuration(scenario.duration, "duration") : durationMs,
-      repeat: scenario.repeat ?? file.repeat ?? DEFAULTS.repeat,
-      roles: scenario.roles.map((entry) => ({ role: entry.role, agents: entry.agents, options: entry.options ?? {} })),
-    })),
+    scenarios: file.scenario.map((scenario) => {
+      const sweep = scenario.sweep ?? {};
+      const points = expandSweep(sweep, toRolePlans(scenario));
+      return {
+        name: scenario.name,
+        description: scenario.description,
+        durationMs: parseDuration(scenario.duration ?? file.duration ?? DEFAULTS.duration, "duration"),
+        warmupMs: parseDuration(scenario.warmup ?? file.warmup ?? DEFAULTS.warmup, "warmup"),
+        repeat: scenario.repeat ?? file.repeat ?? DEFAULTS.repeat,
+        medium: scenario.medium ?? file.medium,
+        swept: points[0] ? Object.keys(points[0].params) : [],
+        points,
+      };
+    }),
   };
 }
 

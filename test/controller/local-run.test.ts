@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { FIXTURES, REPO, makeTempDir } from "../helpers";
+import { FIXTURES, REPO, makeTempDir, spawnAgent } from "../helpers";
 
 async function runController(args: string[], cwd: string) {
   const child = Bun.spawn([process.execPath, join(REPO, "controller", "main.ts"), ...args], { cwd, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
@@ -63,5 +63,92 @@ name = "tiny-2to1"
       fps: true,
       stack: false,
     });
+  });
+
+  test("a sweep with a warm-up: one entry per point with its params, figures from the window, series per second", async () => {
+    using dir = makeTempDir();
+    await Bun.write(
+      join(dir.path, "scenarios.toml"),
+      `[agents]
+pi1 = "http://pi1.local:7700"
+worker1 = "http://worker1.local:7700"
+[[scenario]]
+name = "case1-1to1"
+duration = "2s"
+warmup = "1s"
+medium = "loopback"
+  [scenario.sweep]
+  multiply = [1, 3]
+  [[scenario.roles]]
+  role = "receiver"
+  agents = ["worker1"]
+  [[scenario.roles]]
+  role = "sender"
+  agents = ["pi1"]
+  options = { source = "files:${FIXTURES}", fps = 20 }
+`,
+    );
+    const out = join(dir.path, "out");
+    const { code, stderr } = await runController(["run", "scenarios.toml", "--local", "--out", out], dir.path);
+    expect({ code, stderr: code === 0 ? "" : stderr }).toEqual({ code: 0, stderr: "" });
+    const results = await Bun.file(join(out, "results.json")).json();
+    const points = results.scenarios.map((entry: { name: string; point: string; params: { multiply: number }; medium: string; swept: string[] }) => [
+      entry.name,
+      entry.point,
+      entry.params.multiply,
+      entry.medium,
+      entry.swept,
+    ]);
+    expect(points).toEqual([
+      ["case1-1to1", "multiply=1", 1, "loopback", ["multiply"]],
+      ["case1-1to1", "multiply=3", 3, "loopback", ["multiply"]],
+    ]);
+    const [low, high] = results.scenarios.map((entry: { runs: { images_per_s: number; series: { t: number[] } }[] }) => entry.runs[0]);
+    // 20 frames/s x multiply images per second once warm, counted over the 2 s after the warm-up.
+    expect(low.images_per_s).toBeGreaterThan(20 * 0.7);
+    expect(low.images_per_s).toBeLessThan(20 * 1.3);
+    expect(high.images_per_s).toBeGreaterThan(60 * 0.7);
+    expect(high.images_per_s).toBeLessThan(60 * 1.3);
+    expect(low.series.t.length).toBeGreaterThanOrEqual(3);
+  });
+
+  test("an unreachable agent fails its run, the others are torn down, the next scenario runs, exit code 1", async () => {
+    using dir = makeTempDir();
+    await using pi1 = spawnAgent(["--control-port", "0", "--host", "127.0.0.1", "--name", "pi1"]);
+    await using worker1 = spawnAgent(["--control-port", "0", "--host", "127.0.0.1", "--name", "worker1", "--data-dir", dir.path]);
+    const [piPort, workerPort] = [Number((await pi1.waitFor("control_listening")).port), Number((await worker1.waitFor("control_listening")).port)];
+    const scenario = (name: string, receiver: string) => `
+[[scenario]]
+name = "${name}"
+  [[scenario.roles]]
+  role = "receiver"
+  agents = ["${receiver}"]
+  [[scenario.roles]]
+  role = "sender"
+  agents = ["pi1"]
+  options = { source = "files:${FIXTURES}", fps = 10, multiply = 1 }
+`;
+    await Bun.write(
+      join(dir.path, "remote.toml"),
+      `duration = "500ms"\n[agents]\npi1 = "http://127.0.0.1:${piPort}"\nworker1 = "http://127.0.0.1:${workerPort}"\nghost = "http://127.0.0.1:1"\n${scenario("to-ghost", "ghost")}${scenario("to-worker", "worker1")}`,
+    );
+    const out = join(dir.path, "out");
+    const { code, stderr } = await runController(["run", "remote.toml", "--out", out], dir.path);
+    const results = await Bun.file(join(out, "results.json")).json();
+    const runs = results.scenarios.map((entry: { name: string; runs: { status: string; error?: string; saved: number }[] }) => [
+      entry.name,
+      entry.runs[0]!.status,
+      entry.runs[0]!.status === "failed" ? entry.runs[0]!.error!.startsWith("AGENT_UNREACHABLE: agent ghost") : entry.runs[0]!.saved > 0,
+    ]);
+    expect({ code, runs, reported: stderr.includes("to-ghost run 1/1: FAILED AGENT_UNREACHABLE") }).toEqual({
+      code: 1,
+      runs: [
+        ["to-ghost", "failed", true],
+        ["to-worker", "ok", true],
+      ],
+      reported: true,
+    });
+    const left = (await (await fetch(`http://127.0.0.1:${piPort}/v1/roles`)).json()) as unknown[];
+    expect(left).toEqual([]);
   });
 });

@@ -101,19 +101,19 @@ describe("writeResults", () => {
       expect(text.endsWith("\r\n")).toBe(true);
       const lines = text.split("\r\n").slice(0, -1);
       expect(lines).toEqual([
-        "scenario,description,param.senders,param.receivers,param.topics,repeat,images_per_s,mbit_per_s,sent,saved,lost,failed,duration_s,latency_p50_ms,latency_p99_ms",
-        'case1-1to1,"one sender, one receiver, ""plain""",1,1,,1,800,400,8124,8124,0,0,10,3.25,12.5',
-        'case1-1to1,"one sender, one receiver, ""plain""",1,1,,2,810,405,8124,8124,0,0,10,3.25,12.5',
-        'case1-1to1,"one sender, one receiver, ""plain""",1,1,,3,820,410,8124,8124,0,0,10,3.25,12.5',
-        'case4-2x2,,2,2,"[""a"",""b""]",1,1500.5,750.25,8124,8124,0,0,10,3.25,12.5',
-        'case4-2x2,,2,2,"[""a"",""b""]",2,1510.5,755.25,8124,8124,0,0,10,3.25,12.5',
+        "scenario,description,point,medium,param.senders,param.receivers,param.topics,repeat,status,images_per_s,mbit_per_s,sent,saved,lost,failed,duration_s,latency_p50_ms,latency_p99_ms",
+        'case1-1to1,"one sender, one receiver, ""plain""",,,1,1,,1,ok,800,400,8124,8124,0,0,10,3.25,12.5',
+        'case1-1to1,"one sender, one receiver, ""plain""",,,1,1,,2,ok,810,405,8124,8124,0,0,10,3.25,12.5',
+        'case1-1to1,"one sender, one receiver, ""plain""",,,1,1,,3,ok,820,410,8124,8124,0,0,10,3.25,12.5',
+        'case4-2x2,,,,2,2,"[""a"",""b""]",1,ok,1500.5,750.25,8124,8124,0,0,10,3.25,12.5',
+        'case4-2x2,,,,2,2,"[""a"",""b""]",2,ok,1510.5,755.25,8124,8124,0,0,10,3.25,12.5',
       ]);
     });
   });
 
   test("a field with a line break is quoted whole", () => {
     const results: Results = { ...makeResults(), scenarios: [{ name: "s", description: "two\nlines", params: {}, runs: [makeRun(1, 1)], summary: {} }] };
-    expect(formatCsv(results).split("\r\n")[1]).toStartWith('s,"two\nlines",1,');
+    expect(formatCsv(results).split("\r\n")[1]).toStartWith('s,"two\nlines",,,1,ok,');
   });
 });
 

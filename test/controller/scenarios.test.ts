@@ -20,8 +20,8 @@ describe("scenarios", () => {
     const set = await readScenarios(join(REPO, "scenarios.toml"));
     const shape = set.scenarios.map((scenario) => [
       scenario.name,
-      scenario.roles.find((plan) => plan.role === "sender")!.agents.length,
-      scenario.roles.find((plan) => plan.role === "receiver")!.agents.length,
+      scenario.points[0]!.roles.find((plan) => plan.role === "sender")!.agents.length,
+      scenario.points[0]!.roles.find((plan) => plan.role === "receiver")!.agents.length,
     ]);
     expect(shape).toEqual([
       ["case1-1to1", 1, 1],
@@ -69,5 +69,52 @@ duration = "1parsec"
       "scenario s2: roles[0].agents: Expected array length to be greater or equal to 1",
     ]);
     expect(() => parseScenarios("duration = [", "bad.toml")).toThrow(/^bad\.toml: not valid TOML/);
+  });
+});
+
+describe("sweeps", () => {
+  const base = `
+[agents]
+pi1 = "http://pi1:7700"
+w1 = "http://w1:7700"
+[[scenario]]
+name = "case1-1to1"
+warmup = "1s"
+medium = "wifi-5ghz"
+  [[scenario.roles]]
+  role = "receiver"
+  agents = ["w1"]
+  [[scenario.roles]]
+  role = "sender"
+  agents = ["pi1"]
+  options = { source = "synthetic", multiply = 20 }
+`;
+
+  test("multiply = [20, 200] gives two points with their parameters; several lists give their product", () => {
+    const one = parseScenarios(`${base}  [scenario.sweep]\n  multiply = [20, 200]\n`).scenarios[0]!;
+    expect(one.points.map((point) => [point.label, point.params, point.roles[1]!.options.multiply])).toEqual([
+      ["multiply=20", { multiply: 20 }, 20],
+      ["multiply=200", { multiply: 200 }, 200],
+    ]);
+    expect({ swept: one.swept, warmupMs: one.warmupMs, medium: one.medium }).toEqual({ swept: ["multiply"], warmupMs: 1000, medium: "wifi-5ghz" });
+    const two = parseScenarios(`${base}  [scenario.sweep]\n  sender.format = ["binary", "json"]\n  sender.impair.delay = ["0ms", "100ms"]\n`).scenarios[0]!;
+    expect(two.points.map((point) => [point.label, point.roles[1]!.options.format, point.roles[1]!.impair?.delay, point.roles[0]!.impair])).toEqual([
+      ["sender.format=binary,sender.impair.delay=0ms", "binary", "0ms", undefined],
+      ["sender.format=binary,sender.impair.delay=100ms", "binary", "100ms", undefined],
+      ["sender.format=json,sender.impair.delay=0ms", "json", "0ms", undefined],
+      ["sender.format=json,sender.impair.delay=100ms", "json", "100ms", undefined],
+    ]);
+  });
+
+  test("an empty sweep, a key no role has and a value the schema refuses are all reported", () => {
+    expect(problemsOf(`${base}  [scenario.sweep]\n  multiply = []\n`)).toEqual([
+      "scenario case1-1to1: sweep: multiply: a sweep needs a non-empty list of numbers, strings or booleans",
+    ]);
+    expect(problemsOf(`${base}  [scenario.sweep]\n  colour = [1, 2]\n`)).toEqual([
+      "scenario case1-1to1: sweep: colour: no role of this scenario has that option (use OPTION, ROLE.OPTION, impair.FIELD or ROLE.impair.FIELD)",
+    ]);
+    expect(problemsOf(`${base}  [scenario.sweep]\n  sender.fps = [10, -5]\n`)).toEqual([
+      "scenario case1-1to1 (sender.fps=-5): roles[1] (sender): options.fps: Expected number to be greater or equal to 0 (got -5)",
+    ]);
   });
 });

@@ -1,0 +1,71 @@
+// Expands a scenario's sweep (lists of values for role options or impairments) into its points, the cartesian product.
+import { findRole } from "../agent/roles";
+import { Impairment } from "../agent/wire";
+import type { RolePlan } from "./scenarios";
+
+/** One combination of swept values and the role plans with those values applied. */
+export interface SweepPoint {
+  /** `multiply=200,sender.impair.delay=100ms`; empty for a scenario without a sweep. */
+  label: string;
+  /** The swept values under their sweep keys, e.g. `{ multiply: 200 }`. */
+  params: Record<string, unknown>;
+  roles: RolePlan[];
+}
+
+type Value = string | number | boolean;
+
+/** `{sender: {multiply: [1, 2]}}` -> `[["sender.multiply", [1, 2]]]`: TOML dotted keys become nested tables. */
+function flattenSweep(sweep: Record<string, unknown>, prefix = ""): [string, unknown][] {
+  return Object.entries(sweep).flatMap(([key, value]) =>
+    value !== null && typeof value === "object" && !Array.isArray(value)
+      ? flattenSweep(value as Record<string, unknown>, `${prefix}${key}.`)
+      : [[`${prefix}${key}`, value] as [string, unknown]],
+  );
+}
+
+/**
+ * What a sweep key sets in each plan: `OPTION` (every role with that option),
+ * `ROLE.OPTION`, `impair.FIELD` (every role's impairment) or `ROLE.impair.FIELD`.
+ * Returns a setter, or undefined when the key names nothing in this plan.
+ */
+function toSetter(key: string, plan: RolePlan): ((plan: RolePlan, value: Value) => void) | undefined {
+  const parts = key.split(".");
+  const [role, rest] = parts.length > 1 && parts[0] !== "impair" ? [parts[0], parts.slice(1)] : [undefined, parts];
+  if (role !== undefined && role !== plan.role) return undefined;
+  if (rest[0] === "impair" && rest.length === 2 && rest[1]! in Impairment.properties)
+    return (target, value) => (target.impair = { ...target.impair, [rest[1]!]: value });
+  if (rest.length === 1 && rest[0]! in findRole(plan.role).options.properties)
+    return (target, value) => (target.options = { ...target.options, [rest[0]!]: value });
+  return undefined;
+}
+
+/**
+ * The points of a sweep over `plans`, in file order (the last key varies fastest).
+ * @throws Error naming the key whose values are not a non-empty list of numbers,
+ *   strings or booleans, or which sets nothing in this scenario's roles.
+ */
+export function expandSweep(sweep: Record<string, unknown>, plans: RolePlan[]): SweepPoint[] {
+  const axes = flattenSweep(sweep).map(([key, values]) => {
+    if (!Array.isArray(values) || values.length === 0 || !values.every((value) => ["string", "number", "boolean"].includes(typeof value)))
+      throw new Error(`${key}: a sweep needs a non-empty list of numbers, strings or booleans`);
+    if (!plans.some((plan) => toSetter(key, plan)))
+      throw new Error(`${key}: no role of this scenario has that option (use OPTION, ROLE.OPTION, impair.FIELD or ROLE.impair.FIELD)`);
+    return { key, values: values as Value[] };
+  });
+  let points: SweepPoint[] = [{ label: "", params: {}, roles: plans }];
+  for (const axis of axes) {
+    points = points.flatMap((point) =>
+      axis.values.map((value) => ({
+        label: [point.label, `${axis.key}=${value}`].filter(Boolean).join(","),
+        params: { ...point.params, [axis.key]: value },
+        roles: point.roles.map((plan) => {
+          const setter = toSetter(axis.key, plan);
+          const next = { ...plan, options: { ...plan.options } };
+          setter?.(next, value);
+          return next;
+        }),
+      })),
+    );
+  }
+  return points;
+}
