@@ -9,6 +9,7 @@ import { startLocalAgents, type LocalAgents } from "./local";
 import { formatTable, writeResults, type Results } from "./results";
 import { createProgress } from "./progress";
 import { runScenario } from "./run";
+import { addScaling, formatScaling } from "./scaling";
 import { readScenarios, type Scenario } from "./scenarios";
 
 /** Picks the scenarios `--only` names (comma-separated). @throws FleetError UNKNOWN_SCENARIO naming the missing ones. */
@@ -44,7 +45,7 @@ const run = defineCommand({
     const repeat = readRepeat(args.repeat);
     const scenarios = selectScenarios(set.scenarios, args.only).map((scenario) => ({ ...scenario, repeat: repeat ?? scenario.repeat }));
     const out = resolve(args.out ?? join("results", new Date().toISOString().replace(/[:.]/g, "-")));
-    const names = [...new Set(scenarios.flatMap((scenario) => scenario.points[0]!.roles.flatMap((plan) => plan.agents)))];
+    const names = [...new Set(scenarios.flatMap((scenario) => scenario.points.flatMap((point) => point.roles.flatMap((plan) => plan.agents))))];
     let local: LocalAgents | undefined;
     const clients = new Map<string, ControlClient>();
     if (args.local) {
@@ -73,13 +74,15 @@ const run = defineCommand({
           onRun: (...run) => progress.step(...run),
         });
         progress.end();
-        results.scenarios.push(...points);
+        results.scenarios.push(...addScaling(points));
       }
     } finally {
       await stopLocal();
     }
     const written = await writeResults(out, results);
     console.log(formatTable(results));
+    const scaling = formatScaling(results.scenarios);
+    if (scaling) console.log(`\n${scaling}`);
     console.log(`\nwrote ${written.json} and ${written.csv}`);
     const failedRuns = results.scenarios.flatMap((entry) => entry.runs.filter((run) => run.status === "failed"));
     if (failedRuns.length > 0) {

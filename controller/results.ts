@@ -1,6 +1,7 @@
 // The results of a controller run: their types, results.json and results.csv, and the terminal table.
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import type { Scaling } from "./scaling";
 import { roundSummary, roundTo, summarizeRuns, type Summary } from "./stats";
 
 /** One repeat of one scenario: rates per second, counts of images, times in the unit of their name. */
@@ -44,6 +45,8 @@ export interface ScenarioResult {
   /** True when any role ran with injected impairment (delay, loss, fail, rate, cpu): the figures are emulated. */
   emulated?: boolean;
   params: Record<string, unknown>;
+  /** Speedup and efficiency against the fewest agents, for scenarios that sweep `ROLE.agents` (controller/scaling.ts). */
+  scaling?: Scaling;
   runs: RunResult[];
   /** Keyed by the names of `toFlatFigures` (`images_per_s`, `latency_p50_ms`, ...). */
   summary: Record<string, Summary>;

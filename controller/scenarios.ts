@@ -145,6 +145,9 @@ function checkMeaning(file: ScenarioFile): string[] {
     })();
     for (const point of points) {
       point.roles.forEach((plan, index) => {
+        for (const agent of plan.agents)
+          if (!scenario.roles[index]!.agents.includes(agent) && !(agent in file.agents))
+            problems.push(`${where} (${point.label}): roles[${index}].agents: "${agent}" is not in [agents]`);
         const at = `${where}${point.label ? ` (${point.label})` : ""}: roles[${index}] (${plan.role})`;
         check(at, () => checkOptions(findRole(plan.role).options, { ...FILLED_BY_CONTROLLER[plan.role], ...plan.options }, "api"));
         for (const field of ["delay", "jitter", "downtime"] as const)

@@ -68,3 +68,8 @@ export function roundSummary(summary: Summary, digits = 2): Summary {
     n: summary.n,
   };
 }
+
+/** The 0.975 quantile of Student's t with `df` degrees of freedom (jstat). */
+export function tQuantile975(df: number): number {
+  return jStat.studentt.inv(0.975, df);
+}

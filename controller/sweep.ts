@@ -12,7 +12,7 @@ export interface SweepPoint {
   roles: RolePlan[];
 }
 
-type Value = string | number | boolean;
+type Value = string | number | boolean | string[];
 
 /** `{sender: {multiply: [1, 2]}}` -> `[["sender.multiply", [1, 2]]]`: TOML dotted keys become nested tables. */
 function flattenSweep(sweep: Record<string, unknown>, prefix = ""): [string, unknown][] {
@@ -25,13 +25,15 @@ function flattenSweep(sweep: Record<string, unknown>, prefix = ""): [string, unk
 
 /**
  * What a sweep key sets in each plan: `OPTION` (every role with that option),
- * `ROLE.OPTION`, `impair.FIELD` (every role's impairment) or `ROLE.impair.FIELD`.
+ * `ROLE.OPTION`, `impair.FIELD` (every role's impairment), `ROLE.impair.FIELD`, or
+ * `ROLE.agents` (which agents run the role: lists of names, to vary a role's count).
  * Returns a setter, or undefined when the key names nothing in this plan.
  */
 function toSetter(key: string, plan: RolePlan): ((plan: RolePlan, value: Value) => void) | undefined {
   const parts = key.split(".");
   const [role, rest] = parts.length > 1 && parts[0] !== "impair" ? [parts[0], parts.slice(1)] : [undefined, parts];
   if (role !== undefined && role !== plan.role) return undefined;
+  if (role !== undefined && rest.length === 1 && rest[0] === "agents") return (target, value) => (target.agents = value as string[]);
   if (rest[0] === "impair" && rest.length === 2 && rest[1]! in Impairment.properties)
     return (target, value) => (target.impair = { ...target.impair, [rest[1]!]: value });
   if (rest.length === 1 && rest[0]! in findRole(plan.role).options.properties)
@@ -46,8 +48,17 @@ function toSetter(key: string, plan: RolePlan): ((plan: RolePlan, value: Value) 
  */
 export function expandSweep(sweep: Record<string, unknown>, plans: RolePlan[]): SweepPoint[] {
   const axes = flattenSweep(sweep).map(([key, values]) => {
-    if (!Array.isArray(values) || values.length === 0 || !values.every((value) => ["string", "number", "boolean"].includes(typeof value)))
-      throw new Error(`${key}: a sweep needs a non-empty list of numbers, strings or booleans`);
+    const isAgents = key.endsWith(".agents");
+    const fits = (value: unknown) =>
+      isAgents
+        ? Array.isArray(value) && value.length > 0 && value.every((name) => typeof name === "string")
+        : ["string", "number", "boolean"].includes(typeof value);
+    if (!Array.isArray(values) || values.length === 0 || !values.every(fits))
+      throw new Error(
+        isAgents
+          ? `${key}: a sweep of agents needs a non-empty list of non-empty lists of agent names`
+          : `${key}: a sweep needs a non-empty list of numbers, strings or booleans`,
+      );
     if (!plans.some((plan) => toSetter(key, plan)))
       throw new Error(`${key}: no role of this scenario has that option (use OPTION, ROLE.OPTION, impair.FIELD or ROLE.impair.FIELD)`);
     return { key, values: values as Value[] };
@@ -56,7 +67,7 @@ export function expandSweep(sweep: Record<string, unknown>, plans: RolePlan[]): 
   for (const axis of axes) {
     points = points.flatMap((point) =>
       axis.values.map((value) => ({
-        label: [point.label, `${axis.key}=${value}`].filter(Boolean).join(","),
+        label: [point.label, `${axis.key}=${Array.isArray(value) ? value.join("+") : value}`].filter(Boolean).join(","),
         params: { ...point.params, [axis.key]: value },
         roles: point.roles.map((plan) => {
           const setter = toSetter(axis.key, plan);

@@ -1,0 +1,86 @@
+// Speedup and efficiency of scenarios that vary how many agents run a role (a sweep of `ROLE.agents`).
+import type { ScenarioResult } from "./results";
+import { tQuantile975, type Summary } from "./stats";
+
+/** Scaling of one point against the point of the same scenario with the fewest agents. */
+export interface Scaling {
+  /** The sweep key that varies the count, e.g. `grayscale-worker.agents`. */
+  key: string;
+  /** Agents running the role at this point. */
+  count: number;
+  /** Agents at the baseline point (the fewest). */
+  base_count: number;
+  /** images/s here over images/s at the baseline (means). */
+  speedup: number;
+  /** speedup x base_count / count: 1 means perfect scaling. */
+  efficiency: number;
+  /** 95% interval of the speedup (delta method, t with min(n) - 1 degrees of freedom); [speedup, speedup] with one repeat. */
+  speedup_ci95: [number, number];
+}
+
+/**
+ * 95% interval of a ratio of two independent means, by the delta method:
+ * var(a/b) ≈ (a/b)² (s_a²/(n_a a²) + s_b²/(n_b b²)) (Casella & Berger, Statistical
+ * Inference, 2nd ed., §5.5.4), with Student's t at min(n_a, n_b) - 1 degrees of freedom.
+ */
+function toRatioInterval(a: Summary, b: Summary): [number, number] {
+  const ratio = a.mean / b.mean;
+  const df = Math.min(a.n, b.n) - 1;
+  if (df < 1 || a.mean === 0) return [ratio, ratio];
+  const relativeVariance = a.std ** 2 / (a.n * a.mean ** 2) + b.std ** 2 / (b.n * b.mean ** 2);
+  const halfWidth = tQuantile975(df) * ratio * Math.sqrt(relativeVariance);
+  return [ratio - halfWidth, ratio + halfWidth];
+}
+
+/**
+ * Adds `scaling` to each entry of a scenario whose sweep varies a role's agents
+ * (`ROLE.agents`): speedup and efficiency of images/s against the point with the fewest
+ * agents and otherwise the same parameters. Entries without such a sweep are left as they are.
+ */
+export function addScaling(entries: ScenarioResult[]): ScenarioResult[] {
+  return entries.map((entry) => {
+    const key = entry.swept?.find((swept) => swept.endsWith(".agents"));
+    const own = entry.summary.images_per_s;
+    if (!key || !own) return entry;
+    const others = (candidate: ScenarioResult) => Object.entries(candidate.params).filter(([name]) => name !== key && (entry.swept ?? []).includes(name));
+    const sameElsewhere = entries.filter(
+      (candidate) => candidate.name === entry.name && JSON.stringify(others(candidate)) === JSON.stringify(others(entry)) && candidate.summary.images_per_s,
+    );
+    const countOf = (candidate: ScenarioResult) => (candidate.params[key] as string[]).length;
+    const base = sameElsewhere.reduce((best, candidate) => (countOf(candidate) < countOf(best) ? candidate : best));
+    const baseSummary = base.summary.images_per_s!;
+    const speedup = own.mean / baseSummary.mean;
+    const count = countOf(entry);
+    const scaling: Scaling = {
+      key,
+      count,
+      base_count: countOf(base),
+      speedup,
+      efficiency: (speedup * countOf(base)) / count,
+      speedup_ci95: toRatioInterval(own, baseSummary),
+    };
+    return { ...entry, scaling };
+  });
+}
+
+/** A terminal table of the entries that have scaling figures (empty string when none): count, images/s, speedup with its interval, efficiency. */
+export function formatScaling(entries: ScenarioResult[]): string {
+  const rows = entries
+    .filter((entry) => entry.scaling)
+    .map((entry) => {
+      const scaling = entry.scaling!;
+      const rate = entry.summary.images_per_s!;
+      return [
+        entry.name,
+        String(scaling.count),
+        `${rate.mean.toFixed(2)} ± ${((rate.ci95[1] - rate.ci95[0]) / 2).toFixed(2)}`,
+        `${scaling.speedup.toFixed(2)}x [${scaling.speedup_ci95[0].toFixed(2)}-${scaling.speedup_ci95[1].toFixed(2)}]`,
+        `${(scaling.efficiency * 100).toFixed(0)}%`,
+      ];
+    });
+  if (rows.length === 0) return "";
+  const header = ["scenario", "agents", "images/s", "speedup [95% CI]", "efficiency"];
+  const widths = header.map((_, column) => Math.max(...[header, ...rows].map((row) => row[column]!.length)));
+  const line = (row: string[]) => row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join("  ");
+  return [line(header), line(widths.map((width) => "-".repeat(width))), ...rows.map(line)].join("\n");
+}
