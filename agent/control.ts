@@ -7,8 +7,12 @@ import { timingSafeEqual } from "node:crypto";
 import { FleetError } from "./errors";
 import { answerErrorsAsJson } from "./http";
 import { createMetricsExporter } from "./prometheus";
+import type { LastFrame, RoleHandle } from "./roles/types";
 import type { Supervisor } from "./supervisor";
 import { StartRoleRequest, type Health } from "./wire";
+// Chart.js for the status page, embedded by `bun build --compile`; the package's `exports` hide its browser build, hence the path.
+// @ts-expect-error a file import of a browser bundle, which TypeScript does not type
+import chartJsFile from "../node_modules/chart.js/dist/chart.umd.min.js" with { type: "file" };
 
 /** What the control API needs from its agent. */
 export interface ControlSettings {
@@ -26,7 +30,22 @@ const WEB_DIR = (Bun as { isStandaloneExecutable?: boolean }).isStandaloneExecut
 
 /** Paths anyone may read: the health probe and the status page's own files (the page then asks for the token). */
 function isPublic(method: string, path: string): boolean {
-  return method === "GET" && (path === "/v1/health" || path === "/" || /^\/[\w.-]+\.(html|js|css|svg)$/.test(path));
+  return (
+    method === "GET" &&
+    (path === "/v1/health" || path === "/" || path === "/vendor/chart.js" || /^\/[\w.-]+\.(html|js|css|svg)$/.test(path))
+  );
+}
+
+/**
+ * The last frame of role `id`, when its handle keeps one (receivers).
+ * @throws FleetError NO_SUCH_ROLE (404), NO_FRAME (404) before the first image or for roles without frames.
+ */
+function readLastFrame(supervisor: Supervisor, id: string): Uint8Array {
+  // Supervisor has no public accessor for a handle; element access reaches its lookup and stays type-checked.
+  const handle: RoleHandle & Partial<LastFrame> = supervisor["find"](id).handle;
+  const frame = handle.lastFrame?.();
+  if (!frame) throw new FleetError("NO_FRAME", `role "${id}" has no saved frame yet`, 404);
+  return frame;
 }
 
 /** Compares the Authorization header with `Bearer TOKEN` in constant time. */
@@ -54,7 +73,7 @@ export async function createControlApp(settings: ControlSettings) {
     uptime_s: Math.round((Date.now() - startedAt) / 1000),
     roles: supervisor.list().length,
   });
-  return answerErrorsAsJson(new Elysia())
+  return answerErrorsAsJson(new Elysia({ normalize: false }))
     .onRequest(({ request }) => {
       if (!settings.token) return;
       const path = new URL(request.url).pathname;
@@ -69,7 +88,7 @@ export async function createControlApp(settings: ControlSettings) {
     .post(
       "/v1/roles",
       async ({ body, set }) => {
-        const info = await supervisor.start(body.role, body.options ?? {}, "api");
+        const info = await supervisor.start(body.role, body.options ?? {}, "api", body.impair);
         set.status = 201;
         return info;
       },
@@ -77,7 +96,12 @@ export async function createControlApp(settings: ControlSettings) {
     )
     .get("/v1/roles/:id", ({ params }) => supervisor.get(params.id))
     .get("/v1/roles/:id/stats", ({ params }) => supervisor.get(params.id).stats)
+    .get("/v1/roles/:id/frame.jpg", ({ params }) => {
+      const frame = readLastFrame(supervisor, params.id);
+      return new Response(frame, { headers: { "content-type": "image/jpeg", "cache-control": "no-store" } });
+    })
     .delete("/v1/roles/:id", ({ params }) => supervisor.stop(params.id))
+    .get("/vendor/chart.js", () => new Response(Bun.file(chartJsFile as string), { headers: { "content-type": "text/javascript; charset=utf-8", "cache-control": "max-age=3600" } }))
     .get("/metrics", async ({ set }) => {
       set.headers["content-type"] = metrics.contentType;
       return await metrics.render();

@@ -10,6 +10,7 @@ import { readFlags } from "./options";
 import { findRole } from "./roles";
 import { runSelfTest } from "./self-test";
 import { Supervisor } from "./supervisor";
+import type { Impairment } from "./wire";
 
 /** Writes one JSON log line to stderr; stdout is kept for the final figures. */
 function log(event: string, fields: Record<string, unknown> = {}): void {
@@ -35,6 +36,15 @@ function readToken(tokenFile: string | undefined): string | undefined {
   }
 }
 
+/** Parses `--impair JSON`; the supervisor checks its fields. */
+function readImpairFlag(json: string): Impairment {
+  try {
+    return JSON.parse(json) as Impairment;
+  } catch (error) {
+    throw new FleetError("BAD_FLAG", `--impair: not JSON (${(error as Error).message}); e.g. --impair '{"delay":"50ms","loss":0.01}'`, 422, { cause: error });
+  }
+}
+
 function readPort(value: string, flag: string): number {
   const port = Number(value);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new FleetError("BAD_FLAG", `${flag} "${value}" is not a port (0-65535)`);
@@ -52,6 +62,7 @@ const args = {
   "allow-source-cmd": { type: "boolean", description: "let the control API start command sources (mjpeg-cmd, camera)" },
   name: { type: "string", description: "agent name in figures and metrics (default: host name)" },
   "data-dir": { type: "string", default: ".", description: "folder that output paths from the network resolve into" },
+  impair: { type: "string", description: 'impairment of the --role, as JSON: \'{"delay":"50ms","jitter":"10ms","loss":0.01,"rate":"20Mbit","cpu":0.25,"fail":0.1,"seed":1}\'' },
 } as const;
 
 const takesValue = Object.fromEntries(Object.entries(args).map(([name, def]) => [name, def.type === "string"]));
@@ -74,7 +85,9 @@ const main = defineCommand({
 
     const roleArgv = pickRoleArgv(rawArgs, takesValue);
     if (!flags.role && roleArgv.length > 0) throw new FleetError("BAD_FLAG", `unknown flag ${roleArgv[0]} (role flags need --role)`);
-    const first = flags.role ? await supervisor.start(flags.role, readFlags(findRole(flags.role).options, roleArgv), "cli") : undefined;
+    if (!flags.role && flags.impair) throw new FleetError("BAD_FLAG", "--impair applies to a --role; give --role too");
+    const impairment = flags.impair === undefined ? undefined : readImpairFlag(flags.impair);
+    const first = flags.role ? await supervisor.start(flags.role, readFlags(findRole(flags.role).options, roleArgv), "cli", impairment) : undefined;
 
     const control = flags.control
       ? (await createControlApp({ agent, version: packageJson.version, token, supervisor })).listen({ port: controlPort, hostname: flags.host })

@@ -12,9 +12,9 @@ export interface MetricsExporter {
 
 /**
  * An exporter whose gauges are read from the roles' live figures at scrape time:
- * each numeric figure F of a role R becomes `framefleet_R_F{agent, id}`, each receiver
- * topic figure `framefleet_receiver_topic_F{agent, id, topic}`, latencies
- * `framefleet_R_latency_ms{quantile}`.
+ * each numeric figure F of a role R becomes `framefleet_R_F{agent, role, id}`, each receiver
+ * topic figure `framefleet_receiver_topic_F{agent, role, id, topic}`, latencies
+ * `framefleet_R_latency_ms{agent, role, id, quantile}`.
  */
 export function createMetricsExporter(agent: string, listRoles: () => RoleInfo[]): MetricsExporter {
   const registry = new Registry();
@@ -34,19 +34,20 @@ export function createMetricsExporter(agent: string, listRoles: () => RoleInfo[]
     for (const existing of gauges.values()) existing.reset();
     for (const info of roles) {
       const prefix = `framefleet_${info.role.replace(NAME, "_")}`;
+      const labels = { agent, role: info.role, id: info.id };
       for (const [field, value] of Object.entries(info.stats)) {
-        if (typeof value === "number") gauge(`${prefix}_${field.replace(NAME, "_")}`, ["agent", "id"]).set({ agent, id: info.id }, value);
+        if (typeof value === "number") gauge(`${prefix}_${field.replace(NAME, "_")}`, ["agent", "role", "id"]).set(labels, value);
       }
       const latency = info.stats.latency_ms as { p50?: number; p99?: number } | undefined;
       if (latency) {
-        const latencyGauge = gauge(`${prefix}_latency_ms`, ["agent", "id", "quantile"]);
-        latencyGauge.set({ agent, id: info.id, quantile: "0.5" }, latency.p50 ?? 0);
-        latencyGauge.set({ agent, id: info.id, quantile: "0.99" }, latency.p99 ?? 0);
+        const latencyGauge = gauge(`${prefix}_latency_ms`, ["agent", "role", "id", "quantile"]);
+        latencyGauge.set({ ...labels, quantile: "0.5" }, latency.p50 ?? 0);
+        latencyGauge.set({ ...labels, quantile: "0.99" }, latency.p99 ?? 0);
       }
       const topics = info.stats.topics as Record<string, Record<string, number>> | undefined;
       for (const [topic, figures] of Object.entries(topics ?? {})) {
         for (const [field, value] of Object.entries(figures)) {
-          gauge(`${prefix}_topic_${field.replace(NAME, "_")}`, ["agent", "id", "topic"]).set({ agent, id: info.id, topic }, value);
+          gauge(`${prefix}_topic_${field.replace(NAME, "_")}`, ["agent", "role", "id", "topic"]).set({ ...labels, topic }, value);
         }
       }
     }

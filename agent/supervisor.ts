@@ -1,11 +1,13 @@
 // Runs roles on an agent: start with checked options, list, figures, stop; shared by the CLI and the control API.
 import { isAbsolute, normalize, resolve } from "node:path";
+import { startRestarting, type RestartingHandle } from "./_impair-restart";
 import { FleetError } from "./errors";
+import { createImpairer } from "./impair";
 import { checkOptions } from "./options";
 import { findRole } from "./roles";
 import type { RoleContext, RoleHandle, RoleStats } from "./roles/types";
 import { parseSourceSpec, runsCommand } from "./sources";
-import type { RoleInfo, RoleState } from "./wire";
+import type { Impairment, RoleInfo, RoleState } from "./wire";
 
 /** Where a start request came from: the local command line, or the network (control API). */
 export type Origin = "cli" | "api";
@@ -25,6 +27,8 @@ interface Entry {
   startedAt: Date;
   options: Record<string, unknown>;
   handle: RoleHandle;
+  /** Set when `fail` impairment makes the role crash and restart. */
+  restarting?: RestartingHandle;
   final?: RoleStats;
   error?: string;
 }
@@ -40,21 +44,31 @@ export class Supervisor {
   constructor(private readonly context: RoleContext, private readonly policy: NetworkPolicy) {}
 
   /**
-   * Checks the options against the role's schema and the network policy, then starts the role.
-   * @throws FleetError UNKNOWN_ROLE/NOT_YET/BAD_OPTIONS (422), SOURCE_CMD_REFUSED/PATH_REFUSED (403), or the role's own.
+   * Checks the options against the role's schema and the network policy, then starts the
+   * role with its impairment (agent/impair.ts; `fail` is handled here, by restarts).
+   * @throws FleetError UNKNOWN_ROLE/NOT_YET/BAD_OPTIONS/BAD_IMPAIRMENT/NETEM_UNAVAILABLE (422),
+   *   SOURCE_CMD_REFUSED/PATH_REFUSED (403), or the role's own.
    */
-  async start(roleName: string, rawOptions: unknown, origin: Origin): Promise<RoleInfo> {
+  async start(roleName: string, rawOptions: unknown, origin: Origin, impairment?: Impairment): Promise<RoleInfo> {
     const role = findRole(roleName);
     const options = checkOptions<Record<string, unknown>>(role.options, rawOptions, origin);
     if (origin === "api") this.holdToPolicy(options);
-    const handle = await role.start(options, this.context);
+    const impair = createImpairer(impairment);
+    const context: RoleContext = { ...this.context, impair };
+    const named = { id: "" };
+    const logAsRole = (event: string, fields?: Record<string, unknown>) => this.context.log(event, { id: named.id, ...fields });
+    const restarting = impair.failure
+      ? await startRestarting((next) => role.start(next, context), options, impair.failure, logAsRole)
+      : undefined;
+    const handle = restarting ?? (await role.start(options, context));
     this.sequence += 1;
-    const entry: Entry = { id: `${role.name}-${this.sequence}`, role: role.name, state: "running", startedAt: new Date(), options, handle };
+    named.id = `${role.name}-${this.sequence}`;
+    const entry: Entry = { id: named.id, role: role.name, state: "running", startedAt: new Date(), options, handle, restarting };
     this.entries.set(entry.id, entry);
     handle.ended?.then(() => {
       if (entry.state === "running") entry.state = "ended";
     });
-    this.context.log("role_started", { id: entry.id, role: role.name });
+    this.context.log("role_started", { id: entry.id, role: role.name, ...(impairment ? { impair: impair.describe() } : {}) });
     return this.describe(entry);
   }
 
@@ -109,14 +123,15 @@ export class Supervisor {
   }
 
   private describe(entry: Entry): RoleInfo {
+    const error = entry.error ?? entry.restarting?.restartError();
     return {
       id: entry.id,
       role: entry.role,
-      state: entry.state,
+      state: error ? "failed" : entry.state === "running" && entry.restarting?.isDown() ? "down" : entry.state,
       started_at: entry.startedAt.toISOString(),
       options: entry.options,
       stats: entry.final ?? entry.handle.stats(),
-      ...(entry.error ? { error: entry.error } : {}),
+      ...(error ? { error } : {}),
     };
   }
 

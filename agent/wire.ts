@@ -54,8 +54,11 @@ export const StartRoleRequest = t.Object(
 );
 export type StartRoleRequest = Static<typeof StartRoleRequest>;
 
-/** Life of a role on an agent: running, then stopping, then ended (by itself or by stop) or failed. */
-export const RoleState = t.Union([t.Literal("running"), t.Literal("stopping"), t.Literal("ended"), t.Literal("failed")]);
+/**
+ * Life of a role on an agent: running, then stopping, then ended (by itself or by stop) or
+ * failed; `down` between a crash that `fail` impairment caused and the role's restart.
+ */
+export const RoleState = t.Union([t.Literal("running"), t.Literal("down"), t.Literal("stopping"), t.Literal("ended"), t.Literal("failed")]);
 export type RoleState = Static<typeof RoleState>;
 
 /** A role on an agent as `GET /v1/roles` lists it; `stats` are its live (or final) figures. */

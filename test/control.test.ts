@@ -44,7 +44,9 @@ describe("control API", () => {
     const camera = await call(app, "POST", "/v1/roles", { role: "sender", options: { target: ["http://127.0.0.1:1/upload"], source: "camera" } });
     const escape = await call(app, "POST", "/v1/roles", { role: "receiver", options: { port: 0, out: "../../etc" } });
     const noBody = await call(app, "POST", "/v1/roles", { options: {} });
-    expect([unknown, badOption, notYet, command, camera, escape, noBody].map((answer) => [answer.status, answer.body.error])).toEqual([
+    const badImpair = await call(app, "POST", "/v1/roles", { role: "receiver", options: { port: 0, out: "x" }, impair: { dealy: "100ms" } });
+    const extraKey = await call(app, "POST", "/v1/roles", { role: "receiver", options: { port: 0, out: "x" }, surprise: true });
+    expect([unknown, badOption, notYet, command, camera, escape, noBody, badImpair, extraKey].map((answer) => [answer.status, answer.body.error])).toEqual([
       [422, "UNKNOWN_ROLE"],
       [422, "BAD_OPTIONS"],
       [422, "NOT_YET"],
@@ -52,7 +54,10 @@ describe("control API", () => {
       [403, "SOURCE_CMD_REFUSED"],
       [403, "PATH_REFUSED"],
       [422, "BAD_REQUEST"],
+      [422, "BAD_REQUEST"],
+      [422, "BAD_REQUEST"],
     ]);
+    expect(badImpair.body.message).toContain("dealy");
     expect(badOption.body.message).toContain("options.port");
     expect(badOption.body.message).toContain("options.bogus");
   });
@@ -72,7 +77,7 @@ describe("control API", () => {
       listed: listed.body.map((role: { id: string; state: string }) => [role.id, role.state]),
       out: listed.body[0].options.out,
       stats: [stats.status, stats.body.role, stats.body.saved],
-      metrics: metrics.body.includes(`framefleet_receiver_saved{agent="test",id="${id}"} 0`),
+      metrics: metrics.body.includes(`framefleet_receiver_saved{agent="test",role="receiver",id="${id}"} 0`),
       stopped: [stopped.status, stopped.body.state],
       gone: [gone.status, gone.body.error],
     }).toEqual({

@@ -4,6 +4,7 @@ import { Type as t } from "@sinclair/typebox";
 import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { FleetError } from "../errors";
+import { NO_IMPAIRMENT, type ImpairmentReport } from "../impair";
 import { answerErrorsAsJson, errorResponse, jsonResponse } from "../http";
 import { readJpegHeader } from "../jpeg";
 import { LatencyHistogram, RateSeries, mbitPerSecond, perSecond } from "../metrics";
@@ -13,7 +14,7 @@ import type { ReceiverStats } from "../wire";
 import { PersistentCounter } from "./_counter";
 import { ImageStore, type SaveOutcome } from "./_store";
 import { readUpload } from "./_upload";
-import type { Role, RoleHandle } from "./types";
+import type { LastFrame, Role, RoleHandle } from "./types";
 
 const options = t.Object(
   {
@@ -58,7 +59,7 @@ export default {
   name: "receiver",
   summary: "HTTP image ingestion: POST /upload into a bounded queue, saved atomically per topic",
   options,
-  async start(opts, context): Promise<RoleHandle> {
+  async start(opts, context): Promise<RoleHandle & LastFrame> {
     const maxBody = parseSize(opts.maxBody, "--max-body");
     const maxBytes = parseSize(opts.queueBytes, "--queue-bytes");
     const queueWaitMs = parseDuration(opts.queueWait, "--queue-wait");
@@ -73,6 +74,7 @@ export default {
     let lastSavedAt = 0;
     let stoppedAt = 0;
     let lastFile: string | undefined;
+    let lastFrame: Uint8Array | undefined;
 
     const topicCounts = (topic: string): TopicCounts => {
       let counts = topics.get(topic);
@@ -91,11 +93,15 @@ export default {
       series.add(1, outcome.job.data.length, outcome.savedAt);
       lastSavedAt = outcome.savedAt;
       lastFile = outcome.path;
+      lastFrame = outcome.job.data;
       if (outcome.job.sentAt) latency.record(outcome.savedAt - outcome.job.sentAt);
     };
     const store = new ImageStore(outDir, { maxJobs: opts.queue, maxBytes, writers: opts.writers }, onOutcome);
+    const impair = context.impair ?? NO_IMPAIRMENT;
+    // Aborted on stop: releases the dropped requests that `loss` impairment holds unanswered.
+    const releaseDropped = new AbortController();
 
-    const stats = (): ReceiverStats => {
+    const stats = (): ReceiverStats & { impairment?: ImpairmentReport } => {
       const end = stoppedAt || Date.now();
       const elapsed = firstAt ? Math.max(end - firstAt, 1) : 0;
       const activeElapsed = firstAt ? Math.max((stoppedAt ? lastSavedAt || end : end) - firstAt, 1) : 0;
@@ -115,14 +121,18 @@ export default {
         latency_ms: latency.summary(),
         series: series.points(),
         last_file: lastFile,
+        impairment: impair.describe(),
       };
     };
 
-    const accept = async (request: Request): Promise<Response> => {
+    const answer = async (request: Request): Promise<Response> => {
       try {
         if (stoppedAt) throw new FleetError("STOPPING", "the receiver is stopping", 503);
-        const upload = await readUpload(request, maxBody);
-        await verifyImage(upload.data, opts.verify);
+        const upload = await impair.runUnit(async () => {
+          const read = await readUpload(request, maxBody);
+          await verifyImage(read.data, opts.verify);
+          return read;
+        });
         if (!firstAt) firstAt = Date.now();
         const job = { id: counter.next(), ...upload };
         if (!store.offer(job) && !(await store.offerWithin(job, queueWaitMs, MAX_HELD_REQUESTS))) {
@@ -137,6 +147,18 @@ export default {
         return errorResponse(error);
       }
     };
+    // Impairment: a lost request is held unanswered until its client gives up (the 504 after
+    // that reaches no one); every answer waits the delay of the way back; reading and checking
+    // an upload is a unit of work for `cpu`.
+    const accept = async (request: Request): Promise<Response> => {
+      if (impair.drops()) {
+        await impair.holdDropped(AbortSignal.any([request.signal, releaseDropped.signal]));
+        return jsonResponse({ error: "DROPPED", message: "impairment dropped this request" }, 504);
+      }
+      const response = await answer(request);
+      await impair.beforeSend();
+      return response;
+    };
 
     const server = answerErrorsAsJson(new Elysia({ serve: { maxRequestBodySize: maxBody * 2 } }))
       .post("/upload", ({ request }) => accept(request), { parse: "none" })
@@ -150,9 +172,11 @@ export default {
 
     return {
       stats,
+      lastFrame: () => lastFrame,
       async stop() {
         if (stoppedAt) return;
         stoppedAt = Date.now();
+        releaseDropped.abort();
         await server.stop(false);
         await store.drain();
         counter.close();

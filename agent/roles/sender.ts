@@ -1,6 +1,7 @@
 // The sender role: frames from a source to receivers over HTTP, topics x multiply POSTs per frame.
 import { Type as t } from "@sinclair/typebox";
 import { FleetError } from "../errors";
+import { NO_IMPAIRMENT, type ImpairmentReport } from "../impair";
 import { LatencyHistogram, RateSeries, mbitPerSecond, perSecond } from "../metrics";
 import { Slots } from "../slots";
 import { openSource, parseSourceSpec } from "../sources";
@@ -53,6 +54,7 @@ export default {
     const durationMs = parseDuration(opts.duration, "--duration");
     const timeoutMs = parseDuration(opts.timeout, "--timeout");
     const source = await openSource(parseSourceSpec(opts.source), { quality: opts.quality });
+    const impair = context.impair ?? NO_IMPAIRMENT;
     const slots = new Slots(opts.concurrency);
     const latency = new LatencyHistogram();
     const series = new RateSeries();
@@ -68,15 +70,26 @@ export default {
       totals.failed += 1;
       errors[code] = (errors[code] ?? 0) + 1;
     };
+    // Impairment, per attempt: a lost request is a timeout after --timeout (slot held, as the
+    // peer never answers); else the delay and the rate's wait come first, inside the latency
+    // clock and the timeout, as a slow network's would.
     const post = async (target: URL, body: RequestBody): Promise<void> => {
       for (;;) {
         const began = performance.now();
+        if (impair.drops()) {
+          await Promise.race([Bun.sleep(timeoutMs), stopSignal]);
+          return countError("TIMEOUT");
+        }
+        const signal = AbortSignal.timeout(timeoutMs);
+        const sentAt = String(Date.now());
         try {
+          await impair.beforeSend();
+          await impair.throttle(body.size);
           const response = await fetch(target, {
             method: "POST",
             body: body.payload as Bun.BodyInit,
-            headers: { ...body.headers, "x-sent-at": String(Date.now()) },
-            signal: AbortSignal.timeout(timeoutMs),
+            headers: { ...body.headers, "x-sent-at": sentAt },
+            signal,
           });
           await response.arrayBuffer();
           if (response.status === 202) {
@@ -109,14 +122,17 @@ export default {
         }
         const frame = await source.next();
         totals.frames += 1;
-        for (const body of toRequestBodies(frame, topicNames, opts.format)) {
-          for (let copy = 0; copy < opts.multiply && !stopping; copy += 1) {
-            if (!(await slots.acquire())) break;
-            totals.sent += 1;
-            const target = targets[turn++ % targets.length]!;
-            void post(target, body).finally(() => slots.release());
+        // Under `cpu` impairment, a frame's bodies and POSTs are one unit of work.
+        await impair.runUnit(async () => {
+          for (const body of toRequestBodies(frame, topicNames, opts.format)) {
+            for (let copy = 0; copy < opts.multiply && !stopping; copy += 1) {
+              if (!(await slots.acquire())) return;
+              totals.sent += 1;
+              const target = targets[turn++ % targets.length]!;
+              void post(target, body).finally(() => slots.release());
+            }
           }
-        }
+        });
       }
     };
 
@@ -128,7 +144,7 @@ export default {
         await source.close();
       });
 
-    const stats = (): SenderStats => {
+    const stats = (): SenderStats & { impairment?: ImpairmentReport } => {
       const elapsed = (stoppedAt || Date.now()) - startedAt;
       return {
         role: "sender",
@@ -141,6 +157,7 @@ export default {
         latency_ms: latency.summary(),
         errors,
         series: series.points(),
+        impairment: impair.describe(),
       };
     };
     return {

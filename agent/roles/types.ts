@@ -1,5 +1,6 @@
 // The one shape every role has: a name, an options schema, and start() giving a handle.
 import type { Static, TObject } from "@sinclair/typebox";
+import type { Impairer } from "../impair";
 
 /** What the agent gives a role when starting it. */
 export interface RoleContext {
@@ -9,6 +10,12 @@ export interface RoleContext {
   host: string;
   /** Writes one structured log line (JSON to stderr). */
   log(event: string, fields?: Record<string, unknown>): void;
+  /**
+   * The impairment this role injects itself (agent/impair.ts). Roles use
+   * `context.impair ?? NO_IMPAIRMENT` and call it unconditionally; without impairment
+   * every call is a no-op.
+   */
+  impair?: Impairer;
 }
 
 /** Live or final figures of a role: a flat JSON object whose fields depend on the role. */
@@ -22,6 +29,12 @@ export interface RoleHandle {
   stats(): RoleStats;
   /** Resolves when the role ends by itself (a sender's `duration` ran out, a source ended). */
   ended?: Promise<void>;
+}
+
+/** An extra ability of a handle: the bytes of the last image the role handled (a receiver's last saved frame). */
+export interface LastFrame {
+  /** The JPEG bytes as received (no copy); undefined before the first image. */
+  lastFrame(): Uint8Array | undefined;
 }
 
 /**
