@@ -7,7 +7,9 @@ import { ControlClient } from "../agent/client";
 import { EXIT, FleetError, describeError } from "../agent/errors";
 import { startLocalAgents, type LocalAgents } from "./local";
 import { formatTable, writeResults, type Results } from "./results";
+import { compareResults, formatComparison, readResults } from "./compare";
 import { createProgress } from "./progress";
+import { writeReport } from "./report";
 import { runScenario } from "./run";
 import { addScaling, formatScaling } from "./scaling";
 import { readScenarios, type Scenario } from "./scenarios";
@@ -80,10 +82,11 @@ const run = defineCommand({
       await stopLocal();
     }
     const written = await writeResults(out, results);
+    const report = await writeReport(out, results);
     console.log(formatTable(results));
     const scaling = formatScaling(results.scenarios);
     if (scaling) console.log(`\n${scaling}`);
-    console.log(`\nwrote ${written.json} and ${written.csv}`);
+    console.log(`\nwrote ${written.json}, ${written.csv} and ${report}`);
     const failedRuns = results.scenarios.flatMap((entry) => entry.runs.filter((run) => run.status === "failed"));
     if (failedRuns.length > 0) {
       process.stderr.write(`controller: ${failedRuns.length} run(s) failed; their errors are in results.json\n`);
@@ -111,9 +114,21 @@ const agents = defineCommand({
   },
 });
 
+const compare = defineCommand({
+  meta: { name: "compare", description: "what changed between two results.json files, and whether it is beyond the 95% intervals" },
+  args: {
+    before: { type: "positional", description: "results.json of the first run", required: true },
+    after: { type: "positional", description: "results.json of the second run", required: true },
+  },
+  async run({ args }) {
+    const [before, after] = await Promise.all([readResults(args.before), readResults(args.after)]);
+    console.log(formatComparison(compareResults(before, after)));
+  },
+});
+
 const main = defineCommand({
   meta: { name: "controller", version: packageJson.version, description: "Framefleet controller" },
-  subCommands: { run, agents },
+  subCommands: { run, agents, compare },
 });
 
 const argv = process.argv.slice(2);
