@@ -2,14 +2,14 @@
 import { IncarnationTotals } from "./_impair-merge";
 import { describeError } from "./errors";
 import type { Failure } from "./impair";
-import type { RoleHandle } from "./roles/types";
+import type { LastFrame, RoleHandle } from "./roles/types";
 import { parseDuration } from "./units";
 
 /** How often the crash draw is made (ms): `fail` is a probability per second. */
 const DRAW_EVERY_MS = 1000;
 
 /** A role handle whose role crashes and restarts; the supervisor reads its condition. */
-export interface RestartingHandle extends RoleHandle {
+export interface RestartingHandle extends RoleHandle, LastFrame {
   /** True while the role is down between a crash and its restart. */
   isDown(): boolean;
   /** Why the role could not be started again, once that happened (it stays down for good; the supervisor shows it failed). */
@@ -113,6 +113,7 @@ export async function startRestarting(
   return {
     ended,
     isDown: () => current === undefined && !stopping && !over,
+    lastFrame: () => (current as Partial<LastFrame> | undefined)?.lastFrame?.(),
     restartError: () => failedWith,
     stats: () => {
       const downtimeS = readDowntimeS();

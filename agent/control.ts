@@ -4,15 +4,12 @@ import { staticPlugin } from "@elysiajs/static";
 import { arch, cpus, freemem, hostname, totalmem } from "node:os";
 import { join } from "node:path";
 import { timingSafeEqual } from "node:crypto";
+import { CHART_JS } from "./chart-js";
 import { FleetError } from "./errors";
 import { answerErrorsAsJson } from "./http";
 import { createMetricsExporter } from "./prometheus";
-import type { LastFrame, RoleHandle } from "./roles/types";
 import type { Supervisor } from "./supervisor";
 import { StartRoleRequest, type Health } from "./wire";
-// Chart.js for the status page, embedded by `bun build --compile`; the package's `exports` hide its browser build, hence the path.
-// @ts-expect-error a file import of a browser bundle, which TypeScript does not type
-import chartJsFile from "../node_modules/chart.js/dist/chart.umd.min.js" with { type: "file" };
 
 /** What the control API needs from its agent. */
 export interface ControlSettings {
@@ -41,9 +38,7 @@ function isPublic(method: string, path: string): boolean {
  * @throws FleetError NO_SUCH_ROLE (404), NO_FRAME (404) before the first image or for roles without frames.
  */
 function readLastFrame(supervisor: Supervisor, id: string): Uint8Array {
-  // Supervisor has no public accessor for a handle; element access reaches its lookup and stays type-checked.
-  const handle: RoleHandle & Partial<LastFrame> = supervisor["find"](id).handle;
-  const frame = handle.lastFrame?.();
+  const frame = supervisor.lastFrame(id);
   if (!frame) throw new FleetError("NO_FRAME", `role "${id}" has no saved frame yet`, 404);
   return frame;
 }
@@ -101,7 +96,7 @@ export async function createControlApp(settings: ControlSettings) {
       return new Response(frame, { headers: { "content-type": "image/jpeg", "cache-control": "no-store" } });
     })
     .delete("/v1/roles/:id", ({ params }) => supervisor.stop(params.id))
-    .get("/vendor/chart.js", () => new Response(Bun.file(chartJsFile as string), { headers: { "content-type": "text/javascript; charset=utf-8", "cache-control": "max-age=3600" } }))
+    .get("/vendor/chart.js", () => new Response(CHART_JS, { headers: { "content-type": "text/javascript; charset=utf-8", "cache-control": "max-age=3600" } }))
     .get("/metrics", async ({ set }) => {
       set.headers["content-type"] = metrics.contentType;
       return await metrics.render();

@@ -5,7 +5,7 @@ import { FleetError } from "./errors";
 import { createImpairer } from "./impair";
 import { checkOptions } from "./options";
 import { findRole } from "./roles";
-import type { RoleContext, RoleHandle, RoleStats } from "./roles/types";
+import type { LastFrame, RoleContext, RoleHandle, RoleStats } from "./roles/types";
 import { parseSourceSpec, runsCommand } from "./sources";
 import type { Impairment, RoleInfo, RoleState } from "./wire";
 
@@ -70,6 +70,14 @@ export class Supervisor {
     });
     this.context.log("role_started", { id: entry.id, role: role.name, ...(impairment ? { impair: impair.describe() } : {}) });
     return this.describe(entry);
+  }
+
+  /**
+   * The last frame role `id` holds (receivers keep the last saved image), if any.
+   * @throws FleetError NO_SUCH_ROLE (404).
+   */
+  lastFrame(id: string): Uint8Array | undefined {
+    return (this.find(id).handle as RoleHandle & Partial<LastFrame>).lastFrame?.();
   }
 
   /** Resolves when role `id` ends by itself; undefined for roles that run until stopped. */

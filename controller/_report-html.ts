@@ -75,8 +75,12 @@ function renderFigureTable(scenario: ScenarioView): string {
     return keys
       .map((key, row) => {
         const summary = point.summary[key]!;
-        const interval = summary.n > 1 ? ` <span class="ci">± ${formatFigure(toHalfWidth(summary))}</span>` : "";
-        return `<tr>${row === 0 ? pointCell : ""}<td>${escapeHtml(toFigureLabel(key))}</td><td class="num">${formatFigure(summary.mean)}${interval}</td><td class="num">${formatFigure(summary.std)}</td><td class="num">${summary.n}</td></tr>`;
+        // A figure that did not vary (a count, a set duration) prints as it is; the others all with 2 decimals.
+        const steady = summary.std === 0;
+        const interval = summary.n > 1 && !steady ? ` <span class="ci">± ${toHalfWidth(summary).toFixed(2)}</span>` : "";
+        const mean = steady ? formatFigure(summary.mean) : summary.mean.toFixed(2);
+        const std = steady ? "0" : summary.std.toFixed(2);
+        return `<tr>${row === 0 ? pointCell : ""}<td>${escapeHtml(toFigureLabel(key))}</td><td class="num">${mean}${interval}</td><td class="num">${std}</td><td class="num">${summary.n}</td></tr>`;
       })
       .join("");
   });

@@ -3,7 +3,7 @@ import { readFile } from "node:fs/promises";
 import { FleetError } from "../agent/errors";
 import type { Results } from "./results";
 import type { Summary } from "./stats";
-import { formatFigure, readPoints, readSummary, toFigureLabel, toHalfWidth } from "./_report-entries";
+import { readPoints, readSummary, toFigureLabel, toHalfWidth } from "./_report-entries";
 
 /** The figures compared, when both sides have them. */
 const COMPARED = ["images_per_s", "mbit_per_s", "latency_p50_ms", "latency_p99_ms"];
@@ -117,7 +117,7 @@ function findProblems(parsed: unknown): string[] {
 }
 
 function formatMean(summary: Summary): string {
-  return summary.n > 1 ? `${formatFigure(summary.mean)} ± ${formatFigure(toHalfWidth(summary))}` : formatFigure(summary.mean);
+  return summary.n > 1 ? `${summary.mean.toFixed(2)} ± ${toHalfWidth(summary).toFixed(2)}` : summary.mean.toFixed(2);
 }
 
 function formatChange(changePct: number | null): string {

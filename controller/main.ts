@@ -13,6 +13,7 @@ import { writeReport } from "./report";
 import { runScenario } from "./run";
 import { addScaling, formatScaling } from "./scaling";
 import { readScenarios, type Scenario } from "./scenarios";
+import { combineProgress, startRunUi } from "./ui";
 
 /** Picks the scenarios `--only` names (comma-separated). @throws FleetError UNKNOWN_SCENARIO naming the missing ones. */
 function selectScenarios(all: Scenario[], only: string | undefined): Scenario[] {
@@ -22,6 +23,13 @@ function selectScenarios(all: Scenario[], only: string | undefined): Scenario[] 
   if (missing.length > 0)
     throw new FleetError("UNKNOWN_SCENARIO", `--only ${only}: no scenario ${missing.join(", ")} (have ${all.map((s) => s.name).join(", ")})`);
   return all.filter((scenario) => wanted.includes(scenario.name));
+}
+
+/** `--ui PORT`: 0 (any free port) to 65535. @throws FleetError BAD_FLAG. */
+function readUiPort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new FleetError("BAD_FLAG", `--ui "${value}" is not a port (0-65535)`);
+  return port;
 }
 
 function readRepeat(value: string | undefined): number | undefined {
@@ -40,6 +48,7 @@ const run = defineCommand({
     repeat: { type: "string", description: "repeats per scenario (overrides the file)" },
     out: { type: "string", description: "output folder (default results/<UTC time>)" },
     "keep-images": { type: "boolean", description: "keep received images of local runs" },
+    ui: { type: "string", description: "serve a live page of the run on 127.0.0.1:PORT until the run ends (0 = any free port)" },
   },
   async run({ args }) {
     const file = resolve(args.file);
@@ -50,6 +59,9 @@ const run = defineCommand({
     const names = [...new Set(scenarios.flatMap((scenario) => scenario.points.flatMap((point) => point.roles.flatMap((plan) => plan.agents))))];
     let local: LocalAgents | undefined;
     const clients = new Map<string, ControlClient>();
+    const totalRuns = scenarios.reduce((sum, scenario) => sum + scenario.points.length * scenario.repeat, 0);
+    const ui = args.ui === undefined ? undefined : startRunUi(readUiPort(args.ui), clients, totalRuns);
+    if (ui) process.stderr.write(`controller: live page of this run at ${ui.url}\n`);
     if (args.local) {
       local = await startLocalAgents(names, dirname(file), out);
       for (const [name, client] of local.clients) clients.set(name, client);
@@ -65,7 +77,7 @@ const run = defineCommand({
       host: { name: hostname(), arch: arch(), cpus: cpus().length, memory: totalmem(), mode: args.local ? "local" : "remote" },
       scenarios: [],
     };
-    const progress = createProgress();
+    const progress = ui ? combineProgress(createProgress(), ui.progress) : createProgress();
     try {
       for (const scenario of scenarios) {
         progress.begin(scenario);
@@ -79,6 +91,7 @@ const run = defineCommand({
         results.scenarios.push(...addScaling(points));
       }
     } finally {
+      await ui?.stop();
       await stopLocal();
     }
     const written = await writeResults(out, results);

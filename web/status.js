@@ -1,75 +1,100 @@
-// The agent status page: health, running roles and their live figures, polled from the control API once a second.
+// The agent status page: health and every role's live figures, polled from the control API once a second.
 // @ts-check
 /** @typedef {import("../agent/wire").Health} Health */
 /** @typedef {import("../agent/wire").RoleInfo} RoleInfo */
+import { byId, toClock } from "./dom.js";
+import { createRoleView } from "./role-view.js";
 
 const TOKEN_KEY = "framefleet-token";
-/** Figures shown as tiles, in this order, when a role reports them. */
-const FIGURES = ["images_per_s", "mbit_per_s", "rate_5s", "sent", "ok", "received", "saved", "failed", "rejected", "busy", "queue_depth", "in_flight"];
+const POLL_MS = 1000;
 
-/** @param {string} path */
-async function getJson(path) {
+/** Thrown when the agent answers 401: the page shows the token form. */
+class NeedsToken extends Error {}
+
+/** Time the agent was last found unreachable first, cleared once it answers again. @type {Date | undefined} */
+let downSince;
+/** The agent's clock minus ours (ms), from the Date header of its answers. */
+let clockOffsetMs = 0;
+/** @type {Map<string, ReturnType<typeof createRoleView>>} */
+const views = new Map();
+
+/** GET `path` with the token the user gave, if any. @param {string} path */
+async function get(path) {
   const token = localStorage.getItem(TOKEN_KEY);
-  const response = await fetch(path, { headers: token ? { authorization: `Bearer ${token}` } : {} });
-  if (response.status === 401) {
-    /** @type {HTMLFormElement} */ (document.getElementById("token-form")).hidden = false;
-    throw new Error("this agent needs its token");
-  }
+  const response = await fetch(path, { headers: token ? { authorization: `Bearer ${token}` } : {}, cache: "no-store" });
+  if (response.status === 401) throw new NeedsToken("this agent needs its token");
   if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
-  return response.json();
+  const date = Date.parse(response.headers.get("date") ?? "");
+  if (Number.isFinite(date)) clockOffsetMs = date - Date.now();
+  return response;
 }
 
-/** @param {string} tag @param {Record<string, string>} attributes @param {(Node|string)[]} children */
-function element(tag, attributes = {}, children = []) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
-  node.append(...children);
-  return node;
-}
-
-/** @param {RoleInfo} info */
-function renderRole(info) {
-  const stats = /** @type {Record<string, unknown>} */ (info.stats);
-  const tiles = FIGURES.filter((name) => typeof stats[name] === "number").map((name) =>
-    element("div", { class: "figure" }, [element("b", {}, [String(stats[name])]), element("span", {}, [name.replaceAll("_", " ")])]),
-  );
-  const latency = /** @type {{p50: number, p99: number} | undefined} */ (stats.latency_ms);
-  if (latency) tiles.push(element("div", { class: "figure" }, [element("b", {}, [`${latency.p50} / ${latency.p99}`]), element("span", {}, ["p50 / p99 ms"])]));
-  const children = [
-    element("h3", {}, [`${info.role} `, element("span", { class: `state-${info.state}` }, [info.state]), element("span", { class: "muted" }, [` ${info.id}`])]),
-    element("div", { class: "figures" }, tiles),
-  ];
-  const topics = /** @type {Record<string, {received: number, saved: number, images_per_s: number}> | undefined} */ (stats.topics);
-  if (topics && Object.keys(topics).length > 0) {
-    const rows = Object.entries(topics).map(([name, figures]) =>
-      element("tr", {}, [element("td", {}, [name]), element("td", {}, [String(figures.received)]), element("td", {}, [String(figures.saved)]), element("td", {}, [String(figures.images_per_s)])]),
-    );
-    children.push(element("table", {}, [element("tr", {}, ["topic", "received", "saved", "images/s"].map((label) => element("th", {}, [label]))), ...rows]));
+/** Shows `roles`: new cards for new roles, cards of gone roles removed, the rest updated in place. @param {RoleInfo[]} roles */
+function showRoles(roles) {
+  const lastSecond = Math.floor((Date.now() + clockOffsetMs) / 1000) - 1;
+  const container = byId("roles");
+  for (const [id, view] of views)
+    if (!roles.some((info) => info.id === id)) {
+      view.destroy();
+      view.node.remove();
+      views.delete(id);
+    }
+  for (const info of roles) {
+    let view = views.get(info.id);
+    if (!view) {
+      view = createRoleView(info, async (id) => (await get(`/v1/roles/${encodeURIComponent(id)}/frame.jpg`)).blob());
+      views.set(info.id, view);
+      container.append(view.node);
+    }
+    view.update(info, lastSecond);
   }
-  return element("section", { class: "role", "data-role": info.role }, children);
+  byId("no-roles").hidden = roles.length > 0;
+}
+
+/** @param {Health} agent */
+function showHealth(agent) {
+  byId("agent-name").textContent = agent.agent;
+  byId("health").textContent = `v${agent.version} on ${agent.host} (${agent.arch}, ${agent.cpus} cores), up ${agent.uptime_s} s, ${Math.round(agent.memory.rss / 1048576)} MB in use`;
+}
+
+/** Says what went wrong in the banner; a failed fetch means the agent is unreachable. @param {unknown} error */
+function showProblem(error) {
+  const banner = byId("banner");
+  banner.hidden = false;
+  if (error instanceof NeedsToken) {
+    /** @type {HTMLFormElement} */ (byId("token-form")).hidden = false;
+    banner.textContent = error.message;
+    return;
+  }
+  if (error instanceof TypeError) {
+    downSince ??= new Date();
+    banner.textContent = `agent unreachable since ${toClock(downSince)}; still trying every second (the figures below are the last seen)`;
+  } else banner.textContent = `the agent answered with an error: ${/** @type {Error} */ (error).message}`;
+  byId("roles").classList.add("stale");
 }
 
 async function refresh() {
-  const health = document.getElementById("health");
   try {
-    /** @type {Health} */
-    const agent = await getJson("/v1/health");
-    /** @type {HTMLElement} */ (document.getElementById("agent-name")).textContent = agent.agent;
-    /** @type {HTMLElement} */ (health).textContent = `v${agent.version} on ${agent.host} (${agent.arch}, ${agent.cpus} cores), up ${agent.uptime_s} s, ${Math.round(agent.memory.rss / 1048576)} MB in use`;
-    /** @type {RoleInfo[]} */
-    const roles = await getJson("/v1/roles");
-    /** @type {HTMLElement} */ (document.getElementById("no-roles")).hidden = roles.length > 0;
-    /** @type {HTMLElement} */ (document.getElementById("roles")).replaceChildren(...roles.map(renderRole));
+    showHealth(await (await get("/v1/health")).json());
+    showRoles(await (await get("/v1/roles")).json());
+    downSince = undefined;
+    byId("banner").hidden = true;
+    byId("roles").classList.remove("stale");
   } catch (error) {
-    /** @type {HTMLElement} */ (health).textContent = `not reachable: ${/** @type {Error} */ (error).message}`;
+    showProblem(error);
   }
 }
 
-document.getElementById("token-form")?.addEventListener("submit", (event) => {
+/** Polls once a second, each poll after the previous has answered. */
+async function poll() {
+  await refresh();
+  setTimeout(poll, POLL_MS);
+}
+
+byId("token-form").addEventListener("submit", (event) => {
   event.preventDefault();
-  localStorage.setItem(TOKEN_KEY, /** @type {HTMLInputElement} */ (document.getElementById("token")).value);
+  localStorage.setItem(TOKEN_KEY, /** @type {HTMLInputElement} */ (byId("token")).value);
   /** @type {HTMLFormElement} */ (event.target).hidden = true;
   void refresh();
 });
-void refresh();
-setInterval(refresh, 1000);
+void poll();

@@ -52,7 +52,7 @@
         },
         options: {
           plugins: { legend: { display: false } },
-          scales: { x: axis(spec.labels.length > 1 ? "point" : ""), y: axis(spec.yLabel, { grace: "5%" }) },
+          scales: { x: axis(spec.labels.length > 1 ? "point" : ""), y: axis(spec.yLabel, { beginAtZero: false, grace: "10%" }) },
         },
       };
     },

@@ -1,0 +1,179 @@
+// Tests of controller/report.ts: the page's structure and escaping, and the charts drawn in real headless Chromium with no network.
+import { describe, expect, test } from "bun:test";
+import { existsSync, readFileSync } from "node:fs";
+import { pathToFileURL } from "node:url";
+import { chromium } from "playwright-core";
+import { renderReport, writeReport } from "../../controller/report";
+import { summarizeRunResults, type Results, type RunResult, type ScenarioResult } from "../../controller/results";
+import { makeTempDir } from "../helpers";
+
+const CHROMIUM = "/usr/bin/chromium";
+/** Flags for a sandboxed, offline machine run as root (as in test/web/status-page.test.ts). */
+const CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+
+/** The bits of the page the in-page check uses (the project compiles without the DOM library). */
+interface PageCanvas {
+  width: number;
+  height: number;
+  dataset: Record<string, string | undefined>;
+  getContext(kind: "2d"): { getImageData(x: number, y: number, width: number, height: number): { data: Uint8ClampedArray } } | null;
+}
+interface PageGlobals {
+  document: { querySelectorAll(selector: "canvas"): Iterable<PageCanvas> };
+  Chart: { getChart(canvas: PageCanvas): { data: { datasets: unknown[] } } | undefined };
+}
+
+function makeRun(repeat: number, images_per_s: number, failed?: string): RunResult {
+  const t = Array.from({ length: 12 }, (_, second) => second);
+  const images = t.map((second) => (second === 0 ? images_per_s / 2 : images_per_s + 20 * Math.sin(second + repeat)));
+  return {
+    repeat,
+    images_per_s,
+    mbit_per_s: images_per_s / 10,
+    sent: images_per_s * 10,
+    saved: images_per_s * 10,
+    lost: 0,
+    failed: 0,
+    duration_s: 10,
+    latency_ms: { p50: 3 + repeat / 10, p99: 12 + repeat },
+    senders: [{ agent: "pi1" }],
+    receivers: [{ agent: "pi5" }],
+    series: { t, images_per_s: images, mbit_per_s: images.map((value) => value / 10) },
+    ...(failed ? { status: "failed" as const, error: failed } : { status: "ok" as const }),
+  };
+}
+
+function makeEntry(fields: Omit<ScenarioResult, "summary">): ScenarioResult {
+  return { ...fields, summary: summarizeRunResults(fields.runs.filter((run) => run.status !== "failed")) };
+}
+
+/** Two scenarios: one without a sweep, one swept over `multiply` (two points, the second emulated with a failed repeat). */
+function makeResults(): Results {
+  return {
+    framefleet: "0.1.0",
+    started_at: "2025-01-02T03:04:05.000Z",
+    host: { name: "controller", arch: "x64", cpus: 4, memory: 8 * 2 ** 30, mode: "local" },
+    scenarios: [
+      makeEntry({
+        name: "case1-1to1",
+        description: "one sender, one receiver",
+        point: "",
+        params: { senders: 1 },
+        swept: [],
+        medium: "ethernet",
+        runs: [makeRun(1, 800), makeRun(2, 812), makeRun(3, 805)],
+      }),
+      ...[100, 200].map((multiply) =>
+        makeEntry({
+          name: "case2-multiply",
+          description: "the sender multiplies each frame",
+          point: `multiply=${multiply}`,
+          params: { multiply, senders: 2 },
+          swept: ["multiply"],
+          emulated: multiply === 200,
+          runs:
+            multiply === 100
+              ? [makeRun(1, 1500), makeRun(2, 1530), makeRun(3, 1490)]
+              : [makeRun(1, 2400), makeRun(2, 2350), makeRun(3, 900, "receiver pi5: <connection refused>")],
+        }),
+      ),
+    ],
+  };
+}
+
+describe("renderReport", () => {
+  test("inlines everything: no external script, style or link", () => {
+    const html = renderReport(makeResults());
+    expect(html).not.toMatch(/<(script|link|img)[^>]+(src|href)=/i);
+    expect(html).not.toMatch(/https?:\/\/[^"'\s]*\.(js|css)/);
+    expect(html.length).toBeLessThan(400_000);
+  });
+
+  test("escapes names in the HTML and in the embedded JSON", () => {
+    const results = makeResults();
+    results.scenarios[0]!.name = `evil</script><b>"x"</b><!--`;
+    const html = renderReport(results);
+    expect(html.match(/<\/script>/g)?.length).toBe(3);
+    expect(html).toContain("<h2>evil&#60;/script&#62;&#60;b&#62;&#34;x&#34;&#60;/b&#62;&#60;!--</h2>");
+    const json = html.match(/<script type="application\/json" id="report-data">(.*?)<\/script>/s)![1]!;
+    expect(JSON.parse(json).charts["s0-box"].labels).toEqual([results.scenarios[0]!.name]);
+  });
+
+  test("tolerates a file from before sweeps, statuses and series: points from the params that differ", () => {
+    const old = makeResults();
+    for (const entry of old.scenarios) {
+      delete entry.point;
+      delete entry.swept;
+      for (const run of entry.runs) {
+        delete run.series;
+        delete run.status;
+      }
+    }
+    old.scenarios[2]!.summary = {};
+    const html = renderReport(old);
+    expect([...html.matchAll(/<canvas data-chart="([^"]+)"/g)].map((match) => match[1])).toEqual([
+      "s0-box",
+      "s1-box",
+      "s1-sweep0-images_per_s",
+      "s1-sweep0-mbit_per_s",
+    ]);
+    expect(html).toContain(`<th class="point" rowspan="9">multiply=200</th>`);
+  });
+});
+
+describe.skipIf(!existsSync(CHROMIUM))("report in Chromium", () => {
+  test("draws every chart offline, with no request and no console error", async () => {
+    using dir = makeTempDir("framefleet-report-");
+    const path = await writeReport(dir.path, makeResults());
+    expect(readFileSync(path, "utf8")).toStartWith("<!doctype html>");
+    await using browser = Object.assign(await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS }), {
+      async [Symbol.asyncDispose]() {
+        await browser.close();
+      },
+    });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    await context.setOffline(true);
+    const requests: string[] = [];
+    context.on("request", (request) => requests.push(request.url()));
+    await context.route("**/*", (route) => (route.request().url().startsWith("file:") ? route.continue() : route.abort()));
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on("console", (message) => void (message.type() === "error" && errors.push(message.text())));
+    page.on("pageerror", (error) => errors.push(error.message));
+    await page.goto(pathToFileURL(path).href, { waitUntil: "load" });
+
+    const charts = await page.evaluate(() => {
+      const { document, Chart } = globalThis as unknown as PageGlobals;
+      return [...document.querySelectorAll("canvas")].map((canvas) => {
+        const { data } = canvas.getContext("2d")!.getImageData(0, 0, canvas.width, canvas.height);
+        let painted = 0;
+        let blue = 0;
+        for (let at = 0; at < data.length; at += 4) {
+          if (data[at + 3]! > 0) painted += 1;
+          if (data[at + 3]! > 200 && Math.abs(data[at]! - 37) < 40 && Math.abs(data[at + 1]! - 99) < 40 && Math.abs(data[at + 2]! - 235) < 40) blue += 1;
+        }
+        const datasets = Chart.getChart(canvas)?.data.datasets.length ?? 0;
+        return { id: canvas.dataset.chart, drawn: painted > 0.02 * canvas.width * canvas.height && blue > 20, datasets };
+      });
+    });
+    expect(charts).toEqual([
+      { id: "s0-box", drawn: true, datasets: 1 },
+      { id: "s0-series0", drawn: true, datasets: 3 },
+      { id: "s1-box", drawn: true, datasets: 1 },
+      { id: "s1-sweep0-images_per_s", drawn: true, datasets: 1 },
+      { id: "s1-sweep0-mbit_per_s", drawn: true, datasets: 1 },
+      { id: "s1-series0", drawn: true, datasets: 3 },
+      { id: "s1-series1", drawn: true, datasets: 3 },
+    ]);
+    expect(errors).toEqual([]);
+    expect(requests.filter((url) => !url.startsWith("file:"))).toEqual([]);
+
+    expect(await page.locator("section.scenario h2").allInnerTexts()).toEqual(["case1-1to1", "case2-multiply"]);
+    expect(await page.locator("header .note.warn").innerText()).toContain("case2-multiply (multiply=200)");
+    const figures = page.locator("#scenario-1 table.figures");
+    expect(await figures.locator("th.point").allInnerTexts()).toEqual(["multiply=100", "multiply=200"]);
+    expect(await figures.locator("tr", { hasText: "images/s" }).first().innerText()).toContain("1506.67 ± 51.71");
+    expect(await page.locator("#scenario-1 table.failed tbody tr").allInnerTexts()).toEqual(["multiply=200\t3\treceiver pi5: <connection refused>"]);
+    expect(await page.locator("#scenario-0 table.figures tbody tr").first().innerText()).toContain("805.67");
+  });
+});
