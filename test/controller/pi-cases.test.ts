@@ -1,13 +1,10 @@
 // The acceptance run: the five Raspberry Pi cases, 3 repeats each, end to end, and report.html drawn offline in Chromium.
 import { describe, expect, test } from "bun:test";
-import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { chromium } from "playwright-core";
 import { FIXTURES, REPO, makeTempDir } from "../helpers";
+import { hasChromium, launchBrowser } from "../web/_chromium";
 
-const CHROMIUM = "/usr/bin/chromium";
-const CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 /** The parts of a browser canvas the check reads (the DOM library is not in this project's types). */
 type Canvas = { width: number; height: number; getContext(kind: "2d"): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } | null };
 
@@ -40,12 +37,8 @@ describe("the five Raspberry Pi cases", () => {
     }
     expect((await Bun.file(join(out, "results.csv")).text()).trim().split("\r\n").length).toBe(1 + 15);
 
-    if (!existsSync(CHROMIUM)) return;
-    await using browser = Object.assign(await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS }), {
-      async [Symbol.asyncDispose]() {
-        await browser.close();
-      },
-    });
+    if (!hasChromium) return;
+    await using browser = await launchBrowser();
     const context = await browser.newContext();
     await context.setOffline(true);
     await context.route("**/*", (route) => (route.request().url().startsWith("file:") ? route.continue() : route.abort()));

@@ -1,15 +1,12 @@
 // Tests of controller/report.ts: the page's structure and escaping, and the charts drawn in real headless Chromium with no network.
 import { describe, expect, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
-import { chromium } from "playwright-core";
 import { renderReport, writeReport } from "../../controller/report";
 import { summarizeRunResults, type Results, type RunResult, type ScenarioResult } from "../../controller/results";
 import { makeTempDir } from "../helpers";
+import { hasChromium, launchBrowser } from "../web/_chromium";
 
-const CHROMIUM = "/usr/bin/chromium";
-/** Flags for a sandboxed, offline machine run as root (as in test/web/status-page.test.ts). */
-const CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 
 /** The bits of the page the in-page check uses (the project compiles without the DOM library). */
 interface PageCanvas {
@@ -121,16 +118,12 @@ describe("renderReport", () => {
   });
 });
 
-describe.skipIf(!existsSync(CHROMIUM))("report in Chromium", () => {
+describe.skipIf(!hasChromium)("report in Chromium", () => {
   test("draws every chart offline, with no request and no console error", async () => {
     using dir = makeTempDir("framefleet-report-");
     const path = await writeReport(dir.path, makeResults());
     expect(readFileSync(path, "utf8")).toStartWith("<!doctype html>");
-    await using browser = Object.assign(await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS }), {
-      async [Symbol.asyncDispose]() {
-        await browser.close();
-      },
-    });
+    await using browser = await launchBrowser();
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     await context.setOffline(true);
     const requests: string[] = [];

@@ -1,24 +1,16 @@
 // The agent status page in real headless Chromium (playwright-core): token prompt, roles and live figures.
 import { describe, expect, test } from "bun:test";
-import { existsSync } from "node:fs";
-import { chromium } from "playwright-core";
 import { makeTempDir, readPhotos, spawnAgent } from "../helpers";
+import { hasChromium, launchBrowser } from "./_chromium";
 
-const CHROMIUM = "/usr/bin/chromium";
-/** Flags for a sandboxed, offline machine run as root (see the machine notes: no background networking). */
-const CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 
-describe.skipIf(!existsSync(CHROMIUM))("status page", () => {
+describe.skipIf(!hasChromium)("status page", () => {
   test("shows the receiver and its figures as images arrive", async () => {
     using dir = makeTempDir();
     await using agent = spawnAgent(["--control-port", "0", "--host", "127.0.0.1", "--role", "receiver", "--port", "0", "--out", dir.path]);
     const controlPort = Number((await agent.waitFor("control_listening")).port);
     const uploadPort = Number((await agent.waitFor("receiver_listening")).port);
-    await using browser = Object.assign(await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS }), {
-      async [Symbol.asyncDispose]() {
-        await browser.close();
-      },
-    });
+    await using browser = await launchBrowser();
     const page = await browser.newPage();
     await page.goto(`http://127.0.0.1:${controlPort}/`);
     await page.locator("section.role[data-role=receiver]").waitFor();
@@ -37,11 +29,7 @@ describe.skipIf(!existsSync(CHROMIUM))("status page", () => {
     await Bun.write(`${dir.path}/token`, "page-token\n");
     await using guarded = spawnAgent(["--control-port", "0", "--host", "127.0.0.1", "--token-file", `${dir.path}/token`]);
     const port = Number((await guarded.waitFor("control_listening")).port);
-    await using browser = Object.assign(await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS }), {
-      async [Symbol.asyncDispose]() {
-        await browser.close();
-      },
-    });
+    await using browser = await launchBrowser();
     const page = await browser.newPage();
     await page.goto(`http://127.0.0.1:${port}/`);
     await page.locator("#token-form:not([hidden])").waitFor();
