@@ -107,7 +107,7 @@ export default {
       const activeElapsed = firstAt ? Math.max((stoppedAt ? lastSavedAt || end : end) - firstAt, 1) : 0;
       return {
         role: "receiver",
-        port: server.server?.port ?? opts.port,
+        port: boundPort,
         ...totals,
         queue_depth: store.depth,
         queue_bytes: store.bytes,
@@ -168,7 +168,8 @@ export default {
     } catch (error) {
       throw new FleetError("PORT_UNAVAILABLE", `--port ${opts.port}: ${(error as Error).message}`, 409, { cause: error });
     }
-    context.log("receiver_listening", { port: server.server?.port, out: outDir });
+    const boundPort = server.server?.port ?? opts.port;
+    context.log("receiver_listening", { port: boundPort, out: outDir });
 
     return {
       stats,
