@@ -1,0 +1,116 @@
+// Jobs cut into stripe tasks: planning, the assign a task becomes, checking a worker's result, joining the outputs.
+import { FleetError } from "../errors";
+import { checkParams, OPS, type RawImage } from "../imaging/ops";
+import { cutStripe, haloFor, joinStripes, planStripes, type Stripe } from "../imaging/stripes";
+import type { Assign, Result } from "../protocol";
+
+/** An image job: run `op` with `params` on raw pixels. */
+export interface Job {
+  op: string;
+  params: Record<string, unknown>;
+  image: RawImage;
+  /** Names the job in events and task ids; default `job-N`. */
+  id?: string;
+}
+
+/** One stripe of a job on its way through the fleet. */
+export interface Task {
+  id: string;
+  job: JobState;
+  stripe: Stripe;
+  /** The stripe's raw rows, halo included (a view into the job's image). */
+  payload: Uint8Array;
+  /** Number of the latest attempt sent; 0 before the first. */
+  attempt: number;
+  /** The worker holding the latest attempt, null while queued. */
+  workerId: string | null;
+  /** The worker whose attempt failed last, avoided on the next one where another exists. */
+  lastWorkerId: string | null;
+  sentAt: number;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  done: boolean;
+}
+
+/** A submitted job until it settles. */
+export interface JobState {
+  id: string;
+  op: string;
+  params: Record<string, unknown>;
+  image: RawImage;
+  stripeable: boolean;
+  tasks: Task[];
+  outputs: { stripe: Stripe; data: Uint8Array; meta: RawShape }[];
+  startedAt: number;
+  finished: boolean;
+  resolve(image: RawImage): void;
+  reject(error: FleetError): void;
+}
+
+type RawShape = Omit<RawImage, "data">;
+
+/**
+ * Checks a job and cuts it into `count` stripe tasks (one when the op is not stripeable).
+ * @throws FleetError UNKNOWN_OP, BAD_PARAMS (422) as `checkParams`; BAD_IMAGE (422) for pixels that do not match their size.
+ */
+export function planJob(job: Job, id: string, count: number, settle: Pick<JobState, "resolve" | "reject">): JobState {
+  const { op, params } = checkParams(job.op, job.params);
+  const { data, width, height, channels } = job.image;
+  if (![1, 2, 3, 4].includes(channels) || !Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1)
+    throw new FleetError("BAD_IMAGE", `raw image ${width}x${height}x${channels} is not 1..4 channels of positive integer size`, 422);
+  if (data.length !== width * height * channels)
+    throw new FleetError("BAD_IMAGE", `raw image ${width}x${height}x${channels} needs ${width * height * channels} bytes, got ${data.length}`, 422);
+  const stripeable = OPS[op].stripeable;
+  const stripes = stripeable ? planStripes(height, count, haloFor(op, params)) : planStripes(height, 1, 0);
+  const state: JobState = { id, op, params, image: job.image, stripeable, tasks: [], outputs: [], startedAt: performance.now(), finished: false, ...settle };
+  state.tasks = stripes.map((stripe) => ({
+    id: `${id}/s${stripe.index}`,
+    job: state,
+    stripe,
+    payload: cutStripe(data, width, channels, stripe),
+    attempt: 0,
+    workerId: null,
+    lastWorkerId: null,
+    sentAt: 0,
+    timer: undefined,
+    done: false,
+  }));
+  return state;
+}
+
+/** Rows a task's payload holds, halo included. */
+export function rowsOf(task: Task): number {
+  return task.stripe.haloTop + task.stripe.rows + task.stripe.haloBottom;
+}
+
+/** The assign message of the task's current attempt: op params plus `image: {width, height, channels}` of the payload. */
+export function toAssign(task: Task): Assign {
+  const { op, params, image } = task.job;
+  const shape = { width: image.width, height: rowsOf(task), channels: image.channels };
+  return { type: "assign", taskId: task.id, attempt: task.attempt, op: op as Assign["op"], params: { ...params, image: shape }, payload: task.payload };
+}
+
+/** The problem with a result for `task`, or null when its `meta` and payload fit (same width and rows unless the op is not stripeable). */
+export function checkResult(task: Task, result: Result): string | null {
+  const { width, height, channels } = result.meta as Partial<RawShape>;
+  const sizes = [width, height, channels];
+  if (!sizes.every((value) => Number.isInteger(value) && (value as number) >= 1) || (channels as number) > 4)
+    return `meta ${JSON.stringify(result.meta)} is not {width, height, channels} of a raw image`;
+  const expected = width! * height! * channels!;
+  if (result.payload.length !== expected) return `payload has ${result.payload.length} bytes, meta says ${width}x${height}x${channels} = ${expected}`;
+  if (task.job.stripeable && (width !== task.job.image.width || height !== rowsOf(task)))
+    return `output is ${width}x${height}, the stripe is ${task.job.image.width}x${rowsOf(task)}`;
+  return null;
+}
+
+/**
+ * The job's output image from its stripe outputs (copied out of their frames by the caller).
+ * @throws FleetError BAD_STRIPES (422) when the outputs disagree on channels or do not join.
+ */
+export function joinOutputs(job: JobState): RawImage {
+  const first = job.outputs[0]!.meta;
+  if (!job.stripeable) return { data: job.outputs[0]!.data, ...first };
+  const channels = new Set(job.outputs.map((output) => output.meta.channels));
+  if (channels.size > 1) throw new FleetError("BAD_STRIPES", `stripe outputs disagree on channels: ${[...channels].join(", ")}`, 422);
+  const data = joinStripes(job.outputs, job.image.width, first.channels, job.image.height);
+  return { data, width: job.image.width, height: job.image.height, channels: first.channels };
+}

@@ -1,0 +1,271 @@
+// The manager's scheduling core: workers on a protocol port, jobs cut into stripe tasks, credit-based flow control, at-least-once delivery.
+import { FleetError } from "../errors";
+import type { RawImage } from "../imaging/ops";
+import { listenFor, PROTOCOL_VERSION, type Connection, type Hello, type Message, type ProtocolListener, type Result, type TaskError } from "../protocol";
+import { createEmitter, type EventListener, type RetryReason } from "./_events";
+import { greetWorker, refuseWorker, type HandshakeHooks } from "./_handshake";
+import { checkResult, joinOutputs, planJob, toAssign, type Job, type JobState, type Task } from "./_tasks";
+import { createWorker, pickWorker, toHeldKey, toSnapshot, type WorkerSnapshot, type WorkerState } from "./_workers";
+
+/** Where workers dial in and how patient the scheduler is. */
+export interface SchedulerOptions {
+  /** Default `0.0.0.0`. */
+  hostname?: string;
+  /** The worker port; 0 picks a free one. */
+  port: number;
+  /** How long one attempt may take before it is sent again; default 5000 ms. */
+  taskTimeoutMs?: number;
+  /** Attempts per task before its job fails; default 5. */
+  maxAttempts?: number;
+  /** The heartbeat period told to workers in `welcome`; one silent for 3 periods is dropped. Default 1000 ms. */
+  heartbeatMs?: number;
+}
+
+const MISSED_HEARTBEATS = 3;
+
+/**
+ * Runs image jobs on the workers that dial its port. A job becomes one stripe task per unit
+ * of the fleet's credit (`listenFor` port, messages of agent/protocol); a worker holds at most
+ * its hello credit of tasks, the rest wait in FIFO order. Each attempt is timed; a timeout,
+ * an `error`, a bad result, a disconnect or 3 missed heartbeats sends the task again with
+ * attempt + 1 (to another worker where one exists); only the current attempt's first result
+ * is taken.
+ */
+export class Scheduler implements AsyncDisposable {
+  private readonly listener: ProtocolListener;
+  private readonly workers = new Map<string, WorkerState>();
+  private readonly jobs = new Map<string, JobState>();
+  private readonly queue: Task[] = [];
+  private readonly emitter = createEmitter();
+  private readonly sweep: ReturnType<typeof setInterval>;
+  private readonly taskTimeoutMs: number;
+  private readonly maxAttempts: number;
+  private readonly hooks: HandshakeHooks<WorkerState> = {
+    admit: (connection, hello) => this.admit(connection, hello),
+    handle: (worker, message) => this.handle(worker, message),
+    lose: (worker, reason) => this.lose(worker, "disconnect", `${reason.code}: ${reason.message}`),
+    emit: (event) => this.emitter.emit(event),
+  };
+  private readonly heartbeatMs: number;
+  private jobSeq = 0;
+  private stopped: Promise<void> | null = null;
+
+  /** Starts listening at once; throws LISTEN_FAILED (500) when the port cannot be bound. */
+  constructor(options: SchedulerOptions) {
+    this.taskTimeoutMs = options.taskTimeoutMs ?? 5000;
+    this.maxAttempts = options.maxAttempts ?? 5;
+    this.heartbeatMs = options.heartbeatMs ?? 1000;
+    this.listener = listenFor({ hostname: options.hostname, port: options.port, onConnection: (connection) => greetWorker(connection, this.hooks) });
+    this.sweep = setInterval(() => this.dropSilent(), this.heartbeatMs);
+  }
+
+  /** The bound worker port. */
+  get port(): number {
+    return this.listener.port;
+  }
+
+  /** Subscribes to the event log; returns the unsubscribe function. */
+  on(listener: EventListener): () => void {
+    return this.emitter.on(listener);
+  }
+
+  /** The welcomed workers, in order of joining. */
+  workerList(): WorkerSnapshot[] {
+    const now = performance.now();
+    return [...this.workers.values()].map((worker) => toSnapshot(worker, now));
+  }
+
+  /** Jobs not yet settled. */
+  get pendingJobs(): number {
+    return this.jobs.size;
+  }
+
+  /**
+   * Runs `job` on the fleet and resolves with the output pixels. Rejects with UNKNOWN_OP,
+   * BAD_PARAMS, BAD_IMAGE or DUPLICATE_JOB (422) up front, TASK_FAILED (502) when a stripe
+   * ran out of attempts, SCHEDULER_STOPPED (503) when stopped first.
+   */
+  submit(job: Job): Promise<RawImage> {
+    if (this.stopped) return Promise.reject(new FleetError("SCHEDULER_STOPPED", "scheduler stopped; no new jobs", 503));
+    const id = job.id ?? `job-${++this.jobSeq}`;
+    if (this.jobs.has(id)) return Promise.reject(new FleetError("DUPLICATE_JOB", `job ${id} is already running`, 422));
+    const settled = Promise.withResolvers<RawImage>();
+    let state: JobState;
+    try {
+      state = planJob(job, id, Math.max(1, this.creditFor(job.op)), settled);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    this.jobs.set(id, state);
+    this.queue.push(...state.tasks);
+    this.emitter.emit({ type: "job-started", jobId: id, op: state.op, stripes: state.tasks.length });
+    this.dispatch();
+    return settled.promise;
+  }
+
+  /** Stops listening, fails pending jobs with SCHEDULER_STOPPED and closes every worker with bye `reason`. */
+  stop(reason = "manager stopping"): Promise<void> {
+    this.stopped ??= (async () => {
+      clearInterval(this.sweep);
+      for (const job of [...this.jobs.values()]) this.failJob(job, new FleetError("SCHEDULER_STOPPED", `scheduler stopped (${reason}) before job ${job.id} finished`, 503));
+      await this.listener.stop(reason);
+    })();
+    return this.stopped;
+  }
+
+  /** Stops with the default reason (for `await using`). */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
+  }
+
+  private creditFor(op: string): number {
+    let total = 0;
+    for (const worker of this.workers.values()) if (worker.ops.has(op)) total += worker.credit;
+    return total;
+  }
+
+  private admit(connection: Connection, hello: Hello): WorkerState | null {
+    if (this.stopped) return (refuseWorker(connection, "manager stopping", this.hooks.emit), null);
+    const previous = this.workers.get(hello.workerId);
+    if (previous) this.drop(previous, "disconnect", "replaced by a new connection of the same workerId");
+    const worker = createWorker(connection, hello);
+    this.workers.set(worker.id, worker);
+    void connection.send({ type: "welcome", version: PROTOCOL_VERSION, heartbeatMs: this.heartbeatMs }).catch(() => {});
+    this.emitter.emit({ type: "worker-joined", workerId: worker.id, remote: connection.remote, ops: hello.ops, credit: hello.credit });
+    this.dispatch();
+    return worker;
+  }
+
+  private handle(worker: WorkerState, message: Message): void {
+    worker.lastHeard = performance.now();
+    if (message.type === "heartbeat") {
+      worker.cpuPercent = message.cpuPercent;
+      worker.rssBytes = message.rssBytes;
+    } else if (message.type === "result" || message.type === "error") this.answer(worker, message);
+    else void worker.connection.close(`protocol error: a worker does not send ${message.type}`);
+  }
+
+  /** A result or error: taken only for the current attempt of a live task that this worker holds. */
+  private answer(worker: WorkerState, message: Result | TaskError): void {
+    const key = toHeldKey(message.taskId, message.attempt);
+    const task = worker.held.get(key);
+    worker.held.delete(key);
+    const discard = task ? (task.job.finished ? "job-over" : task.done ? "duplicate" : message.attempt !== task.attempt ? "stale-attempt" : null) : "not-held";
+    if (discard) {
+      this.emitter.emit({ type: "task-discarded", taskId: message.taskId, attempt: message.attempt, workerId: worker.id, reason: discard });
+    } else if (message.type === "error") {
+      worker.failed += 1;
+      this.retry(task!, "error", `${worker.id}: ${message.code}: ${message.message}`);
+    } else {
+      const problem = checkResult(task!, message);
+      if (problem) {
+        worker.failed += 1;
+        this.retry(task!, "bad-result", `${worker.id}: ${problem}`);
+      } else this.complete(task!, worker, message);
+    }
+    this.dispatch();
+  }
+
+  private complete(task: Task, worker: WorkerState, result: Result): void {
+    clearTimeout(task.timer);
+    task.done = true;
+    worker.done += 1;
+    const job = task.job;
+    const { width, height, channels } = result.meta as { width: number; height: number; channels: number };
+    job.outputs.push({ stripe: task.stripe, data: result.payload.slice(), meta: { width, height, channels } });
+    const ms = Math.round(performance.now() - task.sentAt);
+    this.emitter.emit({ type: "task-done", jobId: job.id, taskId: task.id, stripe: task.stripe.index, attempt: task.attempt, workerId: worker.id, ms });
+    this.emitter.emit({ type: "job-progress", jobId: job.id, progress: job.outputs.length / job.tasks.length });
+    if (job.outputs.length < job.tasks.length) return;
+    let image: RawImage;
+    try {
+      image = joinOutputs(job);
+    } catch (error) {
+      return this.failJob(job, error as FleetError);
+    }
+    job.finished = true;
+    this.jobs.delete(job.id);
+    this.emitter.emit({ type: "job-done", jobId: job.id, ms: Math.round(performance.now() - job.startedAt) });
+    job.resolve(image);
+  }
+
+  /** Hands queued tasks, oldest first, to workers with credit left; a task no worker can take now stays in place. */
+  private dispatch(): void {
+    if (this.stopped) return;
+    for (let index = 0; index < this.queue.length; ) {
+      const task = this.queue[index]!;
+      const worker = pickWorker(this.workers.values(), task);
+      if (!worker) index += 1;
+      else {
+        this.queue.splice(index, 1);
+        this.send(task, worker);
+      }
+    }
+  }
+
+  private send(task: Task, worker: WorkerState): void {
+    task.attempt += 1;
+    task.workerId = worker.id;
+    task.sentAt = performance.now();
+    worker.held.set(toHeldKey(task.id, task.attempt), task);
+    const attempt = task.attempt;
+    task.timer = setTimeout(() => {
+      if (task.attempt === attempt && !task.done) this.retry(task, "timeout", `no answer from ${worker.id} within ${this.taskTimeoutMs} ms`);
+    }, this.taskTimeoutMs);
+    this.emitter.emit({ type: "task-assigned", jobId: task.job.id, taskId: task.id, stripe: task.stripe.index, attempt, workerId: worker.id });
+    void worker.connection.send(toAssign(task)).catch(() => {});
+  }
+
+  /** Gives up the current attempt: fails the job past `maxAttempts`, else queues the task at the front for attempt + 1. */
+  private retry(task: Task, reason: RetryReason, detail: string): void {
+    if (task.done || task.job.finished) return;
+    clearTimeout(task.timer);
+    const fromWorker = task.workerId ?? "";
+    task.lastWorkerId = task.workerId;
+    task.workerId = null;
+    if (task.attempt >= this.maxAttempts) {
+      const message = `task ${task.id} failed ${task.attempt} of ${this.maxAttempts} attempts; last: ${reason}: ${detail}`;
+      return this.failJob(task.job, new FleetError("TASK_FAILED", message, 502));
+    }
+    const { job, stripe } = task;
+    this.emitter.emit({ type: "task-retry", jobId: job.id, taskId: task.id, stripe: stripe.index, attempt: task.attempt + 1, fromWorker, reason, detail });
+    this.queue.unshift(task);
+    this.dispatch();
+  }
+
+  private failJob(job: JobState, error: FleetError): void {
+    if (job.finished) return;
+    job.finished = true;
+    this.jobs.delete(job.id);
+    for (const task of job.tasks) clearTimeout(task.timer);
+    for (let index = this.queue.length - 1; index >= 0; index--) if (this.queue[index]!.job === job) this.queue.splice(index, 1);
+    this.emitter.emit({ type: "job-failed", jobId: job.id, error });
+    job.reject(error);
+  }
+
+  /** A worker is gone (closed, replaced, or silent): its current attempts are sent again elsewhere. */
+  private lose(worker: WorkerState, reason: RetryReason, detail: string): void {
+    if (worker.gone) return;
+    worker.gone = true;
+    if (this.workers.get(worker.id) === worker) this.workers.delete(worker.id);
+    this.emitter.emit({ type: "worker-left", workerId: worker.id, reason: detail });
+    for (const [key, task] of worker.held) {
+      worker.held.delete(key);
+      if (key === toHeldKey(task.id, task.attempt) && task.workerId === worker.id) this.retry(task, reason, `${worker.id} ${detail}`);
+    }
+    this.dispatch();
+  }
+
+  private drop(worker: WorkerState, reason: RetryReason, detail: string): void {
+    this.lose(worker, reason, detail);
+    void worker.connection.close(detail);
+  }
+
+  private dropSilent(): void {
+    const limit = MISSED_HEARTBEATS * this.heartbeatMs;
+    const now = performance.now();
+    for (const worker of [...this.workers.values()]) {
+      if (now - worker.lastHeard > limit) this.drop(worker, "heartbeat", `missed ${MISSED_HEARTBEATS} heartbeats (silent ${Math.round(now - worker.lastHeard)} ms)`);
+    }
+  }
+}

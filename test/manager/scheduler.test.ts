@@ -1,0 +1,97 @@
+// The scheduler over real sockets: striped jobs through fake workers equal the op on the whole photo; credit and queueing.
+import { describe, expect, test } from "bun:test";
+import { applyOp } from "../../agent/imaging/ops";
+import { Scheduler } from "../../agent/manager";
+import { makeGradient, pick, readRaw, recordEvents, startWorker } from "./_fleet";
+
+function startScheduler(options: { taskTimeoutMs?: number; maxAttempts?: number; heartbeatMs?: number } = {}) {
+  const scheduler = new Scheduler({ hostname: "127.0.0.1", port: 0, ...options });
+  return { scheduler, log: recordEvents((listener) => scheduler.on(listener)) };
+}
+
+describe("Scheduler", () => {
+  test.each([
+    ["grayscale", {}],
+    ["blur", { sigma: 2 }],
+  ])("%s %p of chelsea.jpg through 2 workers equals the op on the whole image, byte for byte", async (op, params) => {
+    const { scheduler, log } = startScheduler();
+    await using _ = scheduler;
+    await using _a = await startWorker(scheduler.port, { workerId: "a", credit: 2 });
+    await using _b = await startWorker(scheduler.port, { workerId: "b", credit: 1 });
+    await log.waitFor((event) => event.type === "worker-joined" && event.workerId === "b");
+    const image = await readRaw("chelsea.jpg");
+    const [striped, whole] = await Promise.all([scheduler.submit({ op, params, image }), applyOp(op, params, image)]);
+    expect({ ...striped, data: Buffer.from(striped.data).toString("base64") }).toEqual({ ...whole, data: Buffer.from(whole.data).toString("base64") });
+    const done = pick(log.events, "task-done", ["ms", "jobId", "taskId"]);
+    expect(new Set(done.map((event) => event.workerId))).toEqual(new Set(["a", "b"]));
+    expect(done.map((event) => event.stripe).sort()).toEqual([0, 1, 2]);
+    expect(pick(log.events, "job-progress").at(-1)).toEqual({ type: "job-progress", jobId: "job-1", progress: 1 });
+    expect(pick(log.events, "task-retry")).toEqual([]);
+  });
+
+  test("a non-stripeable op (resize) goes whole to one worker", async () => {
+    const { scheduler, log } = startScheduler();
+    await using _ = scheduler;
+    await using _a = await startWorker(scheduler.port, { workerId: "a", credit: 3 });
+    await log.waitFor((event) => event.type === "worker-joined");
+    const image = await readRaw("chelsea.jpg");
+    const result = await scheduler.submit({ op: "resize", params: { width: 100 }, image });
+    expect(result).toEqual(await applyOp("resize", { width: 100 }, image));
+    expect(pick(log.events, "job-started")).toEqual([{ type: "job-started", jobId: "job-1", op: "resize", stripes: 1 }]);
+  });
+
+  test("credit is respected: a worker with credit 1 never holds 2 tasks; the rest queue", async () => {
+    const { scheduler, log } = startScheduler();
+    await using _ = scheduler;
+    await using one = await startWorker(scheduler.port, { workerId: "one", credit: 1 });
+    await using three = await startWorker(scheduler.port, { workerId: "three", credit: 3 });
+    await log.waitFor((event) => event.type === "worker-joined" && event.workerId === "three");
+    const image = makeGradient(32, 40);
+    const jobs = Array.from({ length: 5 }, () => scheduler.submit({ op: "grayscale", params: {}, image }));
+    const expected = await applyOp("grayscale", {}, image);
+    expect(await Promise.all(jobs)).toEqual(Array(5).fill(expected));
+    expect({ one: one.maxHeld, three: three.maxHeld, tasks: one.assigns.length + three.assigns.length }).toEqual({ one: 1, three: 3, tasks: 20 });
+    expect(one.assigns.length).toBeGreaterThan(1);
+  });
+
+  test("a worker joining while tasks wait gets them at once", async () => {
+    const { scheduler, log } = startScheduler();
+    await using _ = scheduler;
+    await using slow = await startWorker(scheduler.port, { workerId: "slow", credit: 1 }, () => "silent");
+    await log.waitFor((event) => event.type === "worker-joined");
+    const image = makeGradient(16, 8);
+    const jobs = [1, 2, 3].map(() => scheduler.submit({ op: "grayscale", params: {}, image }));
+    await slow.until(1);
+    await using late = await startWorker(scheduler.port, { workerId: "late", credit: 2 });
+    const expected = await applyOp("grayscale", {}, image);
+    await late.until(2);
+    expect(late.assigns.map((assign) => assign.taskId)).toEqual(["job-2/s0", "job-3/s0"]);
+    await slow.answer(slow.assigns[0]!);
+    expect(await Promise.all(jobs)).toEqual([expected, expected, expected]);
+    expect(pick(log.events, "task-retry")).toEqual([]);
+  });
+
+  test("a job submitted with no worker waits for the first one", async () => {
+    const { scheduler } = startScheduler();
+    await using _ = scheduler;
+    const image = makeGradient(16, 8);
+    const job = scheduler.submit({ op: "grayscale", params: {}, image });
+    await using _a = await startWorker(scheduler.port, { workerId: "a" });
+    expect(await job).toEqual(await applyOp("grayscale", {}, image));
+  });
+
+  test("bad jobs are refused up front; stop fails pending jobs with SCHEDULER_STOPPED", async () => {
+    const { scheduler } = startScheduler();
+    const image = makeGradient(16, 8);
+    const refused = await Promise.all([
+      scheduler.submit({ op: "melt", params: {}, image }).catch((error) => error.code),
+      scheduler.submit({ op: "blur", params: { sigma: 0 }, image }).catch((error) => error.code),
+      scheduler.submit({ op: "grayscale", params: {}, image: { ...image, height: 9 } }).catch((error) => error.code),
+    ]);
+    expect(refused).toEqual(["UNKNOWN_OP", "BAD_PARAMS", "BAD_IMAGE"]);
+    const pending = scheduler.submit({ op: "grayscale", params: {}, image }).catch((error) => `${error.code} ${error.status}`);
+    await scheduler.stop("test over");
+    expect([await pending, scheduler.pendingJobs]).toEqual(["SCHEDULER_STOPPED 503", 0]);
+    expect(await scheduler.submit({ op: "grayscale", params: {}, image }).catch((error) => error.code)).toBe("SCHEDULER_STOPPED");
+  });
+});
