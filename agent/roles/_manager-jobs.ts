@@ -1,0 +1,107 @@
+// The manager's bounded table of jobs: state, progress and output of each, finished ones evicted oldest first.
+import { randomUUID } from "node:crypto";
+import { describeError, FleetError } from "../errors";
+import type { RawImage } from "../imaging/ops";
+
+/** The state of a job as `GET /jobs/:id` tells it. */
+export type JobStateName = "queued" | "running" | "done" | "failed";
+
+/** The encodings `GET /jobs/:id/result` answers in. */
+export type OutputFormat = "png" | "jpeg" | "webp";
+
+/** One job of the table. */
+export interface JobRecord {
+  id: string;
+  op: string;
+  format: OutputFormat;
+  state: JobStateName;
+  progress: number;
+  /** `CODE: message` once failed. */
+  error?: string;
+  /** The output pixels once done. */
+  output?: RawImage;
+}
+
+/** The body of `GET /jobs/:id`. */
+export function toJobView(job: JobRecord): { id: string; state: JobStateName; progress: number; error?: string } {
+  return { id: job.id, state: job.state, progress: job.progress, ...(job.error === undefined ? {} : { error: job.error }) };
+}
+
+/**
+ * Jobs by id, at most `capacity` of them. Room for new jobs is made by evicting finished
+ * jobs (done or failed), oldest first; queued and running jobs are never evicted.
+ */
+export class JobTable {
+  private readonly jobs = new Map<string, JobRecord>();
+
+  constructor(
+    private readonly capacity: number,
+    private readonly onChange: (job: JobRecord) => void,
+  ) {}
+
+  /**
+   * Adds `count` queued jobs, all or none.
+   * @throws FleetError JOBS_FULL (503) when unfinished jobs leave no room.
+   */
+  create(count: number, op: string, format: OutputFormat): JobRecord[] {
+    this.makeRoom(count);
+    return Array.from({ length: count }, () => {
+      const job: JobRecord = { id: randomUUID(), op, format, state: "queued", progress: 0 };
+      this.jobs.set(job.id, job);
+      return job;
+    });
+  }
+
+  /** The job called `id`. @throws FleetError JOB_NOT_FOUND (404). */
+  read(id: string): JobRecord {
+    const job = this.jobs.get(id);
+    if (!job) throw new FleetError("JOB_NOT_FOUND", `no job ${id} (unknown, or finished and evicted)`, 404);
+    return job;
+  }
+
+  /** Marks a queued job running (its first task went out). */
+  markRunning(id: string): void {
+    const job = this.jobs.get(id);
+    if (job?.state !== "queued") return;
+    job.state = "running";
+    this.onChange(job);
+  }
+
+  /** Records the share of a job's stripes done. */
+  markProgress(id: string, progress: number): void {
+    const job = this.jobs.get(id);
+    if (!job || job.state === "done" || job.state === "failed") return;
+    job.progress = progress;
+  }
+
+  markDone(id: string, output: RawImage): void {
+    const job = this.jobs.get(id);
+    if (!job) return;
+    Object.assign(job, { state: "done", progress: 1, output });
+    this.onChange(job);
+  }
+
+  markFailed(id: string, error: unknown): void {
+    const job = this.jobs.get(id);
+    if (!job) return;
+    Object.assign(job, { state: "failed", error: describeError(error) });
+    this.onChange(job);
+  }
+
+  /** Jobs per state. */
+  countStates(): Record<JobStateName, number> {
+    const counts = { queued: 0, running: 0, done: 0, failed: 0 };
+    for (const job of this.jobs.values()) counts[job.state] += 1;
+    return counts;
+  }
+
+  private makeRoom(count: number): void {
+    if (count > this.capacity) throw new FleetError("TOO_MANY_IMAGES", `${count} images in one request; the job table holds ${this.capacity}`, 413);
+    for (const [id, job] of this.jobs) {
+      if (this.jobs.size + count <= this.capacity) return;
+      if (job.state === "done" || job.state === "failed") this.jobs.delete(id);
+    }
+    if (this.jobs.size + count > this.capacity)
+      throw new FleetError("JOBS_FULL", `${this.jobs.size} jobs unfinished; the table holds ${this.capacity}; retry later`, 503);
+  }
+}
