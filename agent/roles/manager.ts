@@ -1,5 +1,7 @@
 // The manager role: image jobs over HTTP (POST /jobs, GET /jobs/:id[/result], WebSocket /events) run by workers on its worker port.
 import { Elysia } from "elysia";
+import { staticPlugin } from "@elysiajs/static";
+import { join } from "node:path";
 import { Type as t } from "@sinclair/typebox";
 import { FleetError } from "../errors";
 import { answerErrorsAsJson, errorResponse, jsonResponse } from "../http";
@@ -36,6 +38,14 @@ export type ManagerStats = {
   images_per_s: number;
   series: [number, number, number][];
 };
+
+/** The upload page's files: embedded beside the entry in the binary, `web/` in the repository otherwise (as in control.ts). */
+const WEB_DIR = (Bun as { isStandaloneExecutable?: boolean }).isStandaloneExecutable
+  ? join(import.meta.dir, "web")
+  : join(import.meta.dir, "..", "..", "web");
+
+/** One row of `GET /workers`. */
+export type WorkerRow = { id: string; credit: number; in_flight: number; done: number; cpu_percent: number; rss_mb: number; last_heard_ms: number };
 
 /** The WebSocket topic every `/events` client is subscribed to. */
 const EVENTS_TOPIC = "events";
@@ -127,7 +137,18 @@ export default {
       .get("/jobs/:id", ({ params }) => toJobView(jobs.read(params.id)))
       .get("/jobs/:id/result", ({ params }) => readResult(params.id).catch(errorResponse))
       .get("/stats", () => stats())
-      .ws("/events", { open: (ws) => void ws.subscribe(EVENTS_TOPIC) });
+      .get("/workers", (): WorkerRow[] => (stoppedAt ? [] : scheduler.workerList()).map((worker) => ({
+        id: worker.workerId,
+        credit: worker.credit,
+        in_flight: worker.inFlight,
+        done: worker.done,
+        cpu_percent: worker.cpuPercent,
+        rss_mb: Math.round(worker.rssBytes / 1048576),
+        last_heard_ms: worker.silentMs,
+      })))
+      .ws("/events", { open: (ws) => void ws.subscribe(EVENTS_TOPIC) })
+      .get("/", () => Bun.file(join(WEB_DIR, "upload.html")))
+      .use(await staticPlugin({ assets: WEB_DIR, prefix: "/", indexHTML: false, alwaysStatic: false }));
     try {
       server.listen({ port: opts.port, hostname: context.host });
     } catch (error) {

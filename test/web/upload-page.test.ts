@@ -1,0 +1,54 @@
+// The manager's upload page in real headless Chromium: three photos through two grayscale workers, live progress, results and the workers panel.
+import { describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { checkOptions } from "../../agent/options";
+import worker from "../../agent/roles/grayscale-worker";
+import manager from "../../agent/roles/manager";
+import type { Role, RoleHandle } from "../../agent/roles/types";
+import sharp from "../../agent/sharp";
+import { FIXTURES, quietContext } from "../helpers";
+import { hasChromium, launchBrowser } from "./_chromium";
+
+const PHOTOS = ["astronaut-480p.jpg", "chelsea-480p.jpg", "coffee-480p.jpg"];
+
+/** Starts `role` in process (the manager roles are not in the registry yet); stopped on dispose. */
+async function startRole(role: Role<any>, options: Record<string, unknown>): Promise<RoleHandle & AsyncDisposable> {
+  const handle = await role.start(checkOptions(role.options, options, "api"), quietContext);
+  return { ...handle, [Symbol.asyncDispose]: () => handle.stop() };
+}
+
+describe.skipIf(!hasChromium)("upload page", () => {
+  test("runs three photos on two workers and shows progress, results and workers", async () => {
+    await using fleet = await startRole(manager, { port: 0, workerPort: 0 });
+    const { port, worker_port } = fleet.stats() as unknown as { port: number; worker_port: number };
+    await using w1 = await startRole(worker, { manager: `127.0.0.1:${worker_port}`, concurrency: 1, id: "w1" });
+    await using w2 = await startRole(worker, { manager: `127.0.0.1:${worker_port}`, concurrency: 1, id: "w2" });
+    void [w1, w2];
+    const base = `http://127.0.0.1:${port}`;
+    await using browser = await launchBrowser();
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    await page.goto(`${base}/`);
+    await page.locator("#workers tr:nth-child(3)").waitFor(); // header row + two workers
+    await page.setInputFiles("#images", PHOTOS.map((name) => join(FIXTURES, name)));
+    await page.selectOption("#op", "grayscale");
+    await page.click("#submit");
+    const cards = page.locator(".job");
+    await page.locator(".job[data-progress='100'][data-state='done']").nth(2).waitFor();
+    expect(await cards.count()).toBe(3);
+    for (let index = 0; index < 3; index += 1) {
+      const card = cards.nth(index);
+      await card.locator("img.after").evaluate((img) => ((img as unknown as { complete: boolean }).complete ? null : new Promise((done) => img.addEventListener("load", done))));
+      expect(await card.locator("img.after").evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth)).toBeGreaterThan(0);
+      expect(await card.locator("img.before").evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth)).toBeGreaterThan(0);
+      expect(await card.locator(".workers").innerText()).toMatch(/workers: w[12]/);
+      const href = await card.locator("a.download").getAttribute("href");
+      const response = await fetch(new URL(href!, base));
+      expect(response.headers.get("content-type")).toBe("image/png");
+      const meta = await sharp(new Uint8Array(await response.arrayBuffer())).metadata();
+      expect({ format: meta.format, wide: meta.width! > 0 }).toEqual({ format: "png", wide: true });
+    }
+    const names = (await page.locator("#workers td:first-child").allInnerTexts()).sort();
+    expect(names).toEqual(["w1", "w2"]);
+    await page.locator("#queue .figure", { hasText: "done" }).locator("b", { hasText: /^3$/ }).waitFor(); // refreshed once a second
+  });
+});

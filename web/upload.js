@@ -1,0 +1,198 @@
+// The manager's upload page: submit images to POST /jobs, follow each job live on /events (polling GET /jobs/:id while the socket is down), watch the fleet.
+// @ts-check
+/** @typedef {import("../agent/roles/manager").ManagerStats} ManagerStats */
+/** @typedef {import("../agent/roles/manager").WorkerRow} WorkerRow */
+/** @typedef {{ id: string; state: string; progress: number; error?: string }} JobView */
+/** @typedef {{ view: JobView; workers: Set<string>; card?: ReturnType<typeof createJobCard> }} JobEntry */
+import { byId, element, formatNumber, toTable, toTile } from "./dom.js";
+
+const POLL_MS = 1000;
+/** Every job seen, by id; events may come before POST /jobs answers, so entries are made on first sight. @type {Map<string, JobEntry>} */
+const jobs = new Map();
+/** @type {File[]} */
+let chosen = [];
+/** @type {WebSocket | undefined} */
+let socket;
+
+/** The entry of job `id`, made when first seen. @param {string} id */
+function readEntry(id) {
+  let entry = jobs.get(id);
+  if (!entry) jobs.set(id, (entry = { view: { id, state: "queued", progress: 0 }, workers: new Set() }));
+  return entry;
+}
+
+const FINAL = ["done", "failed"];
+
+/**
+ * Takes a newer view of a job from an event or a poll; a poll answered before an event arrived may be
+ * older, so a finished job stays finished and progress never goes back.
+ * @param {JobEntry} entry @param {Partial<JobView>} view
+ */
+function mergeView(entry, view) {
+  if (FINAL.includes(entry.view.state)) return;
+  const progress = Math.max(entry.view.progress, view.progress ?? 0);
+  Object.assign(entry.view, view, { progress: view.state === "done" ? 1 : progress });
+}
+
+/** A job's card: name, progress bar, state, workers, before/after and download link. @param {string} id @param {File} file @param {string} format */
+function createJobCard(id, file, format) {
+  const bar = /** @type {HTMLProgressElement} */ (element("progress", { max: "1", value: "0" }));
+  const state = element("span", { class: "state" }, ["queued"]);
+  const workers = element("span", { class: "muted workers" }, ["workers: —"]);
+  const after = /** @type {HTMLImageElement} */ (element("img", { class: "after", alt: `${file.name} processed` }));
+  const link = /** @type {HTMLAnchorElement} */ (element("a", { class: "download", hidden: "" }, ["download"]));
+  link.download = `${file.name.replace(/\.[^.]*$/, "")}-${id.slice(0, 8)}.${format === "jpeg" ? "jpg" : format}`;
+  const before = element("img", { class: "before", src: URL.createObjectURL(file), alt: `${file.name} original` });
+  const node = element("div", { class: "card job", "data-job": id }, [
+    element("h3", {}, [file.name]),
+    element("figure", {}, [before, element("figcaption", {}, ["before"])]),
+    element("figure", {}, [after, element("figcaption", {}, ["after"])]),
+    bar,
+    element("div", {}, [state, " ", link]),
+    workers,
+  ]);
+  return {
+    node,
+    /** @param {JobEntry} entry */
+    show(entry) {
+      const { view } = entry;
+      bar.value = view.progress;
+      node.dataset.progress = String(Math.round(view.progress * 100));
+      node.dataset.state = view.state;
+      state.className = `state ${view.state}`;
+      state.textContent = view.state === "failed" ? `failed: ${view.error ?? ""}` : `${view.state} ${Math.round(view.progress * 100)}%`;
+      workers.textContent = `workers: ${entry.workers.size ? [...entry.workers].join(", ") : "—"}`;
+      if (view.state === "done" && !after.getAttribute("src")) {
+        after.src = link.href = `/jobs/${encodeURIComponent(view.id)}/result`;
+        link.hidden = false;
+      }
+    },
+  };
+}
+
+/** Shows job `id` again, when it has a card. @param {string} id */
+function showJob(id) {
+  const entry = jobs.get(id);
+  entry?.card?.show(entry);
+}
+
+/** Takes one `/events` message. @param {any} event */
+function takeEvent(event) {
+  if (event.type === "task-assigned") readEntry(event.jobId).workers.add(event.workerId);
+  else if (event.type === "job-progress") mergeView(readEntry(event.jobId), { progress: event.progress });
+  else if (event.type === "job-state") mergeView(readEntry(event.id), { state: event.state, progress: event.progress, error: event.error });
+  else return;
+  showJob(event.jobId ?? event.id);
+}
+
+/** Opens `/events`, reopened a second after it drops. */
+function connectEvents() {
+  socket = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/events`);
+  socket.addEventListener("message", (message) => takeEvent(JSON.parse(String(message.data))));
+  socket.addEventListener("close", () => setTimeout(connectEvents, POLL_MS));
+}
+
+/** Reads `GET /jobs/:id` into the entry of `id`. @param {string} id */
+async function pollJob(id) {
+  const response = await fetch(`/jobs/${encodeURIComponent(id)}`, { cache: "no-store" });
+  if (response.ok) mergeView(readEntry(id), /** @type {JobView} */ (await response.json()));
+  showJob(id);
+}
+
+/** Sends the form's images to `POST /jobs` and adds a card per job. @param {HTMLFormElement} form */
+async function submitJobs(form) {
+  const fields = new FormData(form);
+  const body = new FormData();
+  const op = String(fields.get("op"));
+  body.set("op", op);
+  body.set("format", String(fields.get("format")));
+  for (const input of form.querySelectorAll("label[data-for] input"))
+    if (/** @type {HTMLElement} */ (input.parentElement).dataset.for?.split(" ").includes(op) && /** @type {HTMLInputElement} */ (input).value !== "")
+      body.set(/** @type {HTMLInputElement} */ (input).name, /** @type {HTMLInputElement} */ (input).value);
+  for (const file of chosen) body.append("images", file, file.name);
+  const response = await fetch("/jobs", { method: "POST", body });
+  const answer = await response.json();
+  if (!response.ok) throw new Error(`${answer.error ?? response.status}: ${answer.message ?? "POST /jobs failed"}`);
+  byId("no-jobs").hidden = true;
+  /** @type {{ id: string }[]} */ (answer.jobs).forEach(({ id }, index) => {
+    const entry = readEntry(id);
+    entry.card = createJobCard(id, chosen[index], String(fields.get("format")));
+    byId("jobs").prepend(entry.card.node);
+    entry.card.show(entry);
+    void pollJob(id); // events sent before the socket opened are not replayed
+  });
+}
+
+/** Shows the images the user chose or dropped. @param {FileList | File[]} files */
+function chooseFiles(files) {
+  chosen = [...files].filter((file) => file.type.startsWith("image/") || file.type === "");
+  byId("chosen").textContent = chosen.length ? `${chosen.length} image(s): ${chosen.map((file) => file.name).join(", ")}` : "no image chosen";
+  /** @type {HTMLButtonElement} */ (byId("submit")).disabled = chosen.length === 0;
+}
+
+/** Shows only the parameter fields of the chosen op. */
+function showParams() {
+  const op = /** @type {HTMLSelectElement} */ (byId("op")).value;
+  for (const label of document.querySelectorAll("label[data-for]"))
+    /** @type {HTMLElement} */ (label).hidden = !/** @type {HTMLElement} */ (label).dataset.for?.split(" ").includes(op);
+}
+
+/** Refreshes the queue and worker panel, and polls unfinished jobs while the socket is down. */
+async function refresh() {
+  try {
+    const [stats, workers] = await Promise.all([
+      fetch("/stats", { cache: "no-store" }).then((r) => /** @type {Promise<ManagerStats>} */ (r.json())),
+      fetch("/workers", { cache: "no-store" }).then((r) => /** @type {Promise<WorkerRow[]>} */ (r.json())),
+    ]);
+    byId("link").textContent = `port ${stats.port} · workers dial ${stats.worker_port} · ${formatNumber(stats.images_per_s)} images/s`;
+    byId("banner").hidden = true;
+    byId("queue").replaceChildren(
+      toTile(String(stats.jobs_queued), "queued"),
+      toTile(String(stats.jobs_running), "running"),
+      toTile(String(stats.jobs_done), "done"),
+      toTile(String(stats.jobs_failed), "failed"),
+    );
+    byId("workers").replaceChildren(
+      workers.length === 0
+        ? element("p", { class: "muted" }, ["no worker connected"])
+        : toTable(
+            ["worker", "credit", "in flight", "done", "cpu %", "rss MB", "heard"],
+            workers.map((w) => [w.id, w.credit, w.in_flight, w.done, Math.round(w.cpu_percent), w.rss_mb, `${(w.last_heard_ms / 1000).toFixed(1)} s`]),
+          ),
+    );
+    if (socket?.readyState !== WebSocket.OPEN)
+      await Promise.all([...jobs.values()].filter((entry) => entry.card && !FINAL.includes(entry.view.state)).map((entry) => pollJob(entry.view.id)));
+  } catch (error) {
+    showBanner(`manager unreachable: ${/** @type {Error} */ (error).message}`);
+  }
+}
+
+/** @param {string} text */
+function showBanner(text) {
+  const banner = byId("banner");
+  banner.textContent = text;
+  banner.hidden = false;
+}
+
+const drop = byId("drop");
+drop.addEventListener("dragover", (event) => {
+  event.preventDefault();
+  drop.classList.add("over");
+});
+drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+drop.addEventListener("drop", (event) => {
+  event.preventDefault();
+  drop.classList.remove("over");
+  if (event.dataTransfer) chooseFiles(event.dataTransfer.files);
+});
+const input = /** @type {HTMLInputElement} */ (byId("images"));
+input.addEventListener("change", () => chooseFiles(input.files ?? []));
+byId("op").addEventListener("change", showParams);
+byId("job-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  submitJobs(/** @type {HTMLFormElement} */ (event.target)).catch((error) => showBanner(error.message));
+});
+showParams();
+connectEvents();
+void refresh();
+setInterval(refresh, POLL_MS);
