@@ -99,3 +99,24 @@ export function perSecond(count: number, elapsedMs: number): number {
 export function mbitPerSecond(byteCount: number, elapsedMs: number): number {
   return elapsedMs > 0 ? round2((byteCount * 8) / 1000 / elapsedMs) : 0;
 }
+
+/** Running means of named durations (ms): O(1) add, a fixed set of names. */
+export class RunningMeans<Name extends string> {
+  private readonly sums: Record<string, number> = {};
+  private readonly counts: Record<string, number> = {};
+
+  constructor(private readonly names: readonly Name[]) {
+    for (const name of names) this.sums[name] = this.counts[name] = 0;
+  }
+
+  /** Adds one sample of `name` (ms). */
+  add(name: Name, valueMs: number): void {
+    this.sums[name]! += valueMs;
+    this.counts[name]! += 1;
+  }
+
+  /** The mean of each name, 2 decimals; 0 for a name without samples. */
+  means(): Record<Name, number> {
+    return Object.fromEntries(this.names.map((name) => [name, this.counts[name] ? round2(this.sums[name]! / this.counts[name]!) : 0])) as Record<Name, number>;
+  }
+}

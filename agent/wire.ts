@@ -125,6 +125,43 @@ export const SenderStats = t.Object({
 });
 export type SenderStats = Static<typeof SenderStats>;
 
+/** Mean time per stripe task (ms) in each part of its trip (agent/manager TaskTiming), and per job: decoding the upload, and the whole job. */
+export const JobTiming = t.Object({ decode: t.Number(), send: t.Number(), wait: t.Number(), process: t.Number(), receive: t.Number(), job: t.Number() });
+export type JobTiming = Static<typeof JobTiming>;
+
+/** Figures of a manager: jobs by state, retransmissions, throughput of finished jobs, where the time went. */
+export const ManagerStats = t.Object({
+  role: t.Literal("manager"),
+  port: t.Number(),
+  worker_port: t.Number(),
+  workers: t.Number(),
+  jobs_accepted: t.Number(),
+  jobs_queued: t.Number(),
+  jobs_running: t.Number(),
+  jobs_done: t.Number(),
+  jobs_failed: t.Number(),
+  tasks_retried: t.Number(),
+  tasks_discarded: t.Number(),
+  images_per_s: t.Number(),
+  mbit_per_s: t.Number(),
+  elapsed_s: t.Number(),
+  timing_ms: JobTiming,
+  series: t.Array(t.Tuple([t.Number(), t.Number(), t.Number()])),
+});
+export type ManagerStats = Static<typeof ManagerStats>;
+
+/** One row of the manager's `GET /workers`: credit, load and last heartbeat of a worker. */
+export const WorkerRow = t.Object({
+  id: t.String(),
+  credit: t.Number(),
+  in_flight: t.Number(),
+  done: t.Number(),
+  cpu_percent: t.Number(),
+  rss_mb: t.Number(),
+  last_heard_ms: t.Number(),
+});
+export type WorkerRow = Static<typeof WorkerRow>;
+
 /** `POST /upload` answer once an image is queued. */
 export const UploadAccepted = t.Object({ id: t.Number() });
 

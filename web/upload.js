@@ -1,7 +1,7 @@
 // The manager's upload page: submit images to POST /jobs, follow each job live on /events (polling GET /jobs/:id while the socket is down), watch the fleet.
 // @ts-check
-/** @typedef {import("../agent/roles/manager").ManagerStats} ManagerStats */
-/** @typedef {import("../agent/roles/manager").WorkerRow} WorkerRow */
+/** @typedef {import("../agent/wire").ManagerStats} ManagerStats */
+/** @typedef {import("../agent/wire").WorkerRow} WorkerRow */
 /** @typedef {{ id: string; state: string; progress: number; error?: string }} JobView */
 /** @typedef {{ view: JobView; workers: Set<string>; card?: ReturnType<typeof createJobCard> }} JobEntry */
 import { byId, element, formatNumber, toTable, toTile } from "./dom.js";

@@ -7,6 +7,19 @@ export type RetryReason = "timeout" | "disconnect" | "heartbeat" | "error" | "ba
 /** Why a result or error from a worker was not taken. */
 export type DiscardReason = "stale-attempt" | "duplicate" | "job-over" | "not-held";
 
+/**
+ * Where the time of one task attempt went (ms, manager clock unless said): `send` from the
+ * assign being queued until the kernel took its last byte; `wait` and `process` as the worker
+ * reports them (queued behind its credit, running the op); `receive` the rest of the round
+ * trip (the result's transfer and the worker's reply path), never below 0.
+ */
+export interface TaskTiming {
+  send: number;
+  wait: number;
+  process: number;
+  receive: number;
+}
+
 /** Everything the scheduler reports, told apart by `type`; plain JSON but for `job-failed.error`. */
 export type SchedulerEvent =
   | { type: "worker-joined"; workerId: string; remote: string; ops: string[]; credit: number }
@@ -14,7 +27,7 @@ export type SchedulerEvent =
   | { type: "worker-left"; workerId: string; reason: string }
   | { type: "job-started"; jobId: string; op: string; stripes: number }
   | { type: "task-assigned"; jobId: string; taskId: string; stripe: number; attempt: number; workerId: string }
-  | { type: "task-done"; jobId: string; taskId: string; stripe: number; attempt: number; workerId: string; ms: number }
+  | { type: "task-done"; jobId: string; taskId: string; stripe: number; attempt: number; workerId: string; ms: number; timing: TaskTiming }
   | { type: "task-retry"; jobId: string; taskId: string; stripe: number; attempt: number; fromWorker: string; reason: RetryReason; detail: string }
   | { type: "task-discarded"; taskId: string; attempt: number; workerId: string; reason: DiscardReason }
   | { type: "job-progress"; jobId: string; progress: number }

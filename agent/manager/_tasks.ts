@@ -3,6 +3,7 @@ import { FleetError } from "../errors";
 import { checkParams, OPS, type RawImage } from "../imaging/ops";
 import { cutStripe, haloFor, joinStripes, planStripes, type Stripe } from "../imaging/stripes";
 import type { Assign, Result } from "../protocol";
+import type { TaskTiming } from "./_events";
 
 /** An image job: run `op` with `params` on raw pixels. */
 export interface Job {
@@ -27,6 +28,8 @@ export interface Task {
   /** The worker whose attempt failed last, avoided on the next one where another exists. */
   lastWorkerId: string | null;
   sentAt: number;
+  /** When the kernel took the current attempt's last byte (0 until then). */
+  takenAt: number;
   timer: ReturnType<typeof setTimeout> | undefined;
   done: boolean;
 }
@@ -71,6 +74,7 @@ export function planJob(job: Job, id: string, count: number, settle: Pick<JobSta
     workerId: null,
     lastWorkerId: null,
     sentAt: 0,
+    takenAt: 0,
     timer: undefined,
     done: false,
   }));
@@ -113,4 +117,16 @@ export function joinOutputs(job: JobState): RawImage {
   if (channels.size > 1) throw new FleetError("BAD_STRIPES", `stripe outputs disagree on channels: ${[...channels].join(", ")}`, 422);
   const data = joinStripes(job.outputs, job.image.width, first.channels, job.image.height);
   return { data, width: job.image.width, height: job.image.height, channels: first.channels };
+}
+
+/**
+ * Splits an attempt's round trip (ms) into send, wait, process and receive (TaskTiming);
+ * `wait_ms` and `ms` come from the worker's result meta (0 when absent or not numbers).
+ */
+export function toTiming(task: Task, meta: Record<string, unknown>, roundTrip: number): TaskTiming {
+  const reported = (value: unknown) => (typeof value === "number" && Number.isFinite(value) && value >= 0 ? value : 0);
+  const send = task.takenAt > 0 ? task.takenAt - task.sentAt : 0;
+  const wait = reported(meta.wait_ms);
+  const process = reported(meta.ms);
+  return { send, wait, process, receive: Math.max(0, roundTrip - send - wait - process) };
 }

@@ -4,7 +4,7 @@ import type { RawImage } from "../imaging/ops";
 import { listenFor, PROTOCOL_VERSION, type Connection, type Hello, type Message, type ProtocolListener, type Result, type TaskError } from "../protocol";
 import { createEmitter, type EventListener, type RetryReason } from "./_events";
 import { greetWorker, refuseWorker, type HandshakeHooks } from "./_handshake";
-import { checkResult, joinOutputs, planJob, toAssign, type Job, type JobState, type Task } from "./_tasks";
+import { checkResult, joinOutputs, planJob, toAssign, toTiming, type Job, type JobState, type Task } from "./_tasks";
 import { createWorker, pickWorker, toHeldKey, toSnapshot, type WorkerSnapshot, type WorkerState } from "./_workers";
 
 /** Where workers dial in and how patient the scheduler is. */
@@ -173,8 +173,9 @@ export class Scheduler implements AsyncDisposable {
     const job = task.job;
     const { width, height, channels } = result.meta as { width: number; height: number; channels: number };
     job.outputs.push({ stripe: task.stripe, data: result.payload.slice(), meta: { width, height, channels } });
-    const ms = Math.round(performance.now() - task.sentAt);
-    this.emitter.emit({ type: "task-done", jobId: job.id, taskId: task.id, stripe: task.stripe.index, attempt: task.attempt, workerId: worker.id, ms });
+    const roundTrip = performance.now() - task.sentAt;
+    const timing = toTiming(task, result.meta, roundTrip);
+    this.emitter.emit({ type: "task-done", jobId: job.id, taskId: task.id, stripe: task.stripe.index, attempt: task.attempt, workerId: worker.id, ms: Math.round(roundTrip), timing });
     this.emitter.emit({ type: "job-progress", jobId: job.id, progress: job.outputs.length / job.tasks.length });
     if (job.outputs.length < job.tasks.length) return;
     let image: RawImage;
@@ -207,13 +208,15 @@ export class Scheduler implements AsyncDisposable {
     task.attempt += 1;
     task.workerId = worker.id;
     task.sentAt = performance.now();
+    task.takenAt = 0;
     worker.held.set(toHeldKey(task.id, task.attempt), task);
     const attempt = task.attempt;
     task.timer = setTimeout(() => {
       if (task.attempt === attempt && !task.done) this.retry(task, "timeout", `no answer from ${worker.id} within ${this.taskTimeoutMs} ms`);
     }, this.taskTimeoutMs);
     this.emitter.emit({ type: "task-assigned", jobId: task.job.id, taskId: task.id, stripe: task.stripe.index, attempt, workerId: worker.id });
-    void worker.connection.send(toAssign(task)).catch(() => {});
+    const taken = () => void (task.attempt === attempt && (task.takenAt = performance.now()));
+    void worker.connection.send(toAssign(task), taken).catch(() => {});
   }
 
   /** Gives up the current attempt: fails the job past `maxAttempts`, else queues the task at the front for attempt + 1. */

@@ -20,6 +20,10 @@ export class WriteQueue {
   private head = 0;
   private queued = 0;
   private waiters: Waiter[] = [];
+  /** Bytes ever accepted, and ever taken by the socket: `taken` reaching a write's end offset means it left. */
+  private accepted = 0;
+  private taken = 0;
+  private watchers: { end: number; notify(): void }[] = [];
 
   constructor(private readonly limit: number) {}
 
@@ -31,15 +35,22 @@ export class WriteQueue {
   /**
    * Writes `parts` after whatever is queued: straight to the socket while it takes them,
    * the rest queued. Resolves at once while the queue is within the limit, else once
-   * draining has brought it back within.
+   * draining has brought it back within. `onTaken`, when given, is called once the socket
+   * has taken the last byte of `parts` (handed to the kernel: the send half of a transfer).
    */
-  write(socket: Socket<unknown>, parts: Uint8Array[]): Promise<void> {
+  write(socket: Socket<unknown>, parts: Uint8Array[], onTaken?: () => void): Promise<void> {
     for (const part of parts) {
+      this.accepted += part.length;
       if (this.queued === 0) {
         const written = Math.max(socket.write(part), 0);
+        this.taken += written;
         if (written === part.length) continue;
         this.push(written === 0 ? part : part.subarray(written));
       } else this.push(part);
+    }
+    if (onTaken) {
+      if (this.taken >= this.accepted) onTaken();
+      else this.watchers.push({ end: this.accepted, notify: onTaken });
     }
     if (this.queued <= this.limit) return RESOLVED;
     return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
@@ -51,6 +62,7 @@ export class WriteQueue {
       const part = this.merge();
       const written = Math.max(socket.write(part), 0);
       this.queued -= written;
+      this.taken += written;
       if (written < part.length) {
         this.parts[this.head] = part.subarray(written);
         break;
@@ -65,6 +77,9 @@ export class WriteQueue {
       this.head = 0;
     }
     if (this.queued <= this.limit) for (const waiter of this.waiters.splice(0)) waiter.resolve();
+    let left = 0;
+    while (left < this.watchers.length && this.watchers[left]!.end <= this.taken) this.watchers[left++]!.notify();
+    if (left > 0) this.watchers.splice(0, left);
     return this.queued === 0;
   }
 
@@ -75,6 +90,7 @@ export class WriteQueue {
 
   /** Drops the queued bytes (the socket is gone). */
   clear(): void {
+    this.watchers = [];
     this.parts = [];
     this.head = 0;
     this.queued = 0;

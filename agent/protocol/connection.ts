@@ -82,11 +82,12 @@ export class Connection implements AsyncDisposable {
    * Sends one message under the policy above. Throws at once PROTOCOL_ERROR for a message
    * that breaks its schema and FRAME_TOO_LARGE past `maxFrameBytes` (both caller bugs);
    * rejects with CONNECTION_CLOSED when closed or closing before room is made (whether the
-   * message reached the peer is then unknown: only the peer's answer tells).
+   * message reached the peer is then unknown: only the peer's answer tells). `onTaken` is
+   * called once the kernel has taken the message's last byte (never if the socket dies first).
    */
-  send(message: Message): Promise<void> {
+  send(message: Message, onTaken?: () => void): Promise<void> {
     if (this.state !== "open") return Promise.reject(this.closedError());
-    return this.queue.write(this.socket, encodeMessage(message, this.maxFrameBytes));
+    return this.queue.write(this.socket, encodeMessage(message, this.maxFrameBytes), onTaken);
   }
 
   /** Sets the one message handler; messages that arrived before it are handed to it now, in order. */

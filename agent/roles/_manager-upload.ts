@@ -18,6 +18,8 @@ export interface JobRequest {
   params: Record<string, unknown>;
   format: OutputFormat;
   images: RawImage[];
+  /** Size of each uploaded file as sent (bytes), in the order of `images`. */
+  uploadBytes: number[];
 }
 
 /**
@@ -55,7 +57,7 @@ export async function readJobRequest(request: Request, maxUpload: number): Promi
   if (texts.length > 0) problems.push(`images: ${texts.length} of the fields are text, not files`);
   if (problems.length > 0) throw new FleetError("BAD_JOB", problems.join("; "), 422);
   const images = await Promise.all((files as File[]).map((file, index) => decodeImage(file, `images[${index}] (${file.name || "unnamed"})`)));
-  return { op: op as string, params, format: format as OutputFormat, images };
+  return { op: op as string, params, format: format as OutputFormat, images, uploadBytes: (files as File[]).map((file) => file.size) };
 }
 
 /** The op's parameters with the strings of the form converted to the types its schema wants. */

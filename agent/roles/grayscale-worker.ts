@@ -87,7 +87,9 @@ export default {
     const refuse = (connection: Connection, assign: Assign, error: unknown): Promise<void> =>
       reply(connection, { type: "error", taskId: assign.taskId, attempt: assign.attempt, ...toTaskFailure(error) });
 
+    // The result's meta carries `wait_ms` (queued behind the credit) and `ms` (the op) for the manager's timing.
     const perform = async (connection: Connection, assign: Assign, task: ImageTask): Promise<void> => {
+      const arrived = performance.now();
       if (!(await slots.acquire())) return;
       const { taskId, attempt } = assign;
       let answer: Result | TaskError;
@@ -97,7 +99,8 @@ export default {
         const output = await impair.runUnit(() => runTask(task));
         totals.tasks_done += 1;
         series.add(1, output.data.length);
-        answer = { type: "result", taskId, attempt, meta: { width: output.width, height: output.height, channels: output.channels }, payload: output.data };
+        const timing = { wait_ms: round2(began - arrived), ms: round2(performance.now() - began) };
+        answer = { type: "result", taskId, attempt, meta: { width: output.width, height: output.height, channels: output.channels, ...timing }, payload: output.data };
       } catch (error) {
         answer = { type: "error", taskId, attempt, ...toTaskFailure(error) };
       } finally {

@@ -1,16 +1,16 @@
 // The explicit registry of roles: a new role is one file and one line here.
 import { FleetError } from "../errors";
+import grayscaleWorker from "./grayscale-worker";
+import manager from "./manager";
 import receiver from "./receiver";
 import sender from "./sender";
 import type { Role } from "./types";
 
 /** Every role this build can run. */
-export const roles: readonly Role<any>[] = [sender, receiver];
+export const roles: readonly Role<any>[] = [sender, receiver, manager, grayscaleWorker];
 
 /** Roles of the contract not in this version yet, with the issue that brings each. */
 const comingRoles: Record<string, string> = {
-  manager: "issue #4",
-  "grayscale-worker": "issue #4",
   "recognition-worker": "issue #5",
   streamer: "issue #6",
 };

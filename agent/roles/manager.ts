@@ -6,8 +6,9 @@ import { Type as t } from "@sinclair/typebox";
 import { FleetError } from "../errors";
 import { answerErrorsAsJson, errorResponse, jsonResponse } from "../http";
 import { Scheduler, type SchedulerEvent } from "../manager";
-import { RateSeries, perSecond } from "../metrics";
+import { RateSeries, RunningMeans, mbitPerSecond, perSecond } from "../metrics";
 import { parseDuration, parseSize } from "../units";
+import type { ManagerStats, WorkerRow } from "../wire";
 import { JobTable, toJobView, type JobRecord } from "./_manager-jobs";
 import { encodeImage, readJobRequest } from "./_manager-upload";
 import type { Role, RoleHandle } from "./types";
@@ -24,28 +25,10 @@ const options = t.Object(
   { additionalProperties: false },
 );
 
-/** Live figures of a manager (to move into wire.ts with the upload page). */
-export type ManagerStats = {
-  role: "manager";
-  port: number;
-  worker_port: number;
-  workers: number;
-  jobs_queued: number;
-  jobs_running: number;
-  jobs_done: number;
-  jobs_failed: number;
-  tasks_retried: number;
-  images_per_s: number;
-  series: [number, number, number][];
-};
-
 /** The upload page's files: embedded beside the entry in the binary, `web/` in the repository otherwise (as in control.ts). */
 const WEB_DIR = (Bun as { isStandaloneExecutable?: boolean }).isStandaloneExecutable
   ? join(import.meta.dir, "web")
   : join(import.meta.dir, "..", "..", "web");
-
-/** One row of `GET /workers`. */
-export type WorkerRow = { id: string; credit: number; in_flight: number; done: number; cpu_percent: number; rss_mb: number; last_heard_ms: number };
 
 /** The WebSocket topic every `/events` client is subscribed to. */
 const EVENTS_TOPIC = "events";
@@ -62,8 +45,9 @@ export default {
   async start(opts, context): Promise<RoleHandle> {
     const taskTimeoutMs = parseDuration(opts.taskTimeout, "--task-timeout");
     const maxUpload = parseSize(opts.maxUpload, "--max-upload");
-    const totals = { retried: 0, done: 0, failed: 0 };
+    const totals = { accepted: 0, retried: 0, discarded: 0, done: 0, failed: 0, bytes: 0 };
     const series = new RateSeries();
+    const timing = new RunningMeans(["decode", "send", "wait", "process", "receive", "job"] as const);
     let firstAt = 0;
     let stoppedAt = 0;
     let boundPort = 0;
@@ -81,20 +65,28 @@ export default {
       if (event.type === "task-assigned") jobs.markRunning(event.jobId);
       else if (event.type === "job-progress") jobs.markProgress(event.jobId, event.progress);
       else if (event.type === "task-retry") totals.retried += 1;
+      else if (event.type === "task-discarded") totals.discarded += 1;
+      else if (event.type === "job-done") timing.add("job", event.ms);
+      else if (event.type === "task-done") for (const [part, ms] of Object.entries(event.timing)) timing.add(part as "send", ms);
       publish(toEventJson(event));
     });
 
+    // `?wait=1` answers 200 with each job's final view once all have settled (a load client's
+    // round trip); without it, 202 at once with the ids.
     const submit = async (request: Request): Promise<Response> => {
       if (stoppedAt) throw new FleetError("STOPPING", "the manager is stopping", 503);
-      const { op, params, format, images } = await readJobRequest(request, maxUpload);
+      const decodeStarted = performance.now();
+      const { op, params, format, images, uploadBytes } = await readJobRequest(request, maxUpload);
+      timing.add("decode", (performance.now() - decodeStarted) / Math.max(images.length, 1));
       const created = jobs.create(images.length, op, format);
+      totals.accepted += created.length;
       if (!firstAt) firstAt = Date.now();
-      created.forEach((job, index) => {
-        const image = images[index]!;
-        scheduler.submit({ op, params, image, id: job.id }).then(
+      const settled = created.map((job, index) =>
+        scheduler.submit({ op, params, image: images[index]!, id: job.id }).then(
           (output) => {
             totals.done += 1;
-            series.add(1, image.data.length);
+            totals.bytes += uploadBytes[index]!;
+            series.add(1, uploadBytes[index]!);
             jobs.markDone(job.id, output);
           },
           (error) => {
@@ -102,9 +94,11 @@ export default {
             context.log("job_failed", { id: job.id, op, error: (error as Error).message });
             jobs.markFailed(job.id, error);
           },
-        );
-      });
-      return jsonResponse({ jobs: created.map((job) => ({ id: job.id })) }, 202);
+        ),
+      );
+      if (!new URL(request.url).searchParams.has("wait")) return jsonResponse({ jobs: created.map((job) => ({ id: job.id })) }, 202);
+      await Promise.all(settled);
+      return jsonResponse({ jobs: created.map(toJobView) }, 200);
     };
 
     const readResult = (id: string): Promise<Response> => {
@@ -116,18 +110,23 @@ export default {
 
     const stats = (): ManagerStats => {
       const states = jobs.countStates();
-      const end = stoppedAt || Date.now();
+      const elapsedMs = firstAt ? Math.max((stoppedAt || Date.now()) - firstAt, 1) : 0;
       return {
         role: "manager",
         port: boundPort,
         worker_port: scheduler.port,
         workers: stoppedAt ? 0 : scheduler.workerList().length,
+        jobs_accepted: totals.accepted,
         jobs_queued: states.queued,
         jobs_running: states.running,
         jobs_done: totals.done,
         jobs_failed: totals.failed,
         tasks_retried: totals.retried,
-        images_per_s: firstAt ? perSecond(totals.done, Math.max(end - firstAt, 1)) : 0,
+        tasks_discarded: totals.discarded,
+        images_per_s: elapsedMs ? perSecond(totals.done, elapsedMs) : 0,
+        mbit_per_s: elapsedMs ? mbitPerSecond(totals.bytes, elapsedMs) : 0,
+        elapsed_s: elapsedMs / 1000,
+        timing_ms: timing.means(),
         series: series.points(),
       };
     };

@@ -29,7 +29,7 @@ describe("Scheduler delivery", () => {
     expect(pick(log.events, "task-retry", ["detail"])).toEqual([
       { type: "task-retry", jobId: "j", taskId: "j/s0", stripe: 0, attempt: 2, fromWorker: "silent", reason: "timeout" },
     ]);
-    expect(pick(log.events, "task-done", ["ms"])).toEqual([{ type: "task-done", jobId: "j", taskId: "j/s0", stripe: 0, attempt: 2, workerId: "good" }]);
+    expect(pick(log.events, "task-done", ["ms", "timing"])).toEqual([{ type: "task-done", jobId: "j", taskId: "j/s0", stripe: 0, attempt: 2, workerId: "good" }]);
     expect(silent.assigns.length).toBe(1);
   });
 
@@ -51,7 +51,7 @@ describe("Scheduler delivery", () => {
       { type: "task-discarded", taskId: "j/s0", attempt: 1, workerId: "first", reason: "stale-attempt" },
       { type: "task-discarded", taskId: "j/s0", attempt: 2, workerId: "second", reason: "not-held" },
     ]);
-    expect(pick(log.events, "task-done", ["ms"])).toEqual([{ type: "task-done", jobId: "j", taskId: "j/s0", stripe: 0, attempt: 2, workerId: "second" }]);
+    expect(pick(log.events, "task-done", ["ms", "timing"])).toEqual([{ type: "task-done", jobId: "j", taskId: "j/s0", stripe: 0, attempt: 2, workerId: "second" }]);
     expect(scheduler.workerList().map((worker) => worker.inFlight)).toEqual([0, 0]);
   });
 

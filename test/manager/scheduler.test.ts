@@ -22,7 +22,7 @@ describe("Scheduler", () => {
     const image = await readRaw("chelsea.jpg");
     const [striped, whole] = await Promise.all([scheduler.submit({ op, params, image }), applyOp(op, params, image)]);
     expect({ ...striped, data: Buffer.from(striped.data).toString("base64") }).toEqual({ ...whole, data: Buffer.from(whole.data).toString("base64") });
-    const done = pick(log.events, "task-done", ["ms", "jobId", "taskId"]);
+    const done = pick(log.events, "task-done", ["ms", "timing", "jobId", "taskId"]);
     expect(new Set(done.map((event) => event.workerId))).toEqual(new Set(["a", "b"]));
     expect(done.map((event) => event.stripe).sort()).toEqual([0, 1, 2]);
     expect(pick(log.events, "job-progress").at(-1)).toEqual({ type: "job-progress", jobId: "job-1", progress: 1 });

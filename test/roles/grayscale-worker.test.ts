@@ -84,6 +84,12 @@ describe("grayscale-worker", () => {
     await connection.send(assignOf("job-1/stripe-1", "grayscale", {}, stripeImage));
     await connection.send({ ...assignOf("job-2", "blur", { sigma: 2 }, photo), attempt: 2 });
     const results = [(await manager.next("result")).event, (await manager.next("result")).event].sort((a, b) => a.taskId.localeCompare(b.taskId));
+    for (const result of results) {
+      const { ms, wait_ms } = result.meta as { ms: number; wait_ms: number };
+      expect([ms > 0, wait_ms >= 0]).toEqual([true, true]);
+      delete result.meta.ms;
+      delete result.meta.wait_ms;
+    }
     expect(results).toEqual([
       { type: "result", taskId: "job-1/stripe-1", attempt: 1, meta: { width: photo.width, height: stripe.rows, channels: 1 }, payload: new Uint8Array(grey.data) },
       { type: "result", taskId: "job-2", attempt: 2, meta: { width: photo.width, height: photo.height, channels: 3 }, payload: new Uint8Array(blurred.data) },
