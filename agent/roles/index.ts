@@ -3,15 +3,15 @@ import { FleetError } from "../errors";
 import grayscaleWorker from "./grayscale-worker";
 import manager from "./manager";
 import receiver from "./receiver";
+import recognitionWorker from "./recognition-worker";
 import sender from "./sender";
 import type { Role } from "./types";
 
 /** Every role this build can run. */
-export const roles: readonly Role<any>[] = [sender, receiver, manager, grayscaleWorker];
+export const roles: readonly Role<any>[] = [sender, receiver, manager, grayscaleWorker, recognitionWorker];
 
 /** Roles of the contract not in this version yet, with the issue that brings each. */
 const comingRoles: Record<string, string> = {
-  "recognition-worker": "issue #5",
   streamer: "issue #6",
 };
 

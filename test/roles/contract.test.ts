@@ -12,6 +12,7 @@ function sampleOptions(role: string, dir: string): Record<string, unknown> {
     sender: { target: ["http://127.0.0.1:9/upload"], source: "synthetic:32x32", duration: "0", fps: 5 },
     manager: { port: 0, workerPort: 0 },
     "grayscale-worker": { manager: "127.0.0.1:9", concurrency: 1 },
+    "recognition-worker": { manager: "127.0.0.1:9", concurrency: 1 },
   };
   const sample = samples[role];
   if (!sample) throw new Error(`role ${role} has no sample options in the contract suite`);

@@ -1,0 +1,34 @@
+// A fake manager for worker suites: welcomes each hello, records every message in arrival order, hands them out by type.
+import type { FleetError } from "../../agent/errors";
+import { listenFor, type Connection, type Message } from "../../agent/protocol";
+
+type Event = Message | { type: "closed"; reason: FleetError };
+
+/** Listens on 127.0.0.1, a free port; `next(type)` takes the first recorded event of that type, waiting for it. */
+export function listenManager(heartbeatMs = 20) {
+  const events: { connection: Connection; event: Event }[] = [];
+  const waiters: (() => void)[] = [];
+  const record = (connection: Connection, event: Event) => {
+    events.push({ connection, event: "payload" in event ? { ...event, payload: new Uint8Array(event.payload) } : event });
+    for (const wake of waiters.splice(0)) wake();
+  };
+  const listener = listenFor({
+    hostname: "127.0.0.1",
+    port: 0,
+    onConnection: (connection) => {
+      connection.onMessage((message) => {
+        record(connection, message);
+        if (message.type === "hello") return connection.send({ type: "welcome", version: 1, heartbeatMs });
+      });
+      connection.onClose((reason) => record(connection, { type: "closed", reason }));
+    },
+  });
+  const next = async <T extends Event["type"]>(type: T): Promise<{ connection: Connection; event: Extract<Event, { type: T }> }> => {
+    for (;;) {
+      const index = events.findIndex((entry) => entry.event.type === type);
+      if (index >= 0) return events.splice(index, 1)[0] as never;
+      await new Promise<void>((resolve) => waiters.push(resolve));
+    }
+  };
+  return { listener, next, [Symbol.asyncDispose]: () => listener.stop() };
+}
