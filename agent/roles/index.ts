@@ -5,14 +5,14 @@ import manager from "./manager";
 import receiver from "./receiver";
 import recognitionWorker from "./recognition-worker";
 import sender from "./sender";
+import streamer from "./streamer";
 import type { Role } from "./types";
 
 /** Every role this build can run. */
-export const roles: readonly Role<any>[] = [sender, receiver, manager, grayscaleWorker, recognitionWorker];
+export const roles: readonly Role<any>[] = [sender, receiver, manager, grayscaleWorker, recognitionWorker, streamer];
 
 /** Roles of the contract not in this version yet, with the issue that brings each. */
 const comingRoles: Record<string, string> = {
-  streamer: "issue #6",
 };
 
 /**

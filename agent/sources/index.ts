@@ -9,7 +9,8 @@ export type SourceSpec =
   | { kind: "synthetic"; width: number; height: number }
   | { kind: "files"; path: string }
   | { kind: "mjpeg-cmd"; command: string }
-  | { kind: "camera" };
+  | { kind: "camera" }
+  | { kind: "mjpeg-url"; url: string };
 
 /** Default synthetic frame size: 640x480 (VGA), a common Pi camera preview size. */
 const SYNTHETIC_DEFAULT = { width: 640, height: 480 };
@@ -17,7 +18,7 @@ const SYNTHETIC_DEFAULT = { width: 640, height: 480 };
 const SYNTHETIC_MAX_SIDE = 7680;
 
 /**
- * Parses `synthetic[:WxH]`, `files:PATH`, `mjpeg-cmd:COMMAND` or `camera`.
+ * Parses `synthetic[:WxH]`, `files:PATH`, `mjpeg-cmd:COMMAND`, `camera` or `mjpeg-url:URL` (http or https).
  * @throws FleetError BAD_SOURCE (422) naming the spec.
  */
 export function parseSourceSpec(spec: string): SourceSpec {
@@ -35,9 +36,10 @@ export function parseSourceSpec(spec: string): SourceSpec {
   if (kind === "files" && argument !== "") return { kind, path: argument };
   if (kind === "mjpeg-cmd" && argument.trim() !== "") return { kind, command: argument };
   if (kind === "camera" && argument === "") return { kind };
+  if (kind === "mjpeg-url" && /^https?:\/\/[^/]/.test(argument) && URL.canParse(argument)) return { kind, url: argument };
   throw new FleetError(
     "BAD_SOURCE",
-    `source "${spec}": expected synthetic[:WxH], files:PATH, mjpeg-cmd:COMMAND or camera`,
+    `source "${spec}": expected synthetic[:WxH], files:PATH, mjpeg-cmd:COMMAND, camera or mjpeg-url:http://HOST:PORT/stream`,
     422,
   );
 }
@@ -61,5 +63,7 @@ export async function openSource(spec: SourceSpec, settings: { quality: number }
       return (await import("./mjpeg-cmd")).openMjpegCommand(spec.command);
     case "camera":
       return (await import("./camera")).openCamera();
+    case "mjpeg-url":
+      return (await import("./mjpeg-url")).openMjpegUrl(spec.url);
   }
 }

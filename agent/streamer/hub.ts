@@ -1,0 +1,217 @@
+// The streamer's core: takes source frames at the set rate, encodes each once per tier that has viewers, hands the bytes to every viewer.
+import { FleetError } from "../errors";
+import { RateSeries } from "../metrics";
+import type { Frame, FrameSource } from "../sources";
+import { encodeForTier, readGreyThumb } from "./_encode";
+import { assignTiers, estimateBytes } from "./_policy";
+import { MotionMeter } from "./motion";
+import { TIERS, type Tier, type TierSettings } from "./tiers";
+import { toPart, Viewer, type Part } from "./viewer";
+import type { ViewerMode } from "./tiers";
+
+/** Settings of a hub. */
+export interface HubSettings {
+  /** Frames per second taken from the source; 0 = as fast as it gives them. */
+  fps: number;
+  tiers: Record<Tier, TierSettings>;
+  /** Uplink budget for auto viewers (bit/s); undefined = quality 100 / viewers. */
+  uplinkBps?: number;
+  /** Most viewers at once; past it addViewer throws. */
+  maxViewers: number;
+  /** Writes one structured log line. */
+  log(event: string, fields?: Record<string, unknown>): void;
+}
+
+/** Running totals of one tier. */
+interface TierCounts {
+  encodes: number;
+  bytes: number;
+  series: RateSeries;
+  /** Bytes of the last frame encoded for the tier (its JPEG), undefined before the first. */
+  lastBytes?: number;
+}
+
+/** First wait before a dead source is opened again (ms); it doubles up to REOPEN_MAX_MS. */
+const REOPEN_FIRST_MS = 250;
+const REOPEN_MAX_MS = 4000;
+
+/**
+ * Frames from a source to viewers. Per frame: the motion score (only while someone
+ * watches), the tiers of auto and motion viewers, one encode per tier that has a viewer
+ * wanting the frame, and the part offered to each such viewer. No viewer: no encode.
+ * A source that fails is reopened with backoff while viewers keep the last frame.
+ * Memory: the newest source frame, the last part of each tier, two parts per viewer.
+ */
+export class StreamHub {
+  readonly viewers = new Set<Viewer>();
+  readonly counts: Record<Tier, TierCounts> = {
+    high: { encodes: 0, bytes: 0, series: new RateSeries() },
+    medium: { encodes: 0, bytes: 0, series: new RateSeries() },
+    low: { encodes: 0, bytes: 0, series: new RateSeries() },
+  };
+  readonly sourceSeries = new RateSeries();
+  readonly motion = new MotionMeter();
+  /** The newest source frame (what /snapshot.jpg answers). */
+  latest: Frame | undefined;
+  sourceUp = true;
+  sourceError: string | undefined;
+  restarts = 0;
+  /** Frames taken from the source (over every time it was opened). */
+  framesTaken = 0;
+  /** Figures of viewers that have left, so totals survive them: delivered and skipped frames, bytes, viewers. */
+  readonly retired = { delivered: 0, skipped: 0, bytes: 0, viewers: 0 };
+  private readonly lastPart: Partial<Record<Tier, Part>> = {};
+  private nextId = 1;
+  private stopped = false;
+  private wake = Promise.withResolvers<void>();
+  private loop: Promise<void> | undefined;
+
+  constructor(
+    private source: FrameSource | undefined,
+    private readonly open: () => Promise<FrameSource>,
+    private readonly settings: HubSettings,
+  ) {}
+
+  /** Starts taking frames. */
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  /**
+   * Adds a viewer in `mode`; it gets the last part of its tier at once when there is one.
+   * @throws FleetError TOO_MANY_VIEWERS (503) past maxViewers; STOPPING (503) after stop().
+   */
+  addViewer(mode: ViewerMode, client: string): Viewer {
+    if (this.stopped) throw new FleetError("STOPPING", "the streamer is stopping", 503);
+    if (this.viewers.size >= this.settings.maxViewers)
+      throw new FleetError("TOO_MANY_VIEWERS", `the streamer serves at most ${this.settings.maxViewers} viewers`, 503);
+    const viewer = new Viewer(this.nextId++, mode, mode === "auto" || mode === "motion" ? "low" : mode, client);
+    this.viewers.add(viewer);
+    this.assign();
+    const last = this.lastPart[viewer.tier];
+    const fresh = last && this.latest && last.seq >= this.latest.seq - 1;
+    if (last && (fresh || !this.sourceUp)) viewer.offer(last);
+    else if (!this.sourceUp && this.latest) void this.deliver(this.latest, [viewer]);
+    return viewer;
+  }
+
+  /** Removes a viewer (its client went away); idempotent. */
+  removeViewer(viewer: Viewer): void {
+    viewer.close();
+    if (!this.viewers.delete(viewer)) return;
+    this.retired.delivered += viewer.delivered;
+    this.retired.skipped += viewer.skipped;
+    this.retired.bytes += viewer.bytes;
+    this.retired.viewers += 1;
+  }
+
+  /** Stops taking frames, closes every viewer and the source. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake.resolve();
+    for (const viewer of [...this.viewers]) this.removeViewer(viewer);
+    await this.source?.close();
+    await this.loop;
+  }
+
+  /** The tiers' encoding settings. */
+  get tierSettings(): Record<Tier, TierSettings> {
+    return this.settings.tiers;
+  }
+
+  /** The open source's own figures, undefined while it is down. */
+  sourceStats(): ReturnType<FrameSource["stats"]> | undefined {
+    return this.source?.stats();
+  }
+
+  /** Bytes per frame of each tier, measured or estimated (for the auto policy and /stats). */
+  bytesPerFrame(): Record<Tier, number> {
+    const measured = Object.fromEntries(TIERS.filter((tier) => this.counts[tier].lastBytes).map((tier) => [tier, this.counts[tier].lastBytes]));
+    return estimateBytes(measured, this.settings.tiers, this.latest?.data.length ?? 50_000);
+  }
+
+  private assign(): void {
+    const fps = this.sourceSeries.rate(2) || this.settings.fps || 30;
+    assignTiers(this.viewers, { tiers: this.settings.tiers, uplinkBps: this.settings.uplinkBps, fps, motion: this.motion.score, bytesPerFrame: this.bytesPerFrame() });
+  }
+
+  private async sleep(ms: number): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([new Promise((resolve) => (timer = setTimeout(resolve, ms))), this.wake.promise]);
+    clearTimeout(timer);
+  }
+
+  private async run(): Promise<void> {
+    const intervalMs = this.settings.fps > 0 ? 1000 / this.settings.fps : 0;
+    let nextAt = performance.now();
+    let backoff = REOPEN_FIRST_MS;
+    while (!this.stopped) {
+      if (!this.source) {
+        try {
+          this.source = await this.open();
+          this.sourceUp = true;
+          this.sourceError = undefined;
+          this.restarts += 1;
+          backoff = REOPEN_FIRST_MS;
+          this.settings.log("source_up", { restarts: this.restarts });
+        } catch (error) {
+          this.sourceError = (error as Error).message;
+          await this.sleep(backoff);
+          backoff = Math.min(backoff * 2, REOPEN_MAX_MS);
+          continue;
+        }
+      }
+      if (intervalMs > 0) {
+        const wait = nextAt - performance.now();
+        if (wait > 0) await this.sleep(wait);
+        nextAt = Math.max(nextAt + intervalMs, performance.now() - intervalMs);
+        if (this.stopped) break;
+      }
+      let frame: Frame;
+      try {
+        frame = await this.source.next();
+      } catch (error) {
+        if (this.stopped) break;
+        this.sourceUp = false;
+        this.sourceError = (error as Error).message;
+        this.settings.log("source_down", { error: this.sourceError });
+        const dead = this.source;
+        this.source = undefined;
+        await dead.close();
+        continue;
+      }
+      this.latest = frame;
+      this.framesTaken += 1;
+      this.sourceSeries.add(1, frame.data.length);
+      if (this.viewers.size > 0) await this.deliver(frame, this.viewers).catch((error) => this.settings.log("frame_failed", { error: (error as Error).message }));
+    }
+  }
+
+  /** Scores motion, assigns tiers, encodes the frame once per tier some viewer wants now, offers it. */
+  private async deliver(frame: Frame, viewers: Iterable<Viewer>): Promise<void> {
+    const now = performance.now();
+    const thumb = readGreyThumb(frame.data).then((grey) => this.motion.update(grey));
+    this.assign();
+    const wanting = new Map<Tier, Viewer[]>();
+    for (const viewer of viewers) {
+      if (!viewer.wantsFrame(now)) continue;
+      const list = wanting.get(viewer.tier) ?? [];
+      list.push(viewer);
+      wanting.set(viewer.tier, list);
+    }
+    await Promise.all([
+      thumb,
+      ...[...wanting].map(async ([tier, list]) => {
+        const jpeg = await encodeForTier(frame.data, this.settings.tiers[tier]);
+        const part = toPart(tier, frame.seq, jpeg);
+        const counts = this.counts[tier];
+        counts.encodes += 1;
+        counts.bytes += jpeg.length;
+        counts.lastBytes = jpeg.length;
+        counts.series.add(1, jpeg.length);
+        this.lastPart[tier] = part;
+        for (const viewer of list) viewer.offer(part);
+      }),
+    ]);
+  }
+}

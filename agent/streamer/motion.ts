@@ -1,0 +1,36 @@
+// Motion score from a cheap frame difference: the share of a small grey copy's pixels that changed.
+
+/** A pixel counts as changed when its grey level moves by more than this (of 255): above JPEG and sensor noise. */
+const CHANGE_THRESHOLD = 12;
+/** Weight of the newest frame in the smoothed score (an exponential moving average). */
+const SMOOTHING = 0.3;
+
+/** Smoothed score above which the scene counts as moving (tier high) and below which as still (tier low). */
+export const MOVING_SCORE = 0.04;
+export const STILL_SCORE = 0.01;
+
+/**
+ * Tracks how much a scene moves. `update()` takes each new grey copy (same size every time)
+ * and returns the smoothed share of pixels that changed since the previous copy, 0..1.
+ * Memory: one grey copy.
+ */
+export class MotionMeter {
+  private previous: Uint8Array | undefined;
+  private smoothed = 0;
+
+  /** Compares `grey` with the previous copy; returns the smoothed score 0..1. */
+  update(grey: Uint8Array): number {
+    const previous = this.previous;
+    this.previous = grey;
+    if (!previous || previous.length !== grey.length) return this.smoothed;
+    let changed = 0;
+    for (let i = 0; i < grey.length; i += 1) if (Math.abs(grey[i]! - previous[i]!) > CHANGE_THRESHOLD) changed += 1;
+    this.smoothed = SMOOTHING * (changed / grey.length) + (1 - SMOOTHING) * this.smoothed;
+    return this.smoothed;
+  }
+
+  /** The smoothed score 0..1 (0 before two frames were compared). */
+  get score(): number {
+    return this.smoothed;
+  }
+}

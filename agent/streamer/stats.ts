@@ -1,0 +1,113 @@
+// The streamer's figures (/stats and the role's final figures), read from its hub.
+import type { StreamHub } from "./hub";
+import { TIERS, type Tier } from "./tiers";
+
+/** Figures of one tier: viewers now; encodes and bytes (its JPEGs) as running totals. */
+export interface TierStats {
+  viewers: number;
+  encodes: number;
+  bytes: number;
+  /** Encodes per second over the last 5 complete seconds. */
+  encodes_per_s: number;
+  /** Bytes of the last JPEG encoded, or the estimate the auto policy uses before one was. */
+  bytes_per_frame: number;
+  quality: number;
+  scale: number;
+}
+
+/** Figures of one viewer: frames handed to its socket, frames it skipped (newer ones came while its socket was full), bytes. */
+export interface ViewerStats {
+  id: number;
+  tier: Tier;
+  mode: string;
+  client: string;
+  delivered: number;
+  skipped: number;
+  bytes: number;
+}
+
+/** What the streamer reports (`GET /stats`, the role's figures). */
+export type StreamerStats = {
+  role: "streamer";
+  port: number;
+  source: { spec: string; up: boolean; fps: number; frames: number; restarts: number; error?: string; kind: string };
+  tiers: Record<Tier, TierStats>;
+  viewers: ViewerStats[];
+  /** Viewers connected now, and all that ever connected. */
+  viewer_count: number;
+  viewers_total: number;
+  /** Totals over every viewer, past and present. */
+  delivered: number;
+  skipped: number;
+  bytes: number;
+  /** Smoothed share of pixels that changed between frames, 0..1. */
+  motion: number;
+  reactions: number;
+  /** The auto viewers' uplink budget (bit/s), or null for the 100 / viewers rule. */
+  uplink_bit_s: number | null;
+  /** CPU time of the whole process (user + system, s), and seconds since the role started: CPU share = delta cpu_s / delta uptime_s. */
+  cpu_s: number;
+  uptime_s: number;
+  /** Resident memory of the process (bytes). */
+  rss: number;
+};
+
+/** Reads the figures of `hub`; `now` is ms since the epoch (the stop time for final figures). */
+export function readStreamerStats(
+  hub: StreamHub,
+  info: { port: number; startedAt: number; reactions: number; uplinkBps: number | undefined; spec: string; now: number },
+): StreamerStats {
+  const viewers = [...hub.viewers];
+  const estimate = hub.bytesPerFrame();
+  const settings = hub.tierSettings;
+  const tiers = Object.fromEntries(
+    TIERS.map((tier) => {
+      const counts = hub.counts[tier];
+      const stats: TierStats = {
+        viewers: viewers.filter((viewer) => viewer.tier === tier).length,
+        encodes: counts.encodes,
+        bytes: counts.bytes,
+        encodes_per_s: counts.series.rate(5),
+        bytes_per_frame: Math.round(estimate[tier]),
+        ...settings[tier],
+      };
+      return [tier, stats];
+    }),
+  ) as Record<Tier, TierStats>;
+  const cpu = process.cpuUsage();
+  const source = hub.sourceStats();
+  return {
+    role: "streamer",
+    port: info.port,
+    source: {
+      spec: info.spec,
+      kind: source?.kind ?? "none",
+      up: hub.sourceUp,
+      fps: hub.sourceSeries.rate(2),
+      frames: hub.framesTaken,
+      restarts: hub.restarts,
+      ...(hub.sourceUp ? {} : { error: hub.sourceError }),
+    },
+    tiers,
+    viewers: viewers.map((viewer) => ({
+      id: viewer.id,
+      tier: viewer.tier,
+      mode: viewer.mode,
+      client: viewer.client,
+      delivered: viewer.delivered,
+      skipped: viewer.skipped,
+      bytes: viewer.bytes,
+    })),
+    viewer_count: viewers.length,
+    viewers_total: hub.retired.viewers + viewers.length,
+    delivered: hub.retired.delivered + viewers.reduce((sum, viewer) => sum + viewer.delivered, 0),
+    skipped: hub.retired.skipped + viewers.reduce((sum, viewer) => sum + viewer.skipped, 0),
+    bytes: hub.retired.bytes + viewers.reduce((sum, viewer) => sum + viewer.bytes, 0),
+    motion: Math.round(hub.motion.score * 10000) / 10000,
+    reactions: info.reactions,
+    uplink_bit_s: info.uplinkBps ?? null,
+    cpu_s: Math.round((cpu.user + cpu.system) / 1000) / 1000,
+    uptime_s: (info.now - info.startedAt) / 1000,
+    rss: process.memoryUsage.rss(),
+  };
+}

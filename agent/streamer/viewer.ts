@@ -1,0 +1,133 @@
+// One viewer of the MJPEG stream: its socket writer with the skip-to-newest policy, its mode and its figures.
+import type { Tier, ViewerMode } from "./tiers";
+
+/** An encoded frame ready for the wire: one multipart part shared by every viewer of its tier. */
+export interface Part {
+  tier: Tier;
+  /** Source sequence number of the frame. */
+  seq: number;
+  /** The whole part: boundary line, headers, JPEG, CRLF. */
+  bytes: Uint8Array;
+}
+
+/** The boundary between parts of `/stream`. */
+export const BOUNDARY = "framefleet";
+const encoder = new TextEncoder();
+
+/** Wraps a JPEG into one multipart part (`--framefleet`, Content-Type, Content-Length, X-Frame, the bytes, CRLF): one copy. */
+export function toPart(tier: Tier, seq: number, jpeg: Uint8Array): Part {
+  const head = encoder.encode(
+    `--${BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: ${jpeg.length}\r\nX-Frame: ${seq}\r\n\r\n`,
+  );
+  const bytes = new Uint8Array(head.length + jpeg.length + 2);
+  bytes.set(head, 0);
+  bytes.set(jpeg, head.length);
+  bytes.set([13, 10], head.length + jpeg.length);
+  return { tier, seq, bytes };
+}
+
+/** The writing side of a direct ReadableStream (Bun): write returns a promise while the socket has not drained. */
+export interface StreamWriter {
+  write(data: Uint8Array): number | Promise<number>;
+  flush(): number | Promise<number>;
+}
+
+/**
+ * A viewer. At most one part is being written to its socket and at most one waits (the
+ * newest): a part offered while the socket has not drained replaces the waiting one, which
+ * counts as skipped. So a viewer holds at most two parts, both shared with its tier, and
+ * a slow viewer never queues frames nor slows anyone else.
+ */
+export class Viewer {
+  /** The tier whose frames it gets now (fixed, or chosen by the auto/motion policy). */
+  tier: Tier;
+  delivered = 0;
+  skipped = 0;
+  bytes = 0;
+  /** performance.now() of the last part handed to the socket; 0 before. */
+  lastSentAt = 0;
+  /** Least time between two frames (ms): 0 = every frame; the motion policy lowers the rate of a still scene. */
+  minIntervalMs = 0;
+  private writing = false;
+  private waiting: Part | undefined;
+  private lastSeq = -1;
+  private writer: StreamWriter | undefined;
+  private readonly ended = Promise.withResolvers<void>();
+  private isClosed = false;
+
+  constructor(
+    readonly id: number,
+    readonly mode: ViewerMode,
+    initialTier: Tier,
+    /** A name the client chose (`?client=`), so a page can find its own figures; may be empty. */
+    readonly client: string,
+  ) {
+    this.tier = initialTier;
+  }
+
+  /** Resolves when the viewer is closed (by close() or its client going away). */
+  get closed(): Promise<void> {
+    return this.ended.promise;
+  }
+
+  get isOpen(): boolean {
+    return !this.isClosed;
+  }
+
+  /** Connects the stream's writer; parts offered before are sent now. */
+  attach(writer: StreamWriter): void {
+    this.writer = writer;
+    const waiting = this.waiting;
+    this.waiting = undefined;
+    if (waiting) this.send(waiting);
+  }
+
+  /** Whether this viewer takes a new frame now, given its frame-rate limit. */
+  wantsFrame(now: number): boolean {
+    return this.isOpen && (this.minIntervalMs === 0 || now - this.lastSentAt >= this.minIntervalMs - 1);
+  }
+
+  /** Offers a part: written now when the socket is free, else it replaces the waiting part (counted as skipped). */
+  offer(part: Part): void {
+    if (this.isClosed || part.seq <= this.lastSeq) return;
+    this.lastSeq = part.seq;
+    if (this.writing || !this.writer) {
+      if (this.waiting) this.skipped += 1;
+      this.waiting = part;
+      return;
+    }
+    this.send(part);
+  }
+
+  /** Ends the viewer's stream; idempotent. */
+  close(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.waiting = undefined;
+    this.ended.resolve();
+  }
+
+  private send(part: Part): void {
+    const writer = this.writer!;
+    this.writing = true;
+    this.delivered += 1;
+    this.bytes += part.bytes.length;
+    this.lastSentAt = performance.now();
+    let written: number | Promise<number>;
+    try {
+      written = writer.write(part.bytes);
+      writer.flush();
+    } catch {
+      return this.close(); // the socket is gone
+    }
+    if (written instanceof Promise) written.then(() => this.drained(), () => this.close());
+    else this.drained();
+  }
+
+  private drained(): void {
+    this.writing = false;
+    const waiting = this.waiting;
+    this.waiting = undefined;
+    if (waiting && !this.isClosed) this.send(waiting);
+  }
+}

@@ -1,0 +1,67 @@
+// The streamer's viewer page: picks the stream's quality, shows this viewer's figures and the shared reaction count.
+"use strict";
+
+const streamImage = document.getElementById("stream");
+const key = Math.random().toString(36).slice(2, 10);
+let connection = 0;
+let client = "";
+let previous = null; // {at, delivered, bytes} of this viewer at the last poll
+
+function show(id, text) {
+  document.getElementById(id).textContent = text;
+}
+
+function setMode(mode) {
+  connection += 1;
+  client = `${key}-${connection}`;
+  previous = null;
+  streamImage.src = `/stream?quality=${encodeURIComponent(mode)}&client=${client}`;
+  for (const button of document.querySelectorAll("[data-mode]")) button.setAttribute("aria-pressed", String(button.dataset.mode === mode));
+  show("fps", "–");
+  show("bitrate", "–");
+  show("frame-size", "–");
+  document.getElementById("frame-size").dataset.bytes = "0";
+  history.replaceState(null, "", `?quality=${mode}`);
+}
+
+function formatBitrate(bitsPerSecond) {
+  return bitsPerSecond >= 1e6 ? `${(bitsPerSecond / 1e6).toFixed(2)} Mbit/s` : `${(bitsPerSecond / 1e3).toFixed(0)} kbit/s`;
+}
+
+async function poll() {
+  try {
+    const response = await fetch("/stats", { cache: "no-store" });
+    const stats = await response.json();
+    show("viewers", String(stats.viewer_count));
+    show("reactions", String(stats.reactions));
+    show("motion", stats.motion.toFixed(3));
+    show("source", stats.source.up ? `up, ${stats.source.fps} fps` : "down (showing the last frame)");
+    const me = stats.viewers.find((viewer) => viewer.client === client);
+    if (!me) return;
+    show("tier", me.tier);
+    const now = performance.now();
+    if (previous && me.delivered > previous.delivered) {
+      const seconds = (now - previous.at) / 1000;
+      const frames = me.delivered - previous.delivered;
+      const bytes = me.bytes - previous.bytes;
+      show("fps", (frames / seconds).toFixed(1));
+      show("bitrate", formatBitrate((bytes * 8) / seconds));
+      show("frame-size", `${(bytes / frames / 1024).toFixed(1)} KB`);
+      document.getElementById("frame-size").dataset.bytes = String(Math.round(bytes / frames));
+    }
+    previous = { at: now, delivered: me.delivered, bytes: me.bytes };
+  } catch {
+    show("source", "streamer unreachable");
+  }
+}
+
+async function react() {
+  const response = await fetch("/reactions", { method: "POST" });
+  if (response.ok) show("reactions", String((await response.json()).reactions));
+}
+
+for (const button of document.querySelectorAll("[data-mode]")) button.addEventListener("click", () => setMode(button.dataset.mode));
+document.getElementById("react").addEventListener("click", react);
+setMode(new URLSearchParams(location.search).get("quality") || "auto");
+poll();
+setInterval(poll, 1000);
