@@ -1,5 +1,5 @@
 // Local mode: starts one agent process per agent name on loopback and hands back their control clients.
-import { mkdir } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import { arch } from "node:os";
 import { dirname, join } from "node:path";
@@ -64,6 +64,8 @@ export async function startLocalAgents(names: string[], cwd: string, dataDir: st
     await Promise.all(
       names.map(async (name) => {
         const logPath = join(dataDir, "logs", `${name}.log`);
+        // A log left by an earlier run in the same --out would show a dead agent's port.
+        await writeFile(logPath, "");
         const child = Bun.spawn([...agentCommand(), "--control-port", "0", "--host", "127.0.0.1", "--name", name, "--data-dir", dataDir], {
           cwd,
           env: { ...process.env, AGENT_TOKEN: token },

@@ -16,9 +16,18 @@ export interface RunResult {
   failed: number;
   duration_s: number;
   latency_ms: { p50: number; p99: number };
+  /** With a manager: tasks sent again, jobs failed, and mean ms per part of a job (wire.ts JobTiming). */
+  retried?: number;
+  jobs_failed?: number;
+  decode_ms?: number;
+  send_ms?: number;
+  wait_ms?: number;
+  process_ms?: number;
+  receive_ms?: number;
+  job_ms?: number;
   /** Final stats of each sender, each with an `agent` field naming its agent. */
   senders: Record<string, unknown>[];
-  /** Final stats of each receiver, each with an `agent` field naming its agent. */
+  /** Final stats of each sink (receiver or manager), each with an `agent` field naming its agent. */
   receivers: Record<string, unknown>[];
   /** `failed` when an agent was unreachable or a role failed; its figures are then partial and left out of the summary. */
   status?: "ok" | "failed";

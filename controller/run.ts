@@ -1,7 +1,7 @@
-// Runs one scenario's points and repeats on agents: receivers first, then senders; stop in reverse; figures per run.
+// Runs one scenario's points and repeats on agents: sinks first, then workers, then senders; stop in reverse; figures per run.
 import { rm } from "node:fs/promises";
 import type { ControlClient } from "../agent/client";
-import { describeError } from "../agent/errors";
+import { describeError, FleetError } from "../agent/errors";
 import type { RoleInfo } from "../agent/wire";
 import { selectOkRuns, summarizeRunResults, type RunResult, type ScenarioResult } from "./results";
 import type { Scenario } from "./scenarios";
@@ -71,28 +71,60 @@ function toFailedRun(repeat: number, error: unknown): RunResult {
   };
 }
 
-/** One repeat at one point: receivers up, senders for warm-up + duration, then everything stopped in reverse order. */
+/** The host of an agent's control URL, where its roles' ports are reached. */
+function hostOf(entry: Started): string {
+  return new URL(entry.client.baseUrl).hostname;
+}
+
+/** How long workers get to say hello to their manager before the load starts (ms). */
+const WORKERS_JOIN_MS = 10_000;
+
+/** Waits until each manager counts every worker started for the run (or the time is up: the warm-up covers stragglers). */
+async function waitForWorkers(managers: Started[], workers: number): Promise<void> {
+  const deadline = Date.now() + WORKERS_JOIN_MS;
+  while (workers > 0 && Date.now() < deadline) {
+    const infos = await Promise.all(managers.map((manager) => manager.client.getRole(manager.info.id)));
+    if (infos.every((info) => Number(info.stats.workers) >= workers)) return;
+    await Bun.sleep(POLL_MS / 5);
+  }
+}
+
+/**
+ * One repeat at one point, started in stages and stopped in reverse: sinks (receivers on
+ * `/upload`, managers on `/jobs?wait=1`) on free ports, then workers dialling the first
+ * manager, then senders aimed at every sink for warm-up + duration.
+ */
 async function runOnce(scenario: Scenario, point: SweepPoint, repeat: number, clients: Map<string, ControlClient>, settings: RunSettings): Promise<RunResult> {
   const started: Started[] = [];
   const folder = [scenario.name, point.label.replace(/[^A-Za-z0-9._=-]/g, "_"), `run-${repeat}`].filter(Boolean).join("/");
   const runMs = scenario.warmupMs + scenario.durationMs;
+  const plansOf = (...names: string[]) => point.roles.filter((entry) => names.includes(entry.role));
   try {
-    const receivers: Started[] = [];
+    const sinks: Started[] = [];
     const targets: string[] = [];
-    for (const plan of point.roles.filter((entry) => entry.role === "receiver")) {
+    for (const plan of plansOf("receiver")) {
       const entries = await startAll(clients, plan, (agent) => ({ ...plan.options, port: 0, out: `${settings.imagesDir}/${folder}/${agent}` }), started);
-      for (const entry of entries) {
-        receivers.push(entry);
-        targets.push(`http://${new URL(entry.client.baseUrl).hostname}:${entry.info.stats.port}/upload`);
-      }
+      sinks.push(...entries);
+      targets.push(...entries.map((entry) => `http://${hostOf(entry)}:${entry.info.stats.port}/upload`));
     }
+    const managers: Started[] = [];
+    for (const plan of plansOf("manager")) managers.push(...(await startAll(clients, plan, () => ({ ...plan.options, port: 0, workerPort: 0 }), started)));
+    sinks.push(...managers);
+    targets.push(...managers.map((entry) => `http://${hostOf(entry)}:${entry.info.stats.port}/jobs?wait=1`));
+    let workers = 0;
+    for (const plan of plansOf("grayscale-worker", "recognition-worker")) {
+      if (managers.length === 0) throw new FleetError("NO_MANAGER", `${plan.role} needs a manager role in the same scenario`, 422);
+      const address = `${hostOf(managers[0]!)}:${managers[0]!.info.stats.worker_port}`;
+      workers += (await startAll(clients, plan, () => ({ ...plan.options, manager: address }), started)).length;
+    }
+    await waitForWorkers(managers, workers);
     const senders: Started[] = [];
-    for (const plan of point.roles.filter((entry) => entry.role === "sender"))
+    for (const plan of plansOf("sender"))
       senders.push(...(await startAll(clients, plan, () => ({ target: targets, ...plan.options, duration: `${runMs}ms` }), started)));
     await waitForSenders(senders, runMs);
     for (const entry of [...started].reverse()) entry.info = await entry.client.stopRole(entry.info.id);
     started.length = 0;
-    return { repeat, status: "ok", ...measureWindow(senders, receivers, scenario.warmupMs, scenario.durationMs) };
+    return { repeat, status: "ok", ...measureWindow(senders, sinks, scenario.warmupMs, scenario.durationMs) };
   } catch (error) {
     return toFailedRun(repeat, error);
   } finally {

@@ -63,23 +63,39 @@ export function addScaling(entries: ScenarioResult[]): ScenarioResult[] {
   });
 }
 
-/** A terminal table of the entries that have scaling figures (empty string when none): count, images/s, speedup with its interval, efficiency. */
+/** Mean ± half-width of the 95% interval, or `-` without a summary. */
+function formatMeanInterval(summary: Summary | undefined): string {
+  return summary ? `${summary.mean.toFixed(2)} ± ${((summary.ci95[1] - summary.ci95[0]) / 2).toFixed(2)}` : "-";
+}
+
+/** Job timing columns (the original distributed-grayscale table), shown when a manager ran. */
+const TIMING_COLUMNS = [
+  ["send ms", "send_ms"],
+  ["process ms", "process_ms"],
+  ["receive ms", "receive_ms"],
+] as const;
+
+/**
+ * A terminal table of the entries that have scaling figures (empty string when none):
+ * count, images/s, speedup with its interval, efficiency; with a manager also the mean
+ * send, process and receive time of a stripe (ms, ± half-width of the 95% interval).
+ */
 export function formatScaling(entries: ScenarioResult[]): string {
-  const rows = entries
-    .filter((entry) => entry.scaling)
-    .map((entry) => {
-      const scaling = entry.scaling!;
-      const rate = entry.summary.images_per_s!;
-      return [
-        entry.name,
-        String(scaling.count),
-        `${rate.mean.toFixed(2)} ± ${((rate.ci95[1] - rate.ci95[0]) / 2).toFixed(2)}`,
-        `${scaling.speedup.toFixed(2)}x [${scaling.speedup_ci95[0].toFixed(2)}-${scaling.speedup_ci95[1].toFixed(2)}]`,
-        `${(scaling.efficiency * 100).toFixed(0)}%`,
-      ];
-    });
+  const scaled = entries.filter((entry) => entry.scaling);
+  const timed = scaled.some((entry) => entry.summary.process_ms);
+  const rows = scaled.map((entry) => {
+    const scaling = entry.scaling!;
+    return [
+      entry.name,
+      String(scaling.count),
+      formatMeanInterval(entry.summary.images_per_s),
+      ...(timed ? TIMING_COLUMNS.map(([, key]) => formatMeanInterval(entry.summary[key])) : []),
+      `${scaling.speedup.toFixed(2)}x [${scaling.speedup_ci95[0].toFixed(2)}-${scaling.speedup_ci95[1].toFixed(2)}]`,
+      `${(scaling.efficiency * 100).toFixed(0)}%`,
+    ];
+  });
   if (rows.length === 0) return "";
-  const header = ["scenario", "agents", "images/s", "speedup [95% CI]", "efficiency"];
+  const header = ["scenario", "agents", "images/s", ...(timed ? TIMING_COLUMNS.map(([title]) => title) : []), "speedup [95% CI]", "efficiency"];
   const widths = header.map((_, column) => Math.max(...[header, ...rows].map((row) => row[column]!.length)));
   const line = (row: string[]) => row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join("  ");
   return [line(header), line(widths.map((width) => "-".repeat(width))), ...rows.map(line)].join("\n");

@@ -1,7 +1,7 @@
 // The figures of one run from its roles' final stats: throughput inside the measured window, totals, series.
 import type { ControlClient } from "../agent/client";
 import { round2 } from "../agent/metrics";
-import type { RoleInfo } from "../agent/wire";
+import type { JobTiming, RoleInfo } from "../agent/wire";
 import type { RunResult } from "./results";
 
 /** A role started for a run: its agent's client, what the agent answered, and when (controller clock, ms). */
@@ -15,6 +15,33 @@ type Bucket = [second: number, count: number, bytes: number];
 
 function sum(infos: RoleInfo[], field: string): number {
   return infos.reduce((total, info) => total + (Number(info.stats[field]) || 0), 0);
+}
+
+/** Images a sink finished: a receiver's saved files, a manager's done jobs. */
+function countCompleted(infos: RoleInfo[]): number {
+  return infos.reduce((total, info) => total + (Number(info.stats.saved ?? info.stats.jobs_done) || 0), 0);
+}
+
+/**
+ * The job figures of the managers among the sinks (none without one): retransmitted tasks,
+ * failed jobs, and the mean ms of each part of a job (decode, send, wait, process, receive,
+ * the whole job), averaged over managers.
+ */
+function toJobFigures(infos: RoleInfo[]): Partial<RunResult> {
+  const managers = infos.filter((info) => info.stats.role === "manager");
+  if (managers.length === 0) return {};
+  const timing = managers.map((info) => info.stats.timing_ms as JobTiming);
+  const mean = (part: keyof JobTiming) => round2(timing.reduce((total, entry) => total + entry[part], 0) / timing.length);
+  return {
+    retried: sum(managers, "tasks_retried"),
+    jobs_failed: sum(managers, "jobs_failed"),
+    decode_ms: mean("decode"),
+    send_ms: mean("send"),
+    wait_ms: mean("wait"),
+    process_ms: mean("process"),
+    receive_ms: mean("receive"),
+    job_ms: mean("job"),
+  };
 }
 
 function maxLatency(infos: RoleInfo[], quantile: "p50" | "p99"): number {
@@ -54,7 +81,8 @@ function countInWindow(series: Bucket[], from: number, to: number, startsInStead
 }
 
 /**
- * Run figures: images/s and Mbit/s saved by all receivers inside the measured window
+ * Run figures: images/s and Mbit/s completed by all sinks (receivers' saved files,
+ * managers' done jobs; both called receivers here) inside the measured window
  * (after `warmupMs`, for `durationMs`); sent, saved, lost and failed over the whole run;
  * the worst sender p50/p99; the per-second series summed over receivers, `t` in seconds
  * since the senders started; the final stats of every role, each with its `agent`.
@@ -81,7 +109,7 @@ export function measureWindow(senders: Started[], receivers: Started[], warmupMs
   const senderInfos = senders.map((entry) => entry.info);
   const receiverInfos = receivers.map((entry) => entry.info);
   const sent = sum(senderInfos, "sent");
-  const saved = sum(receiverInfos, "saved");
+  const saved = countCompleted(receiverInfos);
   const seconds = [...perSecond.keys()].sort((a, b) => a - b);
   const label = (entry: Started) => ({ agent: entry.client.name, ...entry.info.stats });
   return {
@@ -93,6 +121,7 @@ export function measureWindow(senders: Started[], receivers: Started[], warmupMs
     failed: sum(senderInfos, "failed"),
     duration_s: durationMs / 1000,
     latency_ms: { p50: maxLatency(senderInfos, "p50"), p99: maxLatency(senderInfos, "p99") },
+    ...toJobFigures(receiverInfos),
     series: {
       t: seconds,
       images_per_s: seconds.map((t) => perSecond.get(t)!.images),

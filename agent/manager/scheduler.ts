@@ -22,6 +22,8 @@ export interface SchedulerOptions {
 }
 
 const MISSED_HEARTBEATS = 3;
+/** Largest raw stripe payload (bytes) the scheduler plans: 16 MiB, a quarter of the protocol's default frame maximum. */
+const MAX_STRIPE_BYTES = 16 * 1024 * 1024;
 
 /**
  * Runs image jobs on the workers that dial its port. A job becomes one stripe task per unit
@@ -92,7 +94,7 @@ export class Scheduler implements AsyncDisposable {
     const settled = Promise.withResolvers<RawImage>();
     let state: JobState;
     try {
-      state = planJob(job, id, Math.max(1, this.creditFor(job.op)), settled);
+      state = planJob(job, id, this.countStripes(job), settled);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -116,6 +118,15 @@ export class Scheduler implements AsyncDisposable {
   /** Stops with the default reason (for `await using`). */
   [Symbol.asyncDispose](): Promise<void> {
     return this.stop();
+  }
+
+  /**
+   * Stripes for a job: one per unit of the fleet's credit for its op, more when a stripe
+   * would carry over MAX_STRIPE_BYTES (frames stay far below the protocol's maximum, and a
+   * big image on a small fleet is pipelined: one stripe travels while another is processed).
+   */
+  private countStripes(job: Job): number {
+    return Math.max(1, this.creditFor(job.op), Math.ceil(job.image.data.length / MAX_STRIPE_BYTES));
   }
 
   private creditFor(op: string): number {
@@ -216,7 +227,13 @@ export class Scheduler implements AsyncDisposable {
     }, this.taskTimeoutMs);
     this.emitter.emit({ type: "task-assigned", jobId: task.job.id, taskId: task.id, stripe: task.stripe.index, attempt, workerId: worker.id });
     const taken = () => void (task.attempt === attempt && (task.takenAt = performance.now()));
-    void worker.connection.send(toAssign(task), taken).catch(() => {});
+    try {
+      void worker.connection.send(toAssign(task), taken).catch(() => {});
+    } catch (error) {
+      // A message the protocol refuses (a whole image past the frame limit for an op that is not stripeable).
+      worker.held.delete(toHeldKey(task.id, attempt));
+      this.failJob(task.job, error instanceof FleetError ? error : new FleetError("SEND_FAILED", String(error), 500, { cause: error }));
+    }
   }
 
   /** Gives up the current attempt: fails the job past `maxAttempts`, else queues the task at the front for attempt + 1. */

@@ -71,8 +71,8 @@ export default {
       publish(toEventJson(event));
     });
 
-    // `?wait=1` answers 200 with each job's final view once all have settled (a load client's
-    // round trip); without it, 202 at once with the ids.
+    // `?wait=1` answers once all jobs have settled (a load client's round trip): 200 with each
+    // job's view, or 502 JOB_FAILED with them when any failed; without it, 202 at once with the ids.
     const submit = async (request: Request): Promise<Response> => {
       if (stoppedAt) throw new FleetError("STOPPING", "the manager is stopping", 503);
       const decodeStarted = performance.now();
@@ -98,7 +98,10 @@ export default {
       );
       if (!new URL(request.url).searchParams.has("wait")) return jsonResponse({ jobs: created.map((job) => ({ id: job.id })) }, 202);
       await Promise.all(settled);
-      return jsonResponse({ jobs: created.map(toJobView) }, 200);
+      const views = created.map(toJobView);
+      const failed = views.filter((view) => view.state === "failed");
+      if (failed.length === 0) return jsonResponse({ jobs: views }, 200);
+      return jsonResponse({ error: "JOB_FAILED", message: `${failed.length} of ${views.length} jobs failed: ${failed[0]!.error}`, jobs: views }, 502);
     };
 
     const readResult = (id: string): Promise<Response> => {

@@ -7,7 +7,7 @@ import { Slots } from "../slots";
 import { openSource, parseSourceSpec } from "../sources";
 import { parseDuration } from "../units";
 import type { SenderStats } from "../wire";
-import { toRequestBodies, type RequestBody } from "./_request-body";
+import { parseJobFields, toRequestBodies, type RequestBody } from "./_request-body";
 import type { Role, RoleHandle } from "./types";
 
 const options = t.Object(
@@ -19,7 +19,11 @@ const options = t.Object(
     duration: t.String({ default: "30s", description: "how long to send; 0 = until stopped" }),
     fps: t.Number({ minimum: 0, maximum: 1000, default: 0, description: "frames per second taken from the source; 0 = as fast as sent" }),
     quality: t.Integer({ minimum: 1, maximum: 100, default: 95, description: "JPEG quality of synthetic frames" }),
-    format: t.Union([t.Literal("binary"), t.Literal("json")], { default: "binary" }),
+    format: t.Union([t.Literal("binary"), t.Literal("json"), t.Literal("job")], {
+      default: "binary",
+      description: "binary (image/jpeg), json (the original's base64 body), job (multipart to a manager's /jobs?wait=1)",
+    }),
+    job: t.String({ default: "", description: "with --format job: the op and its parameters as form fields, `op=blur,sigma=8`" }),
     concurrency: t.Integer({ minimum: 1, maximum: 1024, default: 8, description: "requests in flight" }),
     timeout: t.String({ default: "10s", description: "per-request timeout" }),
   },
@@ -51,6 +55,8 @@ export default {
   options,
   async start(opts, context): Promise<RoleHandle> {
     const targets = checkTargets(opts.target);
+    const jobFields = opts.format === "job" ? parseJobFields(opts.job) : undefined;
+    const bodyFormat = jobFields ?? (opts.format as "binary" | "json");
     const durationMs = parseDuration(opts.duration, "--duration");
     const timeoutMs = parseDuration(opts.timeout, "--timeout");
     const source = await openSource(parseSourceSpec(opts.source), { quality: opts.quality });
@@ -92,7 +98,7 @@ export default {
             signal,
           });
           await response.arrayBuffer();
-          if (response.status === 202) {
+          if (response.status === 202 || (response.status === 200 && jobFields)) {
             latency.record(performance.now() - began);
             totals.ok += 1;
             totals.bytes += body.size;
@@ -124,7 +130,7 @@ export default {
         totals.frames += 1;
         // Under `cpu` impairment, a frame's bodies and POSTs are one unit of work.
         await impair.runUnit(async () => {
-          for (const body of toRequestBodies(frame, topicNames, opts.format)) {
+          for (const body of toRequestBodies(frame, topicNames, bodyFormat)) {
             for (let copy = 0; copy < opts.multiply && !stopping; copy += 1) {
               if (!(await slots.acquire())) return;
               totals.sent += 1;

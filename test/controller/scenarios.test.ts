@@ -2,6 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { FleetError } from "../../agent/errors";
+import { roles } from "../../agent/roles";
 import { parseScenarios, readScenarios } from "../../controller/scenarios";
 import { REPO } from "../helpers";
 
@@ -20,8 +21,8 @@ describe("scenarios", () => {
     const set = await readScenarios(join(REPO, "scenarios.toml"));
     const shape = set.scenarios.map((scenario) => [
       scenario.name,
-      scenario.points[0]!.roles.find((plan) => plan.role === "sender")!.agents.length,
-      scenario.points[0]!.roles.find((plan) => plan.role === "receiver")!.agents.length,
+      scenario.points[0]!.roles.find((plan) => plan.role === "sender")?.agents.length,
+      scenario.points[0]!.roles.find((plan) => plan.role === "receiver")?.agents.length,
     ]);
     expect(shape.slice(0, 5)).toEqual([
       ["case1-1to1", 1, 1],
@@ -32,6 +33,13 @@ describe("scenarios", () => {
     ]);
     const scaling = set.scenarios.find((scenario) => scenario.name === "receivers-scaling")!;
     expect(scaling.points.map((point) => point.roles[0]!.agents.length)).toEqual([1, 2, 3]);
+    const speedup = set.scenarios.find((scenario) => scenario.name === "grayscale-speedup")!;
+    const workersOf = (point: (typeof speedup.points)[number]) => point.roles.find((plan) => plan.role === "grayscale-worker")!;
+    expect(speedup.points.map((point) => [workersOf(point).agents.length, workersOf(point).impair])).toEqual([
+      [1, { cpu: 0.25 }],
+      [2, { cpu: 0.25 }],
+      [3, { cpu: 0.25 }],
+    ]);
   });
 
   test("every meaning problem is reported at once, prefixed with its scenario", () => {
@@ -58,7 +66,7 @@ duration = "1parsec"
       "scenario s1: roles[0] (sender): options.unknown: Unexpected property (got 1); options.multiply: Expected integer (got \"lots\")",
       "scenario s1: the name is used twice",
       'scenario s1: duration: "1parsec" is not a duration (use 500ms, 30s, 2m)',
-      'scenario s1: roles[0] (teapot): no role "teapot"; available: sender, receiver',
+      `scenario s1: roles[0] (teapot): no role "teapot"; available: ${roles.map((role) => role.name).join(", ")}`,
     ]);
   });
 
