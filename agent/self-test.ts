@@ -27,11 +27,12 @@ const PHOTO = { width: 451, height: 300 };
 
 type Check = { name: string; run: () => Promise<string> };
 
-/** Checks in the order they run; a later issue adds the recognition model here. */
+/** Checks in the order they run. */
 const CHECKS: Check[] = [
   { name: "sharp", run: checkSharp },
   { name: "decode", run: checkDecode },
   { name: "grayscale", run: checkGrayscale },
+  { name: "recognition", run: checkRecognition },
 ];
 
 /** Runs every check, each timed and none stopping the others; `ok` when all pass. */
@@ -86,6 +87,28 @@ async function checkGrayscale(): Promise<string> {
     if (!isGrey(data, info.channels)) throw new Error(`grayscale JPEG has ${channels} channels that differ`);
   }
   return `${jpeg.length} byte JPEG, ${width}x${height}, ${channels === 1 ? "1 channel" : `${channels} equal channels`}`;
+}
+
+/**
+ * One detection on the photo by the embedded model, in an inference thread as the
+ * recognition worker runs it (the wasm backend, the thread's entry and the model files all
+ * come out of the binary): the top label must be `cat` with a score of at least 0.8.
+ */
+async function checkRecognition(): Promise<string> {
+  const { readEmbeddedModel } = await import("./recognition/model");
+  const { startInferencePool } = await import("./recognition/pool");
+  const { readModelInput } = await import("./recognition/preprocess");
+  const { DEFAULT_LIMITS } = await import("./recognition/postprocess");
+  const pool = await startInferencePool({ model: readEmbeddedModel(), threads: 1, batch: 1 });
+  try {
+    const { objects, top5 } = await pool.detect(await readModelInput(await readPhoto()), DEFAULT_LIMITS);
+    const top = top5[0];
+    if (top?.label !== "cat" || top.score < 0.8) throw new Error(`expected cat >= 0.8 on chelsea.jpg, found ${JSON.stringify(top5.slice(0, 3))}`);
+    const { backend, simd, anchors } = pool.info;
+    return `${top.label} ${top.score.toFixed(3)} at [${objects[0]?.box.join(", ")}], ${objects.length} object(s); ${pool.info.source}, ${backend}${simd ? " simd" : ""}, ${anchors} anchors`;
+  } finally {
+    await pool.close();
+  }
 }
 
 function expectSize(info: { width: number; height: number }, what: string): void {

@@ -11,6 +11,13 @@ export type Arch = (typeof ARCHES)[number];
 export const PROGRAMS = { agent: "agent/main.ts", controller: "controller/main.ts" } as const;
 export type Program = keyof typeof PROGRAMS;
 
+/**
+ * Files a program starts as Bun Workers, compiled in as extra entry points (Bun embeds a
+ * worker only when it is one). In the binary each sits under /$bunfs/root at its path from
+ * the entry points' common folder (agent/): agent/recognition/pool.ts names it so.
+ */
+const WORKER_ENTRIES: Record<Program, string[]> = { agent: ["agent/recognition/_inference-thread.ts"], controller: [] };
+
 const ROOT = resolve(import.meta.dir, "..");
 /** Pages served by agents and the manager, embedded under `import.meta.dir/web` when the folder exists. */
 const WEB = join(ROOT, "web");
@@ -33,18 +40,18 @@ export async function buildExecutables({ arch, programs = ["agent", "controller"
   const files: string[] = [];
   for (const program of programs) {
     const outfile = join(resolve(outdir ?? join(ROOT, "dist")), `${program}-linux-${arch}`);
-    await compileExecutable(join(ROOT, PROGRAMS[program]), outfile, arch);
+    await compileExecutable(join(ROOT, PROGRAMS[program]), outfile, arch, WORKER_ENTRIES[program].map((file) => join(ROOT, file)));
     files.push(outfile);
   }
   return files;
 }
 
-/** Compiles one entry point to a standalone executable for Linux `arch`, with web/ and one arch's sharp. */
-export async function compileExecutable(entry: string, outfile: string, arch: Arch): Promise<void> {
+/** Compiles one entry point (and the `workers` it starts) to a standalone executable for Linux `arch`, with web/ and one arch's sharp. */
+export async function compileExecutable(entry: string, outfile: string, arch: Arch, workers: string[] = []): Promise<void> {
   const other = ARCHES.filter((a) => a !== arch);
   try {
     await Bun.build({
-      entrypoints: [entry],
+      entrypoints: [entry, ...workers],
       compile: {
         target: `bun-linux-${arch}`,
         outfile,

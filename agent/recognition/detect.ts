@@ -3,6 +3,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { loadGraphModelSync, type GraphModel } from "@tensorflow/tfjs-converter";
 import { FleetError } from "../errors";
+import { BUN_PLATFORM } from "./_tf-platform";
 import type { ModelFiles } from "./model";
 import { toDetection, type Detection, type DetectLimits } from "./postprocess";
 import { MODEL_INPUT_SIZE, type ModelInput } from "./_input";
@@ -29,6 +30,7 @@ let backend: Promise<void> | undefined;
 /** Starts the wasm backend of this thread once, single-threaded, from the wasm files at `wasmFiles` (name -> path). */
 function startBackend(wasmFiles: Record<string, string>): Promise<void> {
   backend ??= (async () => {
+    if (!tf.env().platform) tf.env().setPlatform("bun", BUN_PLATFORM);
     tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", false);
     setWasmPaths(wasmFiles);
     if (!(await tf.setBackend("wasm"))) throw new FleetError("MODEL_FAILED", "the TensorFlow.js wasm backend did not start", 500);

@@ -68,7 +68,7 @@ describe.skipIf(!QEMU)("arm64 executables", () => {
       ok: true,
       version: pkg.version,
       arch: "arm64",
-      checks: expect.arrayContaining([passed("sharp"), passed("decode"), passed("grayscale")]),
+      checks: expect.arrayContaining([passed("sharp"), passed("decode"), passed("grayscale"), passed("recognition")]),
     });
   });
 });

@@ -4,7 +4,12 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writ
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
+import { readEmbeddedModel } from "../../agent/recognition/model";
+import { startInferencePool } from "../../agent/recognition/pool";
+import { DEFAULT_LIMITS, type Detection } from "../../agent/recognition/postprocess";
+import { readModelInput } from "../../agent/recognition/preprocess";
 import { FIXTURES, readPhotos, spawnAgent } from "../helpers";
+import { listenManager } from "../roles/_fake-manager";
 
 const ROOT = resolve(import.meta.dir, "../..");
 const scratch = mkdtempSync(join(tmpdir(), "framefleet-compiled-"));
@@ -52,7 +57,7 @@ describe("agent-linux-x64", () => {
       ok: true,
       version: pkg.version,
       arch: "x64",
-      checks: expect.arrayContaining([passed("sharp"), passed("decode"), passed("grayscale")]),
+      checks: expect.arrayContaining([passed("sharp"), passed("decode"), passed("grayscale"), passed("recognition")]),
     };
     expect(runs).toEqual([report, report]);
     const details = runs.map((r) => r.checks.find((c: { name: string }) => c.name === "sharp").detail);
@@ -104,6 +109,35 @@ describe("agent-linux-x64", () => {
       expect({ exit: sender.exitCode, failed: sent.failed, saved: received.saved, identical }).toEqual({ exit: 0, failed: 0, saved: sent.ok, identical: sent.ok });
     });
   }
+
+  test("recognition worker: the compiled binary finds the same labels and scores (3 decimals) as bun run", async () => {
+    const names = ["chelsea.jpg", "coffee.jpg", "astronaut.jpg"];
+    const photos = readPhotos();
+    const toFigures = ({ objects, top5 }: Detection) => ({
+      objects: objects.map(({ label, score }) => `${label} ${score.toFixed(3)}`),
+      top5: top5.map(({ label, score }) => `${label} ${score.toFixed(3)}`),
+    });
+    const pool = await startInferencePool({ model: readEmbeddedModel(), threads: 1, batch: 1 });
+    const expected: Record<string, unknown> = {};
+    try {
+      for (const name of names) expected[name] = toFigures(await pool.detect(await readModelInput(photos.get(name)!), DEFAULT_LIMITS));
+    } finally {
+      await pool.close();
+    }
+    await using manager = listenManager();
+    await using worker = spawnAgent(["--role", "recognition-worker", "--no-control", "--manager", `127.0.0.1:${manager.listener.port}`, "--concurrency", "1"], [agent], bin, createHome("recognition"));
+    const { connection } = await manager.next("hello");
+    for (const name of names) await connection.send({ type: "assign", taskId: name, attempt: 1, op: "classify", params: {}, payload: photos.get(name)! });
+    const found: Record<string, unknown> = {};
+    for (const _ of names) {
+      const { event } = await manager.next("result");
+      found[event.taskId] = toFigures(event.meta as unknown as Detection);
+    }
+    expect(found).toEqual(expected);
+    expect((expected["chelsea.jpg"] as { top5: string[] }).top5[0]).toStartWith("cat 0.9");
+    worker.process.kill("SIGTERM");
+    expect(await worker.process.exited).toBe(0);
+  });
 
   test("serves the embedded status page and control API", async () => {
     const env = createHome("control");
