@@ -162,6 +162,25 @@ export const WorkerRow = t.Object({
 });
 export type WorkerRow = Static<typeof WorkerRow>;
 
+/** Params of a `classify` job and task: optional limits, nothing else (defaults 0.5 and 20). */
+export const ClassifyParams = t.Object(
+  {
+    minScore: t.Optional(t.Number({ minimum: 0, maximum: 1, description: "objects scoring under this are left out (default 0.5)" })),
+    maxObjects: t.Optional(t.Integer({ minimum: 1, maximum: 100, description: "most objects answered (default 20)" })),
+  },
+  { additionalProperties: false },
+);
+export type ClassifyParams = Static<typeof ClassifyParams>;
+
+/** One object found: COCO label, score 0..1, box `[x, y, width, height]` in pixels of the uploaded image. */
+export const DetectedObject = t.Object({ label: t.String(), score: t.Number(), box: t.Tuple([t.Number(), t.Number(), t.Number(), t.Number()]) });
+/** The result of a `classify` job (`GET /jobs/:id/result`): the objects, and the 5 best distinct labels. */
+export const Detections = t.Object({
+  objects: t.Array(DetectedObject),
+  top5: t.Array(t.Object({ label: t.String(), score: t.Number() })),
+});
+export type Detections = Static<typeof Detections>;
+
 /** `POST /upload` answer once an image is queued. */
 export const UploadAccepted = t.Object({ id: t.Number() });
 

@@ -2,17 +2,32 @@
 import { FleetError } from "../errors";
 import { checkParams, OPS, type RawImage } from "../imaging/ops";
 import { cutStripe, haloFor, joinStripes, planStripes, type Stripe } from "../imaging/stripes";
+import { TypeCompiler } from "@sinclair/typebox/compiler";
 import type { Assign, Result } from "../protocol";
+import { ClassifyParams, Detections } from "../wire";
 import type { TaskTiming } from "./_events";
 
-/** An image job: run `op` with `params` on raw pixels. */
-export interface Job {
+/** An image job: run `op` with `params` on raw pixels, cut into stripes. */
+export interface ImageJob {
   op: string;
   params: Record<string, unknown>;
   image: RawImage;
   /** Names the job in events and task ids; default `job-N`. */
   id?: string;
 }
+
+/** A `classify` job: the uploaded file's encoded bytes go whole to one recognition worker. */
+export interface ClassifyJob {
+  op: "classify";
+  params: ClassifyParams;
+  encoded: Uint8Array;
+  id?: string;
+}
+
+export type Job = ImageJob | ClassifyJob;
+
+/** What a job settles with: raw pixels for an image job, the objects found for classify. */
+export type JobOutput = RawImage | Detections;
 
 /** One stripe of a job on its way through the fleet. */
 export interface Task {
@@ -39,15 +54,22 @@ export interface JobState {
   id: string;
   op: string;
   params: Record<string, unknown>;
+  /** The raw input of an image job; a 1x1 placeholder for classify (its payload is the encoded file). */
   image: RawImage;
+  /** `stripes`: raw pixels cut with halos; `whole`: one task (a non-stripeable op, or classify with `encoded` true). */
   stripeable: boolean;
+  encoded: boolean;
   tasks: Task[];
-  outputs: { stripe: Stripe; data: Uint8Array; meta: RawShape }[];
+  outputs: { stripe: Stripe; data: Uint8Array; meta: Record<string, unknown> }[];
   startedAt: number;
   finished: boolean;
-  resolve(image: RawImage): void;
+  resolve(output: JobOutput): void;
   reject(error: FleetError): void;
 }
+
+const checkClassifyParams = TypeCompiler.Compile(ClassifyParams);
+const checkDetections = TypeCompiler.Compile(Detections);
+const NO_IMAGE: RawImage = { data: new Uint8Array(1), width: 1, height: 1, channels: 1 };
 
 type RawShape = Omit<RawImage, "data">;
 
@@ -56,6 +78,7 @@ type RawShape = Omit<RawImage, "data">;
  * @throws FleetError UNKNOWN_OP, BAD_PARAMS (422) as `checkParams`; BAD_IMAGE (422) for pixels that do not match their size.
  */
 export function planJob(job: Job, id: string, count: number, settle: Pick<JobState, "resolve" | "reject">): JobState {
+  if ("encoded" in job) return planClassify(job, id, settle);
   const { op, params } = checkParams(job.op, job.params);
   const { data, width, height, channels } = job.image;
   if (![1, 2, 3, 4].includes(channels) || !Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1)
@@ -64,21 +87,25 @@ export function planJob(job: Job, id: string, count: number, settle: Pick<JobSta
     throw new FleetError("BAD_IMAGE", `raw image ${width}x${height}x${channels} needs ${width * height * channels} bytes, got ${data.length}`, 422);
   const stripeable = OPS[op].stripeable;
   const stripes = stripeable ? planStripes(height, count, haloFor(op, params)) : planStripes(height, 1, 0);
-  const state: JobState = { id, op, params, image: job.image, stripeable, tasks: [], outputs: [], startedAt: performance.now(), finished: false, ...settle };
-  state.tasks = stripes.map((stripe) => ({
-    id: `${id}/s${stripe.index}`,
-    job: state,
-    stripe,
-    payload: cutStripe(data, width, channels, stripe),
-    attempt: 0,
-    workerId: null,
-    lastWorkerId: null,
-    sentAt: 0,
-    takenAt: 0,
-    timer: undefined,
-    done: false,
-  }));
+  const state: JobState = { id, op, params, image: job.image, stripeable, encoded: false, tasks: [], outputs: [], startedAt: performance.now(), finished: false, ...settle };
+  state.tasks = stripes.map((stripe) => toTask(state, stripe, cutStripe(data, width, channels, stripe)));
   return state;
+}
+
+/** A classify job as one task carrying the encoded file. @throws FleetError BAD_PARAMS (422) naming each bad param, BAD_IMAGE (422) for an empty file. */
+function planClassify(job: ClassifyJob, id: string, settle: Pick<JobState, "resolve" | "reject">): JobState {
+  if (!checkClassifyParams.Check(job.params)) {
+    const problems = [...checkClassifyParams.Errors(job.params)].map((error) => `${error.path || "/"}: ${error.message}`);
+    throw new FleetError("BAD_PARAMS", `classify: ${problems.join("; ")}`, 422);
+  }
+  if (job.encoded.length === 0) throw new FleetError("BAD_IMAGE", "classify: the image file is empty", 422);
+  const state: JobState = { id, op: "classify", params: job.params, image: NO_IMAGE, stripeable: false, encoded: true, tasks: [], outputs: [], startedAt: performance.now(), finished: false, ...settle };
+  state.tasks = [toTask(state, planStripes(1, 1, 0)[0]!, job.encoded)];
+  return state;
+}
+
+function toTask(job: JobState, stripe: Stripe, payload: Uint8Array): Task {
+  return { id: `${job.id}/s${stripe.index}`, job, stripe, payload, attempt: 0, workerId: null, lastWorkerId: null, sentAt: 0, takenAt: 0, timer: undefined, done: false };
 }
 
 /** Rows a task's payload holds, halo included. */
@@ -86,15 +113,20 @@ export function rowsOf(task: Task): number {
   return task.stripe.haloTop + task.stripe.rows + task.stripe.haloBottom;
 }
 
-/** The assign message of the task's current attempt: op params plus `image: {width, height, channels}` of the payload. */
+/** The assign message of the task's current attempt: op params plus `image: {width, height, channels}` of a raw payload. */
 export function toAssign(task: Task): Assign {
-  const { op, params, image } = task.job;
+  const { op, params, image, encoded } = task.job;
+  if (encoded) return { type: "assign", taskId: task.id, attempt: task.attempt, op: op as Assign["op"], params, payload: task.payload };
   const shape = { width: image.width, height: rowsOf(task), channels: image.channels };
   return { type: "assign", taskId: task.id, attempt: task.attempt, op: op as Assign["op"], params: { ...params, image: shape }, payload: task.payload };
 }
 
 /** The problem with a result for `task`, or null when its `meta` and payload fit (same width and rows unless the op is not stripeable). */
 export function checkResult(task: Task, result: Result): string | null {
+  if (task.job.encoded) {
+    const { objects, top5 } = result.meta;
+    return checkDetections.Check({ objects, top5 }) ? null : `meta is not {objects: [{label, score, box}], top5: [{label, score}]}: ${[...checkDetections.Errors({ objects, top5 })][0]?.message}`;
+  }
   const { width, height, channels } = result.meta as Partial<RawShape>;
   const sizes = [width, height, channels];
   if (!sizes.every((value) => Number.isInteger(value) && (value as number) >= 1) || (channels as number) > 4)
@@ -110,12 +142,16 @@ export function checkResult(task: Task, result: Result): string | null {
  * The job's output image from its stripe outputs (copied out of their frames by the caller).
  * @throws FleetError BAD_STRIPES (422) when the outputs disagree on channels or do not join.
  */
-export function joinOutputs(job: JobState): RawImage {
-  const first = job.outputs[0]!.meta;
+export function joinOutputs(job: JobState): JobOutput {
+  if (job.encoded) {
+    const { objects, top5 } = job.outputs[0]!.meta as Detections;
+    return { objects, top5 };
+  }
+  const first = toShape(job.outputs[0]!.meta);
   if (!job.stripeable) return { data: job.outputs[0]!.data, ...first };
-  const channels = new Set(job.outputs.map((output) => output.meta.channels));
+  const channels = new Set(job.outputs.map((output) => toShape(output.meta).channels));
   if (channels.size > 1) throw new FleetError("BAD_STRIPES", `stripe outputs disagree on channels: ${[...channels].join(", ")}`, 422);
-  const data = joinStripes(job.outputs, job.image.width, first.channels, job.image.height);
+  const data = joinStripes(job.outputs.map((output) => ({ ...output, meta: toShape(output.meta) })), job.image.width, first.channels, job.image.height);
   return { data, width: job.image.width, height: job.image.height, channels: first.channels };
 }
 
@@ -129,4 +165,10 @@ export function toTiming(task: Task, meta: Record<string, unknown>, roundTrip: n
   const wait = reported(meta.wait_ms);
   const process = reported(meta.ms);
   return { send, wait, process, receive: Math.max(0, roundTrip - send - wait - process) };
+}
+
+/** The `{width, height, channels}` of a raw result's meta (checked by `checkResult`). */
+function toShape(meta: Record<string, unknown>): RawShape {
+  const { width, height, channels } = meta as RawShape;
+  return { width, height, channels };
 }

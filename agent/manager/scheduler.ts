@@ -4,7 +4,8 @@ import type { RawImage } from "../imaging/ops";
 import { listenFor, PROTOCOL_VERSION, type Connection, type Hello, type Message, type ProtocolListener, type Result, type TaskError } from "../protocol";
 import { createEmitter, type EventListener, type RetryReason } from "./_events";
 import { greetWorker, refuseWorker, type HandshakeHooks } from "./_handshake";
-import { checkResult, joinOutputs, planJob, toAssign, toTiming, type Job, type JobState, type Task } from "./_tasks";
+import { checkResult, joinOutputs, planJob, toAssign, toTiming, type ClassifyJob, type ImageJob, type Job, type JobOutput, type JobState, type Task } from "./_tasks";
+import type { Detections } from "../wire";
 import { createWorker, pickWorker, toHeldKey, toSnapshot, type WorkerSnapshot, type WorkerState } from "./_workers";
 
 /** Where workers dial in and how patient the scheduler is. */
@@ -83,15 +84,19 @@ export class Scheduler implements AsyncDisposable {
   }
 
   /**
-   * Runs `job` on the fleet and resolves with the output pixels. Rejects with UNKNOWN_OP,
+   * Runs `job` on the fleet and resolves with the output pixels (image ops) or the objects
+   * found (classify: one whole-file task to a worker offering it). Rejects with UNKNOWN_OP,
    * BAD_PARAMS, BAD_IMAGE or DUPLICATE_JOB (422) up front, TASK_FAILED (502) when a stripe
    * ran out of attempts, SCHEDULER_STOPPED (503) when stopped first.
    */
-  submit(job: Job): Promise<RawImage> {
+  submit(job: ImageJob): Promise<RawImage>;
+  submit(job: ClassifyJob): Promise<Detections>;
+  submit(job: Job): Promise<JobOutput>;
+  submit(job: Job): Promise<JobOutput> {
     if (this.stopped) return Promise.reject(new FleetError("SCHEDULER_STOPPED", "scheduler stopped; no new jobs", 503));
     const id = job.id ?? `job-${++this.jobSeq}`;
     if (this.jobs.has(id)) return Promise.reject(new FleetError("DUPLICATE_JOB", `job ${id} is already running`, 422));
-    const settled = Promise.withResolvers<RawImage>();
+    const settled = Promise.withResolvers<JobOutput>();
     let state: JobState;
     try {
       state = planJob(job, id, this.countStripes(job), settled);
@@ -126,6 +131,7 @@ export class Scheduler implements AsyncDisposable {
    * big image on a small fleet is pipelined: one stripe travels while another is processed).
    */
   private countStripes(job: Job): number {
+    if ("encoded" in job) return 1;
     return Math.max(1, this.creditFor(job.op), Math.ceil(job.image.data.length / MAX_STRIPE_BYTES));
   }
 
@@ -182,23 +188,22 @@ export class Scheduler implements AsyncDisposable {
     task.done = true;
     worker.done += 1;
     const job = task.job;
-    const { width, height, channels } = result.meta as { width: number; height: number; channels: number };
-    job.outputs.push({ stripe: task.stripe, data: result.payload.slice(), meta: { width, height, channels } });
+    job.outputs.push({ stripe: task.stripe, data: result.payload.slice(), meta: result.meta });
     const roundTrip = performance.now() - task.sentAt;
     const timing = toTiming(task, result.meta, roundTrip);
     this.emitter.emit({ type: "task-done", jobId: job.id, taskId: task.id, stripe: task.stripe.index, attempt: task.attempt, workerId: worker.id, ms: Math.round(roundTrip), timing });
     this.emitter.emit({ type: "job-progress", jobId: job.id, progress: job.outputs.length / job.tasks.length });
     if (job.outputs.length < job.tasks.length) return;
-    let image: RawImage;
+    let output: JobOutput;
     try {
-      image = joinOutputs(job);
+      output = joinOutputs(job);
     } catch (error) {
       return this.failJob(job, error as FleetError);
     }
     job.finished = true;
     this.jobs.delete(job.id);
     this.emitter.emit({ type: "job-done", jobId: job.id, ms: Math.round(performance.now() - job.startedAt) });
-    job.resolve(image);
+    job.resolve(output);
   }
 
   /** Hands queued tasks, oldest first, to workers with credit left; a task no worker can take now stays in place. */

@@ -1,7 +1,8 @@
 // The manager's bounded table of jobs: state, progress and output of each, finished ones evicted oldest first.
 import { randomUUID } from "node:crypto";
 import { describeError, FleetError } from "../errors";
-import type { RawImage } from "../imaging/ops";
+import type { JobOutput } from "../manager";
+import type { Detections } from "../wire";
 
 /** The state of a job as `GET /jobs/:id` tells it. */
 export type JobStateName = "queued" | "running" | "done" | "failed";
@@ -18,13 +19,19 @@ export interface JobRecord {
   progress: number;
   /** `CODE: message` once failed. */
   error?: string;
-  /** The output pixels once done. */
-  output?: RawImage;
+  /** The output once done: raw pixels, or the objects found by classify. */
+  output?: JobOutput;
 }
 
-/** The body of `GET /jobs/:id`. */
-export function toJobView(job: JobRecord): { id: string; state: JobStateName; progress: number; error?: string } {
-  return { id: job.id, state: job.state, progress: job.progress, ...(job.error === undefined ? {} : { error: job.error }) };
+/** The body of `GET /jobs/:id` (and of `job-state` events): a done classify job also carries its `result`. */
+export function toJobView(job: JobRecord): { id: string; state: JobStateName; progress: number; error?: string; result?: Detections } {
+  return {
+    id: job.id,
+    state: job.state,
+    progress: job.progress,
+    ...(job.error === undefined ? {} : { error: job.error }),
+    ...(job.output && "objects" in job.output ? { result: job.output } : {}),
+  };
 }
 
 /**
@@ -74,7 +81,7 @@ export class JobTable {
     job.progress = progress;
   }
 
-  markDone(id: string, output: RawImage): void {
+  markDone(id: string, output: JobOutput): void {
     const job = this.jobs.get(id);
     if (!job) return;
     Object.assign(job, { state: "done", progress: 1, output });

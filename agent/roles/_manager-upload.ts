@@ -1,8 +1,11 @@
 // Reads one `POST /jobs` multipart request into checked op, params, format and decoded images; encodes outputs.
 import { Value } from "@sinclair/typebox/value";
+import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { FleetError } from "../errors";
 import { checkParams, OPS, type RawImage } from "../imaging/ops";
+import type { Job } from "../manager";
 import sharp from "../sharp";
+import { ClassifyParams } from "../wire";
 import type { OutputFormat } from "./_manager-jobs";
 
 /** The largest image the manager decodes, in pixels (width * height); 413 past it. */
@@ -12,19 +15,24 @@ const FORMATS: Record<OutputFormat, string> = { png: "image/png", jpeg: "image/j
 /** Fields of the form that are not op parameters. */
 const RESERVED = new Set(["images", "op", "format"]);
 
-/** A checked `POST /jobs` request. */
+/** A checked `POST /jobs` request: one job per uploaded file (raw pixels for image ops, the file itself for classify). */
 export interface JobRequest {
   op: string;
   params: Record<string, unknown>;
   format: OutputFormat;
-  images: RawImage[];
-  /** Size of each uploaded file as sent (bytes), in the order of `images`. */
+  jobs: Job[];
+  /** Size of each uploaded file as sent (bytes), in the order of `jobs`. */
   uploadBytes: number[];
 }
 
+/** Every op `POST /jobs` takes: the image ops, and classify for recognition workers. */
+const JOB_OPS = [...Object.keys(OPS), "classify"];
+const checkClassify = TypeCompiler.Compile(ClassifyParams);
+
 /**
  * Reads and checks a `POST /jobs` request: every problem of the fields (op, params, format,
- * images missing) is reported at once, then each image is decoded to raw pixels.
+ * images missing) is reported at once, then each image is decoded to raw pixels (for
+ * classify, only its header is read: the file itself goes to the worker).
  * @throws FleetError TOO_LARGE (413) past `maxUpload` bytes, BAD_BODY (400) for a body that
  *   is not multipart, BAD_JOB (422) naming each bad field, NOT_AN_IMAGE (422), TOO_MANY_PIXELS (413).
  */
@@ -43,12 +51,13 @@ export async function readJobRequest(request: Request, maxUpload: number): Promi
   const format = form.get("format") ?? "png";
   const raw = Object.fromEntries([...form.keys()].filter((key) => !RESERVED.has(key)).map((key) => [key, form.get(key)]));
   let params: Record<string, unknown> = {};
-  if (typeof op !== "string" || op === "") problems.push(`op: missing; one of ${Object.keys(OPS).join(", ")}`);
+  if (typeof op !== "string" || op === "") problems.push(`op: missing; one of ${JOB_OPS.join(", ")}`);
+  else if (!JOB_OPS.includes(op)) problems.push(`op: unknown op "${op}"; known: ${JOB_OPS.join(", ")}`);
   else {
     try {
-      params = checkParams(op, toParams(op, raw)).params as Record<string, unknown>;
+      params = checkJobParams(op, raw);
     } catch (error) {
-      problems.push(error instanceof FleetError && error.code === "UNKNOWN_OP" ? `op: ${error.message}` : `params: ${(error as Error).message}`);
+      problems.push(`params: ${(error as Error).message}`);
     }
   }
   if (typeof format !== "string" || !Object.hasOwn(FORMATS, format)) problems.push(`format: "${String(format)}" is not one of png, jpeg, webp`);
@@ -56,18 +65,32 @@ export async function readJobRequest(request: Request, maxUpload: number): Promi
   const texts = files.filter((file) => typeof file === "string");
   if (texts.length > 0) problems.push(`images: ${texts.length} of the fields are text, not files`);
   if (problems.length > 0) throw new FleetError("BAD_JOB", problems.join("; "), 422);
-  const images = await Promise.all((files as File[]).map((file, index) => decodeImage(file, `images[${index}] (${file.name || "unnamed"})`)));
-  return { op: op as string, params, format: format as OutputFormat, images, uploadBytes: (files as File[]).map((file) => file.size) };
+  const where = (file: File, index: number) => `images[${index}] (${file.name || "unnamed"})`;
+  const jobs: Job[] =
+    op === "classify"
+      ? await Promise.all((files as File[]).map(async (file, index) => ({ op: "classify" as const, params, encoded: await readImageFile(file, where(file, index)) })))
+      : await Promise.all((files as File[]).map(async (file, index) => ({ op: op as string, params, image: await decodeImage(file, where(file, index)) })));
+  return { op: op as string, params, format: format as OutputFormat, jobs, uploadBytes: (files as File[]).map((file) => file.size) };
 }
 
-/** The op's parameters with the strings of the form converted to the types its schema wants. */
-function toParams(op: string, raw: Record<string, unknown>): unknown {
-  const spec = OPS[op as keyof typeof OPS];
-  return spec ? Value.Convert(spec.schema, raw) : raw;
+/**
+ * The op's parameters, the form's strings converted to the types its schema wants, checked.
+ * @throws FleetError BAD_PARAMS (422) naming each bad parameter.
+ */
+function checkJobParams(op: string, raw: Record<string, unknown>): Record<string, unknown> {
+  if (op !== "classify") return checkParams(op, Value.Convert(OPS[op as keyof typeof OPS].schema, raw)).params as Record<string, unknown>;
+  const params = Value.Convert(ClassifyParams, raw);
+  if (checkClassify.Check(params)) return params;
+  const problems = [...checkClassify.Errors(params)].map((error) => `${error.path || "/"}: ${error.message}`);
+  throw new FleetError("BAD_PARAMS", `classify: ${problems.join("; ")}`, 422);
 }
 
-/** Decodes one uploaded file to raw pixels (first page, no rotation). */
-async function decodeImage(file: File, where: string): Promise<RawImage> {
+/**
+ * The bytes of an uploaded image, checked from its header only: it must be an image sharp
+ * reads, of at most MAX_PIXELS.
+ * @throws FleetError NOT_AN_IMAGE (422), TOO_MANY_PIXELS (413).
+ */
+async function readImageFile(file: File, where: string): Promise<Uint8Array> {
   const bytes = new Uint8Array(await file.arrayBuffer());
   let width: number | undefined;
   let height: number | undefined;
@@ -79,6 +102,12 @@ async function decodeImage(file: File, where: string): Promise<RawImage> {
   if (!width || !height) throw new FleetError("NOT_AN_IMAGE", `${where}: image has no size`, 422);
   if (width * height > MAX_PIXELS)
     throw new FleetError("TOO_MANY_PIXELS", `${where}: ${width}x${height} is past the limit of ${MAX_PIXELS} pixels`, 413);
+  return bytes;
+}
+
+/** Decodes one uploaded file to raw pixels (first page, no rotation), checked as `readImageFile`. */
+async function decodeImage(file: File, where: string): Promise<RawImage> {
+  const bytes = await readImageFile(file, where);
   try {
     const { data, info } = await sharp(bytes, { limitInputPixels: MAX_PIXELS }).raw().toBuffer({ resolveWithObject: true });
     return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height, channels: info.channels };

@@ -76,13 +76,13 @@ export default {
     const submit = async (request: Request): Promise<Response> => {
       if (stoppedAt) throw new FleetError("STOPPING", "the manager is stopping", 503);
       const decodeStarted = performance.now();
-      const { op, params, format, images, uploadBytes } = await readJobRequest(request, maxUpload);
-      timing.add("decode", (performance.now() - decodeStarted) / Math.max(images.length, 1));
-      const created = jobs.create(images.length, op, format);
+      const { op, format, jobs: inputs, uploadBytes } = await readJobRequest(request, maxUpload);
+      timing.add("decode", (performance.now() - decodeStarted) / Math.max(inputs.length, 1));
+      const created = jobs.create(inputs.length, op, format);
       totals.accepted += created.length;
       if (!firstAt) firstAt = Date.now();
       const settled = created.map((job, index) =>
-        scheduler.submit({ op, params, image: images[index]!, id: job.id }).then(
+        scheduler.submit({ ...inputs[index]!, id: job.id }).then(
           (output) => {
             totals.done += 1;
             totals.bytes += uploadBytes[index]!;
@@ -108,7 +108,7 @@ export default {
       const job = jobs.read(id);
       if (job.state === "failed") throw new FleetError("JOB_FAILED", `job ${id} failed: ${job.error}`, 409);
       if (job.state !== "done" || !job.output) throw new FleetError("JOB_NOT_DONE", `job ${id} is ${job.state} (${Math.round(job.progress * 100)}%)`, 409);
-      return encodeImage(job.output, job.format);
+      return "objects" in job.output ? Promise.resolve(jsonResponse(job.output, 200)) : encodeImage(job.output, job.format);
     };
 
     const stats = (): ManagerStats => {
