@@ -108,7 +108,7 @@ describe("manager", () => {
     const cases: [FormData, number, string, RegExp][] = [
       [toForm([], { op: "grayscale" }), 422, "BAD_JOB", /images: no file/],
       [toForm([["notes.txt", new TextEncoder().encode("hello, not a picture")]], { op: "grayscale" }), 422, "NOT_AN_IMAGE", /images\[0\] \(notes\.txt\)/],
-      [toForm(photo, { op: "teapot" }), 422, "BAD_JOB", /op: unknown image op "teapot"/],
+      [toForm(photo, { op: "teapot" }), 422, "BAD_JOB", /op: unknown op "teapot"; known: grayscale, .*classify/],
       [toForm(photo, { op: "blur", sigma: "abc" }), 422, "BAD_JOB", /\/sigma: Expected number/],
       [toForm(photo, { op: "grayscale", format: "gif" }), 422, "BAD_JOB", /format: "gif"/],
     ];
