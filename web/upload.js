@@ -2,8 +2,10 @@
 // @ts-check
 /** @typedef {import("../agent/wire").ManagerStats} ManagerStats */
 /** @typedef {import("../agent/wire").WorkerRow} WorkerRow */
-/** @typedef {{ id: string; state: string; progress: number; error?: string }} JobView */
+/** @typedef {import("../agent/wire").Detections} Detections */
+/** @typedef {{ id: string; state: string; progress: number; error?: string; result?: Detections }} JobView */
 /** @typedef {{ view: JobView; workers: Set<string>; card?: ReturnType<typeof createJobCard> }} JobEntry */
+import { drawDetections, formatTop5 } from "./detections.js";
 import { byId, element, formatNumber, toTable, toTile } from "./dom.js";
 
 const POLL_MS = 1000;
@@ -34,23 +36,39 @@ function mergeView(entry, view) {
   Object.assign(entry.view, view, { progress: view.state === "done" ? 1 : progress });
 }
 
-/** A job's card: name, progress bar, state, workers, before/after and download link. @param {string} id @param {File} file @param {string} format */
-function createJobCard(id, file, format) {
+/**
+ * A job's card: name, progress bar, state, workers, before/after (for classify: the photo with
+ * its boxes and the top-5 labels) and download link.
+ * @param {string} id @param {File} file @param {string} op @param {string} format
+ */
+function createJobCard(id, file, op, format) {
   const bar = /** @type {HTMLProgressElement} */ (element("progress", { max: "1", value: "0" }));
   const state = element("span", { class: "state" }, ["queued"]);
   const workers = element("span", { class: "muted workers" }, ["workers: —"]);
   const after = /** @type {HTMLImageElement} */ (element("img", { class: "after", alt: `${file.name} processed` }));
   const link = /** @type {HTMLAnchorElement} */ (element("a", { class: "download", hidden: "" }, ["download"]));
-  link.download = `${file.name.replace(/\.[^.]*$/, "")}-${id.slice(0, 8)}.${format === "jpeg" ? "jpg" : format}`;
-  const before = element("img", { class: "before", src: URL.createObjectURL(file), alt: `${file.name} original` });
+  const extension = op === "classify" ? "json" : format === "jpeg" ? "jpg" : format;
+  link.download = `${file.name.replace(/\.[^.]*$/, "")}-${id.slice(0, 8)}.${extension}`;
+  const original = URL.createObjectURL(file);
+  const before = /** @type {HTMLImageElement} */ (element("img", { class: "before", src: original, alt: `${file.name} original` }));
+  const labels = element("div", { class: "labels muted" });
+  const afterFigure = element("figure", {}, [after, element("figcaption", {}, [op === "classify" ? "objects" : "after"])]);
   const node = element("div", { class: "card job", "data-job": id }, [
     element("h3", {}, [file.name]),
     element("figure", {}, [before, element("figcaption", {}, ["before"])]),
-    element("figure", {}, [after, element("figcaption", {}, ["after"])]),
+    afterFigure,
     bar,
     element("div", {}, [state, " ", link]),
     workers,
+    labels,
   ]);
+  /** Puts the photo with its boxes where the output image would go. @param {Detections} detections */
+  const showDetections = async (detections) => {
+    await before.decode().catch(() => {});
+    after.replaceWith(drawDetections(original, before.naturalWidth || 1, before.naturalHeight || 1, detections));
+    labels.textContent = formatTop5(detections);
+    node.dataset.top = detections.top5[0]?.label ?? "";
+  };
   return {
     node,
     /** @param {JobEntry} entry */
@@ -62,9 +80,11 @@ function createJobCard(id, file, format) {
       state.className = `state ${view.state}`;
       state.textContent = view.state === "failed" ? `failed: ${view.error ?? ""}` : `${view.state} ${Math.round(view.progress * 100)}%`;
       workers.textContent = `workers: ${entry.workers.size ? [...entry.workers].join(", ") : "—"}`;
-      if (view.state === "done" && !after.getAttribute("src")) {
-        after.src = link.href = `/jobs/${encodeURIComponent(view.id)}/result`;
+      if (view.state === "done" && link.hidden) {
+        link.href = `/jobs/${encodeURIComponent(view.id)}/result`;
         link.hidden = false;
+        if (view.result) void showDetections(view.result);
+        else after.src = link.href;
       }
     },
   };
@@ -80,7 +100,7 @@ function showJob(id) {
 function takeEvent(event) {
   if (event.type === "task-assigned") readEntry(event.jobId).workers.add(event.workerId);
   else if (event.type === "job-progress") mergeView(readEntry(event.jobId), { progress: event.progress });
-  else if (event.type === "job-state") mergeView(readEntry(event.id), { state: event.state, progress: event.progress, error: event.error });
+  else if (event.type === "job-state") mergeView(readEntry(event.id), { state: event.state, progress: event.progress, error: event.error, result: event.result });
   else return;
   showJob(event.jobId ?? event.id);
 }
@@ -116,7 +136,7 @@ async function submitJobs(form) {
   byId("no-jobs").hidden = true;
   /** @type {{ id: string }[]} */ (answer.jobs).forEach(({ id }, index) => {
     const entry = readEntry(id);
-    entry.card = createJobCard(id, chosen[index], String(fields.get("format")));
+    entry.card = createJobCard(id, chosen[index], op, String(fields.get("format")));
     byId("jobs").prepend(entry.card.node);
     entry.card.show(entry);
     void pollJob(id); // events sent before the socket opened are not replayed

@@ -1,28 +1,18 @@
 // The manager's upload page in real headless Chromium: three photos through two grayscale workers, live progress, results and the workers panel.
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { checkOptions } from "../../agent/options";
-import worker from "../../agent/roles/grayscale-worker";
-import manager from "../../agent/roles/manager";
-import type { Role, RoleHandle } from "../../agent/roles/types";
 import sharp from "../../agent/sharp";
-import { FIXTURES, quietContext } from "../helpers";
+import { FIXTURES, startRole } from "../helpers";
 import { hasChromium, launchBrowser } from "./_chromium";
 
 const PHOTOS = ["astronaut-480p.jpg", "chelsea-480p.jpg", "coffee-480p.jpg"];
 
-/** Starts `role` in process (the manager roles are not in the registry yet); stopped on dispose. */
-async function startRole(role: Role<any>, options: Record<string, unknown>): Promise<RoleHandle & AsyncDisposable> {
-  const handle = await role.start(checkOptions(role.options, options, "api"), quietContext);
-  return { ...handle, [Symbol.asyncDispose]: () => handle.stop() };
-}
-
 describe.skipIf(!hasChromium)("upload page", () => {
   test("runs three photos on two workers and shows progress, results and workers", async () => {
-    await using fleet = await startRole(manager, { port: 0, workerPort: 0 });
+    await using fleet = await startRole("manager", { port: 0, workerPort: 0 });
     const { port, worker_port } = fleet.stats() as unknown as { port: number; worker_port: number };
-    await using w1 = await startRole(worker, { manager: `127.0.0.1:${worker_port}`, concurrency: 1, id: "w1" });
-    await using w2 = await startRole(worker, { manager: `127.0.0.1:${worker_port}`, concurrency: 1, id: "w2" });
+    await using w1 = await startRole("grayscale-worker", { manager: `127.0.0.1:${worker_port}`, concurrency: 1, id: "w1" });
+    await using w2 = await startRole("grayscale-worker", { manager: `127.0.0.1:${worker_port}`, concurrency: 1, id: "w2" });
     void [w1, w2];
     const base = `http://127.0.0.1:${port}`;
     await using browser = await launchBrowser();
@@ -50,5 +40,32 @@ describe.skipIf(!hasChromium)("upload page", () => {
     const names = (await page.locator("#workers td:first-child").allInnerTexts()).sort();
     expect(names).toEqual(["w1", "w2"]);
     await page.locator("#queue .figure", { hasText: "done" }).locator("b", { hasText: /^3$/ }).waitFor(); // refreshed once a second
+  });
+
+  test("classify: three photos on a recognition worker; boxes drawn over each photo, top labels cat, cup, person, JSON download", async () => {
+    await using fleet = await startRole("manager", { port: 0, workerPort: 0 });
+    const { port, worker_port } = fleet.stats() as unknown as { port: number; worker_port: number };
+    await using _ = await startRole("recognition-worker", { manager: `127.0.0.1:${worker_port}`, concurrency: 1, id: "r1" });
+    const base = `http://127.0.0.1:${port}`;
+    await using browser = await launchBrowser();
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    await page.goto(`${base}/`);
+    await page.locator("#workers tr:nth-child(2)").waitFor();
+    await page.setInputFiles("#images", ["chelsea.jpg", "coffee.jpg", "astronaut.jpg"].map((name) => join(FIXTURES, name)));
+    await page.selectOption("#op", "classify");
+    expect(await page.locator("input[name=minScore]").isVisible()).toBe(true);
+    await page.click("#submit");
+    await page.locator(".job[data-top]").nth(2).waitFor();
+    const cards = page.locator(".job");
+    const tops = await cards.evaluateAll((nodes) => nodes.map((node) => (node as unknown as { dataset: { top: string } }).dataset.top));
+    expect(tops.sort()).toEqual(["cat", "cup", "person"]);
+    for (let index = 0; index < 3; index += 1) {
+      const card = cards.nth(index);
+      expect(await card.locator("svg.detections rect").count()).toBeGreaterThan(0);
+      expect(await card.locator(".labels").innerText()).toMatch(/^(cat|cup|person) 0\.\d\d/);
+      const href = await card.locator("a.download").getAttribute("href");
+      const result = (await (await fetch(new URL(href!, base))).json()) as { objects: unknown[]; top5: unknown[] };
+      expect(result.objects.length).toBeGreaterThan(0);
+    }
   });
 });
