@@ -70,20 +70,22 @@ function readContentLength(headers: string): number | undefined {
 }
 
 /**
- * Creates a parser for parts delimited by `--BOUNDARY` lines. A part with a
+ * Creates a parser for parts delimited by `--BOUNDARY` lines. Without a `boundary` (a server
+ * that does not name it, as ffmpeg's `-listen 1` answering application/octet-stream), the
+ * first line that starts with `--` names it. A part with a
  * `Content-Length` is read by its length (no scanning of the JPEG bytes); one without is
  * read up to the next delimiter. A part is handed on only when it starts with SOI
  * (FFD8) and ends with EOI (FFD9, optionally followed by CRLF): anything else counts as
  * bad and parsing goes on at the next delimiter. Memory: at most one part (`maxPartBytes`).
  */
 export function createMultipartParser(
-  boundary: string,
+  boundary: string | undefined,
   onPart: (body: Uint8Array) => void,
   options: MultipartOptions = {},
 ): MultipartParser {
   const keep = options.keepBodies ?? true;
   const maxPart = options.maxPartBytes ?? MAX_PART_BYTES;
-  const delimiter = encoder.encode(`--${boundary.replace(/^--/, "")}`);
+  let delimiter = boundary === undefined ? undefined : encoder.encode(`--${boundary.replace(/^--/, "")}`);
   const counts: MultipartStats = { parts: 0, bad: 0, garbageBytes: 0 };
   let state: "seek" | "headers" | "body" | "scan" = "seek";
   let buffer: Uint8Array = new Uint8Array(0); // unconsumed bytes in seek, headers and scan
@@ -127,7 +129,22 @@ export function createMultipartParser(
     }
   };
 
+  /** Learns the boundary from the first `--NAME` line; false until a whole line has come. */
+  const learnBoundary = (): boolean => {
+    const lineEnd = indexOf(buffer, CRLF2.subarray(0, 2));
+    if (lineEnd < 0) return false;
+    const line = new TextDecoder().decode(buffer.subarray(0, lineEnd));
+    const dashes = line.indexOf("--");
+    if (dashes >= 0 && line.length > dashes + 2) delimiter = encoder.encode(line.slice(dashes).trimEnd());
+    else {
+      counts.garbageBytes += lineEnd + 2;
+      buffer = buffer.subarray(lineEnd + 2);
+    }
+    return true;
+  };
+
   const step = (): boolean => {
+    if (!delimiter) return learnBoundary();
     if (state === "seek") {
       const at = indexOf(buffer, delimiter);
       if (at < 0) {
@@ -158,7 +175,7 @@ export function createMultipartParser(
       return true;
     }
     // scan: the body runs to the next delimiter
-    const at = indexOf(buffer, delimiter, scanFrom);
+    const at = indexOf(buffer, delimiter!, scanFrom);
     if (at < 0) {
       scanFrom = Math.max(0, buffer.length - delimiter.length + 1);
       if (buffer.length > maxPart) {

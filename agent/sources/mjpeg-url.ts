@@ -17,8 +17,8 @@ export type MjpegUrlStats = ReturnType<FrameSource["stats"]> & { bad_parts: numb
  * mjpeg-cmd does: `next()` returns a frame newer than the last it returned, waiting if
  * needed; frames nobody took count as dropped; bad parts are skipped and counted.
  * When the stream ends or breaks, `next()` throws SOURCE_ENDED (410).
- * @throws FleetError SOURCE_FAILED (422) when the URL does not answer a multipart stream
- *   with a boundary, or sends no whole JPEG within 10 s.
+ * @throws FleetError SOURCE_FAILED (422) when the URL does not answer 200 with a multipart
+ *   stream (or an untyped one whose first line is a `--boundary`), or sends no whole JPEG within 10 s.
  */
 export async function openMjpegUrl(url: string, options: { firstFrameTimeoutMs?: number } = {}): Promise<FrameSource> {
   const abort = new AbortController();
@@ -35,9 +35,11 @@ export async function openMjpegUrl(url: string, options: { firstFrameTimeoutMs?:
   } catch (error) {
     return fail((error as Error).message, error);
   }
-  const boundary = readBoundary(response.headers.get("content-type"));
-  if (!response.ok || !response.body || !boundary)
-    return fail(`answered ${response.status} ${response.headers.get("content-type") ?? "(no content type)"}, not a multipart stream with a boundary`);
+  // A multipart type names its boundary; a server that sends none (ffmpeg -listen 1) names it in the first line.
+  const contentType = response.headers.get("content-type") ?? "";
+  const boundary = readBoundary(contentType);
+  if (!response.ok || !response.body || (!boundary && !/octet-stream|^$/.test(contentType)))
+    return fail(`answered ${response.status} ${contentType || "(no content type)"}, not a multipart stream`);
 
   const waiters: Waiter[] = [];
   const firstFrame = Promise.withResolvers<void>();

@@ -15,7 +15,7 @@ export interface StreamEvents {
 
 /**
  * Reads the bytes of an HTTP/1.1 response carrying `multipart/x-mixed-replace`: parses
- * the head (status 200 and the boundary), removes chunked transfer coding when the
+ * the head (status 200, the boundary if named), removes chunked transfer coding when the
  * server uses it, and counts whole parts. Memory: the head, one chunk-size line and the
  * multipart parser's carry (no frame bytes are kept).
  */
@@ -54,12 +54,12 @@ export class StreamReader {
     const [status, ...lines] = this.head.split("\r\n");
     const headers = new Map(lines.map((line) => [line.slice(0, line.indexOf(":")).trim().toLowerCase(), line.slice(line.indexOf(":") + 1).trim()]));
     const boundary = readBoundary(headers.get("content-type") ?? null);
-    if (!/^HTTP\/1\.[01] 200/.test(status ?? "") || !boundary) {
+    if (!/^HTTP\/1\.[01] 200/.test(status ?? "")) {
       this.fail(`answered ${status}, ${headers.get("content-type") ?? "no content type"}`);
       return false;
     }
     this.chunked = /chunked/i.test(headers.get("transfer-encoding") ?? "");
-    this.parser = createMultipartParser(boundary, () => this.events.onFrame(), { keepBodies: false });
+    this.parser = createMultipartParser(boundary, () => this.events.onFrame(), { keepBodies: false }); // no boundary: the first --NAME line
     return true;
   }
 

@@ -10,8 +10,8 @@ export interface PolicyInput {
   uplinkBps: number | undefined;
   /** Frames per second the source delivers (the target rate when not measured yet). */
   fps: number;
-  /** Smoothed motion score 0..1. */
-  motion: number;
+  /** Smoothed motion score 0..1, undefined while not known yet (motion viewers then get medium). */
+  motion: number | undefined;
   /** Estimated bytes of one frame per tier (measured where a tier was encoded, else modelled). */
   bytesPerFrame: Record<Tier, number>;
 }
@@ -49,13 +49,13 @@ export function toMotionTier(score: number): Tier {
 export function assignTiers(viewers: Iterable<Viewer>, input: PolicyInput): void {
   const all = [...viewers];
   const bits = (tier: Tier) => input.bytesPerFrame[tier] * 8 * input.fps;
-  const motionTier = toMotionTier(input.motion);
+  const motionTier = input.motion === undefined ? "medium" : toMotionTier(input.motion);
   const autos: Viewer[] = [];
   let used = 0;
   for (const viewer of all) {
     if (viewer.mode === "motion") {
       viewer.tier = motionTier;
-      viewer.minIntervalMs = 1000 / Math.max(1, input.fps * MOTION_RATE[motionTier]);
+      viewer.minIntervalMs = MOTION_RATE[motionTier] >= 1 ? 0 : 1000 / Math.max(1, input.fps * MOTION_RATE[motionTier]);
     }
     if (viewer.mode === "auto") autos.push(viewer);
     else used += bits(viewer.tier) * (viewer.minIntervalMs > 0 ? Math.min(1, 1000 / viewer.minIntervalMs / input.fps) : 1);

@@ -85,7 +85,7 @@ export class StreamHub {
     if (this.stopped) throw new FleetError("STOPPING", "the streamer is stopping", 503);
     if (this.viewers.size >= this.settings.maxViewers)
       throw new FleetError("TOO_MANY_VIEWERS", `the streamer serves at most ${this.settings.maxViewers} viewers`, 503);
-    const viewer = new Viewer(this.nextId++, mode, mode === "auto" || mode === "motion" ? "low" : mode, client);
+    const viewer = new Viewer(this.nextId++, mode, mode === "auto" ? "low" : mode === "motion" ? "medium" : mode, client);
     this.viewers.add(viewer);
     this.assign();
     const last = this.lastPart[viewer.tier];
@@ -103,6 +103,7 @@ export class StreamHub {
     this.retired.skipped += viewer.skipped;
     this.retired.bytes += viewer.bytes;
     this.retired.viewers += 1;
+    if (this.viewers.size === 0) this.motion.reset();
   }
 
   /** Stops taking frames, closes every viewer and the source. */
@@ -132,7 +133,7 @@ export class StreamHub {
 
   private assign(): void {
     const fps = this.sourceSeries.rate(2) || this.settings.fps || 30;
-    assignTiers(this.viewers, { tiers: this.settings.tiers, uplinkBps: this.settings.uplinkBps, fps, motion: this.motion.score, bytesPerFrame: this.bytesPerFrame() });
+    assignTiers(this.viewers, { tiers: this.settings.tiers, uplinkBps: this.settings.uplinkBps, fps, motion: this.motion.known ? this.motion.score : undefined, bytesPerFrame: this.bytesPerFrame() });
   }
 
   private async sleep(ms: number): Promise<void> {

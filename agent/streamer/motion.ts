@@ -17,12 +17,14 @@ export const STILL_SCORE = 0.01;
 export class MotionMeter {
   private previous: Uint8Array | undefined;
   private smoothed = 0;
+  private compared = 0;
 
   /** Compares `grey` with the previous copy; returns the smoothed score 0..1. */
   update(grey: Uint8Array): number {
     const previous = this.previous;
     this.previous = grey;
     if (!previous || previous.length !== grey.length) return this.smoothed;
+    this.compared += 1;
     let changed = 0;
     for (let i = 0; i < grey.length; i += 1) if (Math.abs(grey[i]! - previous[i]!) > CHANGE_THRESHOLD) changed += 1;
     this.smoothed = SMOOTHING * (changed / grey.length) + (1 - SMOOTHING) * this.smoothed;
@@ -32,5 +34,17 @@ export class MotionMeter {
   /** The smoothed score 0..1 (0 before two frames were compared). */
   get score(): number {
     return this.smoothed;
+  }
+
+  /** Whether the score stands on at least 3 compared frames since the last reset (else it is not known yet). */
+  get known(): boolean {
+    return this.compared >= 3;
+  }
+
+  /** Forgets the scene (nobody watched for a while): the next copy starts a new comparison. */
+  reset(): void {
+    this.previous = undefined;
+    this.smoothed = 0;
+    this.compared = 0;
   }
 }

@@ -82,9 +82,9 @@ export class Viewer {
     if (waiting) this.send(waiting);
   }
 
-  /** Whether this viewer takes a new frame now, given its frame-rate limit. */
+  /** Whether this viewer takes a new frame now, given its frame-rate limit (with 10% slack for the source's jitter). */
   wantsFrame(now: number): boolean {
-    return this.isOpen && (this.minIntervalMs === 0 || now - this.lastSentAt >= this.minIntervalMs - 1);
+    return this.isOpen && (this.minIntervalMs === 0 || now - this.lastSentAt >= this.minIntervalMs * 0.9);
   }
 
   /** Offers a part: written now when the socket is free, else it replaces the waiting part (counted as skipped). */
