@@ -1,5 +1,6 @@
 // classify through the manager: uploads go whole to a real recognition worker; results as JSON on GET /result and in job-state events.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { Detections } from "../../agent/wire";
 import { readPhotos, startRole } from "../helpers";
 
 const photos = readPhotos();
@@ -42,11 +43,11 @@ describe("manager classify", () => {
     const names = ["chelsea.jpg", "coffee.jpg", "astronaut.jpg"];
     const { status, body } = await post({ op: "classify" }, names.map((name) => [name, photos.get(name)!]), "?wait=1");
     expect(status).toBe(200);
-    const sizes = [[451, 300], [600, 400], [512, 512]];
+    const sizes: [number, number][] = [[451, 300], [600, 400], [512, 512]];
     const tops: string[] = [];
     for (const [index, view] of (body.jobs as { id: string; state: string; result: any }[]).entries()) {
       expect(view.state).toBe("done");
-      const result = await (await fetch(`${base}/jobs/${view.id}/result`)).json();
+      const result = (await (await fetch(`${base}/jobs/${view.id}/result`)).json()) as Detections;
       expect(result).toEqual(view.result);
       tops.push(result.top5[0].label);
       const [width, height] = sizes[index]!;
