@@ -49,7 +49,7 @@ describe("manager classify", () => {
       expect(view.state).toBe("done");
       const result = (await (await fetch(`${base}/jobs/${view.id}/result`)).json()) as Detections;
       expect(result).toEqual(view.result);
-      tops.push(result.top5[0].label);
+      tops.push(result.top5[0]!.label);
       const [width, height] = sizes[index]!;
       for (const { box } of result.objects) {
         expect(box[0] >= 0 && box[1] >= 0 && box[0] + box[2] <= width + 1 && box[1] + box[3] <= height + 1).toBe(true);
