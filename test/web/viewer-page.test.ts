@@ -1,0 +1,42 @@
+// The streamer's viewer page in real headless Chromium: a moving picture, quality buttons that change the bytes per frame, live reactions.
+import { describe, expect, test } from "bun:test";
+import type { Page } from "playwright-core";
+import { startRole } from "../helpers";
+import { hasChromium, launchBrowser } from "./_chromium";
+
+/** Bytes per frame the page shows for its own stream, once it shows one for `mode`. */
+async function readBytesPerFrame(page: Page, mode: string): Promise<number> {
+  await page.click(`[data-mode=${mode}]`);
+  await page.locator(`[data-mode=${mode}][aria-pressed=true]`).waitFor();
+  await page.locator("#frame-size:not([data-bytes='0'])").waitFor();
+  return Number(await page.locator("#frame-size").getAttribute("data-bytes"));
+}
+
+describe.skipIf(!hasChromium)("viewer page", () => {
+  test("shows a moving stream as the background; high, low and reactions work", async () => {
+    await using streamer = await startRole("streamer", { port: 0, source: "synthetic:640x480", fps: 30 });
+    const base = `http://127.0.0.1:${streamer.stats().port}`;
+    await using browser = await launchBrowser();
+    const page = await browser.newPage({ viewport: { width: 800, height: 600 } });
+    await page.goto(`${base}/?quality=medium`);
+    await page.waitForFunction(() => (globalThis as unknown as { document: { getElementById(id: string): { naturalWidth: number } } }).document.getElementById("stream").naturalWidth > 0);
+    // Only the picture, away from the panel: the synthetic square moves every frame, so it changes.
+    const picture = { x: 400, y: 300, width: 400, height: 300 };
+    const first = await page.screenshot({ clip: picture });
+    let second = await page.screenshot({ clip: picture });
+    while (Buffer.compare(first, second) === 0) second = await page.screenshot({ clip: picture });
+    expect(Buffer.compare(first, second)).not.toBe(0);
+    await page.locator("#viewers", { hasText: "1" }).waitFor();
+
+    const high = await readBytesPerFrame(page, "high");
+    const low = await readBytesPerFrame(page, "low");
+    expect(high).toBeGreaterThan(low * 2);
+    await page.locator("#tier", { hasText: "low" }).waitFor();
+
+    const other = await browser.newPage();
+    await other.goto(`${base}/?quality=low`);
+    await other.locator("#viewers", { hasText: "2" }).waitFor();
+    await page.click("#react");
+    await other.locator("#reactions", { hasText: "1" }).waitFor(); // seen live by the other viewer
+  });
+});
