@@ -43,8 +43,8 @@ function fromRounds(what: string, runs: LoadRun[], key: keyof LoadRun, unit: str
   return { what, value: median(rounds), unit, min: Math.min(...rounds), max: Math.max(...rounds), rounds };
 }
 
-/** Compares ours with the baseline; with rounds on both sides, the ratio is the median of the ratios of rounds taken side by side. */
-function compare(id: string, subject: string, ours: Figure & { rounds?: number[] }, baseline?: Figure & { rounds?: number[] }, target?: string): Row {
+/** Compares ours with the baseline (figures may carry `rounds`); with rounds on both sides, the ratio is the median of the ratios of rounds taken side by side. */
+export function compare(id: string, subject: string, ours: Figure & { rounds?: number[] }, baseline?: Figure & { rounds?: number[] }, target?: string): Row {
   const paired = ours.rounds && baseline?.rounds ? ours.rounds.map((value, index) => value / baseline.rounds![index]!) : undefined;
   const raw = paired ? median(paired) : baseline && baseline.value > 0 ? ours.value / baseline.value : undefined;
   const strip = (figure?: Figure & { rounds?: number[] }): Figure | undefined => figure && { what: figure.what, value: figure.value, unit: figure.unit, min: figure.min, max: figure.max };

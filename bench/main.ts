@@ -7,6 +7,7 @@ import { formatRows, formatRuns, toRows } from "./_table";
 import { describeFolder, runDisk } from "./disk";
 import { runFunctions } from "./functions";
 import { LOAD, PHOTO, ROUNDS, RUN_SECONDS, WARMUP_SECONDS, runIngest, type LoadRun } from "./ingest";
+import { RECOGNITION_ROUNDS, formatRecognitionRuns, runRecognition, toRecognitionRows } from "./recognition";
 
 const TMPFS = "/dev/shm";
 const RESULTS = join(import.meta.dir, "results");
@@ -39,7 +40,8 @@ async function main(): Promise<void> {
   const functions = await runFunctions();
   const tmpfs = await runInTmpfs();
   const disk = await runDisk();
-  const rows = toRows({ sink: tmpfs.sink, binary: tmpfs.binary, json: tmpfs.json, disk, functions });
+  const recognition = await runRecognition();
+  const rows = [...toRows({ sink: tmpfs.sink, binary: tmpfs.binary, json: tmpfs.json, disk, functions }), ...toRecognitionRows(recognition)];
   const runs: [string, LoadRun][] = [
     ...tmpfs.sink.map((run, index): [string, LoadRun] => [`bare Bun.serve, binary #${index + 1}`, run]),
     ...tmpfs.binary.map((run, index): [string, LoadRun] => [`receiver tmpfs, binary #${index + 1}`, run]),
@@ -50,6 +52,8 @@ async function main(): Promise<void> {
   console.log(formatRows(rows));
   console.log(`\nload runs (${RUN_SECONDS}s each; rounds ran in the order #1 of each server, then #2, ...):`);
   console.log(formatRuns(runs));
+  console.log(`\nrecognition runs (${RECOGNITION_ROUNDS} rounds, subjects in turn; Pi-class runs once):`);
+  console.log(formatRecognitionRuns(recognition));
   const c = functions.checks;
   console.log(`
 folders: tmpfs ${tmpfs.folder.path} (${tmpfs.folder.fstype}); disk ${disk.folder.path} (${disk.folder.device}, ${disk.folder.fstype})
@@ -61,10 +65,13 @@ what the numbers include:
 - 2: one round; JPEG bytes saved / (sending time + drain after SIGTERM until the receiver exited + \`sync\` until it returned); baseline: ${disk.sequential.bytes / 2 ** 30} GiB of random bytes in 1 MiB write()s to one file, then fsync, ${disk.sequential.seconds}s; MB = 1e6 bytes.
 - 3b: request-body bytes (JSON is base64, ~4/3 larger); 3c: JPEG bytes (img/s x ${functions.photo_bytes} B).
 - CPU %: of one core; sender over its whole life incl. startup (rusage); server over the counted sending time (/proc/PID/stat).
-- 5: tinybench mean ops/s over 1 s of samples after 200 ms warm-up; 5c MB/s = ops/s x ${(functions.stream_bytes / 1e6).toFixed(1)} MB per pass.`);
+- 5: tinybench mean ops/s over 1 s of samples after 200 ms warm-up; 5c MB/s = ops/s x ${(functions.stream_bytes / 1e6).toFixed(1)} MB per pass.
+- 6: classify on chelsea, coffee, astronaut in turn (decode with sharp included). In process: one image at a time on this thread (model call alone: ${recognition.detect_ms.join(", ")} ms).
+  Workers: \`agent --role recognition-worker\` processes fed to their credit by bench/_classify-driver.ts over the protocol (the manager role has no classify jobs yet);
+  results counted over 5 s after a 2 s warm-up (8 s for 6e); c = --concurrency, b = --batch; 6e: --impair '{"cpu":0.25}', --concurrency 1 each.`);
 
   mkdirSync(RESULTS, { recursive: true });
-  writeFileSync(join(RESULTS, "latest.json"), `${JSON.stringify({ machine, load: { ...LOAD, rounds: ROUNDS, run_s: RUN_SECONDS, warmup_s: WARMUP_SECONDS }, rows, runs: Object.fromEntries(runs), disk, functions }, null, 2)}\n`);
+  writeFileSync(join(RESULTS, "latest.json"), `${JSON.stringify({ machine, load: { ...LOAD, rounds: ROUNDS, run_s: RUN_SECONDS, warmup_s: WARMUP_SECONDS }, rows, runs: Object.fromEntries(runs), disk, functions, recognition }, null, 2)}\n`);
   console.log(`\nwritten: ${join(RESULTS, "latest.json")}`);
 }
 

@@ -1,0 +1,78 @@
+// A minimal manager for the recognition bench: speaks the worker protocol, keeps every worker's credit full of classify tasks, counts results.
+// (The manager role has no classify jobs yet; this drives recognition workers the way it will: whole image files as payload.)
+import { listenFor, type Connection } from "../agent/protocol";
+
+/** A listening driver: workers dial `port`; `measure()` counts the results of a window. */
+export interface ClassifyDriver extends AsyncDisposable {
+  port: number;
+  /** Resolves once `count` workers have said hello (and been fed). */
+  waitForWorkers(count: number): Promise<void>;
+  /** Counts results answered within the next `seconds`: images/s, errors, and how many workers served. */
+  measure(seconds: number): Promise<{ images_per_s: number; results: number; errors: number; workers: number }>;
+  /** Stops handing out new tasks (the workers drain what they hold). */
+  pause(): void;
+}
+
+/**
+ * Starts a driver on 127.0.0.1 that answers each hello with a welcome, sends the worker as
+ * many classify tasks as its credit, and a new one for every result or error, cycling
+ * through `images` (encoded files).
+ */
+export function startClassifyDriver(images: Uint8Array[]): ClassifyDriver {
+  const workers = new Set<Connection>();
+  const waiters: (() => void)[] = [];
+  const counts = { results: 0, errors: 0 };
+  let counting = false;
+  let feeding = true;
+  let sent = 0;
+
+  const feed = (connection: Connection): void => {
+    if (!feeding || !connection.isOpen) return;
+    const payload = images[sent % images.length]!;
+    sent += 1;
+    void connection.send({ type: "assign", taskId: `bench-${sent}`, attempt: 1, op: "classify", params: {}, payload }).catch(() => {});
+  };
+
+  const listener = listenFor({
+    hostname: "127.0.0.1",
+    port: 0,
+    onConnection: (connection) => {
+      connection.onMessage((message) => {
+        if (message.type === "hello") {
+          void connection.send({ type: "welcome", version: 1, heartbeatMs: 1000 }).catch(() => {});
+          workers.add(connection);
+          for (let i = 0; i < message.credit; i++) feed(connection);
+          for (const wake of waiters.splice(0)) wake();
+        } else if (message.type === "result" || message.type === "error") {
+          if (counting) counts[message.type === "result" ? "results" : "errors"] += 1;
+          feed(connection);
+        }
+      });
+      connection.onClose(() => workers.delete(connection));
+    },
+  });
+
+  return {
+    port: listener.port,
+    waitForWorkers: async (count) => {
+      while (workers.size < count) await new Promise<void>((resolve) => waiters.push(resolve));
+    },
+    measure: async (seconds) => {
+      counts.results = 0;
+      counts.errors = 0;
+      counting = true;
+      const began = performance.now();
+      await Bun.sleep(seconds * 1000);
+      counting = false;
+      const elapsed = (performance.now() - began) / 1000;
+      return { images_per_s: Math.round((counts.results / elapsed) * 100) / 100, ...counts, workers: workers.size };
+    },
+    pause: () => {
+      feeding = false;
+    },
+    [Symbol.asyncDispose]: async () => {
+      feeding = false;
+      await listener.stop();
+    },
+  };
+}
