@@ -50,7 +50,7 @@ export async function buildExecutables({ arch, programs = ["agent", "controller"
 export async function compileExecutable(entry: string, outfile: string, arch: Arch, workers: string[] = []): Promise<void> {
   const other = ARCHES.filter((a) => a !== arch);
   try {
-    await Bun.build({
+    const result = await Bun.build({
       entrypoints: [entry, ...workers],
       compile: {
         target: `bun-linux-${arch}`,
@@ -70,8 +70,9 @@ export async function compileExecutable(entry: string, outfile: string, arch: Ar
       sourcemap: "inline",
       throw: true,
     });
-    // Bun also writes the map beside the executable; the executable does not need it.
+    // Bun also writes the maps (the executable's, each worker's) beside the executable; it does not need them.
     rmSync(`${outfile}.map`, { force: true });
+    for (const output of result.outputs) if (output.path.endsWith(".map")) rmSync(output.path, { force: true });
   } catch (error) {
     const logs = error instanceof AggregateError ? error.errors : [error];
     throw new AggregateError(logs, `building ${relative(ROOT, entry)} for linux-${arch} failed`);
