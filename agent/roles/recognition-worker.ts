@@ -4,6 +4,7 @@ import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { availableParallelism } from "node:os";
 import { FleetError } from "../errors";
 import type { Assign } from "../protocol";
+import { ClassifyParams } from "../wire";
 import { sessionOptions, startWorkerSession, type TaskRunner } from "./_worker-session";
 import type { Role, RoleHandle } from "./types";
 
@@ -19,14 +20,7 @@ const options = t.Object(
   { additionalProperties: false },
 );
 
-/** The params of a classify assign: optional limits, nothing else. */
-const ClassifyParams = t.Object(
-  {
-    minScore: t.Optional(t.Number({ minimum: 0, maximum: 1, description: "objects scoring under this are left out (default 0.5)" })),
-    maxObjects: t.Optional(t.Integer({ minimum: 1, maximum: 100, description: "most objects answered (default 20)" })),
-  },
-  { additionalProperties: false },
-);
+/** The params of a classify assign (wire.ts, shared with the manager): optional limits, nothing else. */
 const checkParams = TypeCompiler.Compile(ClassifyParams);
 
 interface ClassifyTask {
