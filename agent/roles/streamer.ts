@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { parseRate } from "../_impair-rate";
 import { FleetError } from "../errors";
 import { answerErrorsAsJson, jsonResponse } from "../http";
+import { loadSharp } from "../sharp";
 import { openSource, parseSourceSpec } from "../sources";
 import { StreamHub } from "../streamer/hub";
 import { readStreamerStats, type StreamerStats } from "../streamer/stats";
@@ -58,6 +59,7 @@ export default {
   options,
   async start(opts, context): Promise<RoleHandle & LastFrame> {
     const uplinkBps = opts.uplink === "" ? undefined : parseRate(opts.uplink, "--uplink");
+    loadSharp(); // now rather than on the first viewer's first frame (about 100 ms)
     const spec = parseSourceSpec(opts.source);
     const open = () => openSource(spec, { quality: opts.sourceQuality });
     const tiers = Object.fromEntries(

@@ -2,11 +2,12 @@
 import { FleetError } from "../errors";
 import { RateSeries } from "../metrics";
 import type { Frame, FrameSource } from "../sources";
-import { encodeForTier, readGreyThumb } from "./_encode";
+import { toGreyThumb } from "./_encode";
+import { TierEncoder } from "./_tier-encoder";
 import { assignTiers, estimateBytes } from "./_policy";
 import { MotionMeter } from "./motion";
 import { TIERS, type Tier, type TierSettings } from "./tiers";
-import { toPart, Viewer, type Part } from "./viewer";
+import { Viewer } from "./viewer";
 import type { ViewerMode } from "./tiers";
 
 /** Settings of a hub. */
@@ -22,15 +23,6 @@ export interface HubSettings {
   log(event: string, fields?: Record<string, unknown>): void;
 }
 
-/** Running totals of one tier. */
-interface TierCounts {
-  encodes: number;
-  bytes: number;
-  series: RateSeries;
-  /** Bytes of the last frame encoded for the tier (its JPEG), undefined before the first. */
-  lastBytes?: number;
-}
-
 /** First wait before a dead source is opened again (ms); it doubles up to REOPEN_MAX_MS. */
 const REOPEN_FIRST_MS = 250;
 const REOPEN_MAX_MS = 4000;
@@ -40,15 +32,10 @@ const REOPEN_MAX_MS = 4000;
  * watches), the tiers of auto and motion viewers, one encode per tier that has a viewer
  * wanting the frame, and the part offered to each such viewer. No viewer: no encode.
  * A source that fails is reopened with backoff while viewers keep the last frame.
- * Memory: the newest source frame, the last part of each tier, two parts per viewer.
+ * Memory: the newest source frame and its pixels, the last part of each tier, two parts per viewer.
  */
 export class StreamHub {
   readonly viewers = new Set<Viewer>();
-  readonly counts: Record<Tier, TierCounts> = {
-    high: { encodes: 0, bytes: 0, series: new RateSeries() },
-    medium: { encodes: 0, bytes: 0, series: new RateSeries() },
-    low: { encodes: 0, bytes: 0, series: new RateSeries() },
-  };
   readonly sourceSeries = new RateSeries();
   readonly motion = new MotionMeter();
   /** The newest source frame (what /snapshot.jpg answers). */
@@ -60,17 +47,21 @@ export class StreamHub {
   framesTaken = 0;
   /** Figures of viewers that have left, so totals survive them: delivered and skipped frames, bytes, viewers. */
   readonly retired = { delivered: 0, skipped: 0, bytes: 0, viewers: 0 };
-  private readonly lastPart: Partial<Record<Tier, Part>> = {};
   private nextId = 1;
   private stopped = false;
   private wake = Promise.withResolvers<void>();
   private loop: Promise<void> | undefined;
 
+  /** Encodes per tier, with their running totals. */
+  readonly encoder: TierEncoder;
+
   constructor(
     private source: FrameSource | undefined,
     private readonly open: () => Promise<FrameSource>,
     private readonly settings: HubSettings,
-  ) {}
+  ) {
+    this.encoder = new TierEncoder(settings.tiers);
+  }
 
   /** Starts taking frames. */
   start(): void {
@@ -78,7 +69,7 @@ export class StreamHub {
   }
 
   /**
-   * Adds a viewer in `mode`; it gets the last part of its tier at once when there is one.
+   * Adds a viewer in `mode`; its first frame is the newest source frame, sent at once.
    * @throws FleetError TOO_MANY_VIEWERS (503) past maxViewers; STOPPING (503) after stop().
    */
   addViewer(mode: ViewerMode, client: string): Viewer {
@@ -88,10 +79,16 @@ export class StreamHub {
     const viewer = new Viewer(this.nextId++, mode, mode === "auto" ? "low" : mode === "motion" ? "medium" : mode, client);
     this.viewers.add(viewer);
     this.assign();
-    const last = this.lastPart[viewer.tier];
-    const fresh = last && this.latest && last.seq >= this.latest.seq - 1;
-    if (last && (fresh || !this.sourceUp)) viewer.offer(last);
-    else if (!this.sourceUp && this.latest) void this.deliver(this.latest, [viewer]);
+    // The first frame at once: the tier's newest part when it is of the newest frame (or the
+    // source is down), else the newest frame encoded now rather than at the next frame.
+    const last = this.encoder.lastPart[viewer.tier];
+    const latest = this.latest;
+    if (last && (!this.sourceUp || !latest || last.seq >= latest.seq)) viewer.offer(last);
+    else if (latest)
+      this.encoder.partFor(latest, viewer.tier).then(
+        (part) => viewer.offer(part),
+        (error) => this.settings.log("frame_failed", { error: (error as Error).message }),
+      );
     return viewer;
   }
 
@@ -127,7 +124,8 @@ export class StreamHub {
 
   /** Bytes per frame of each tier, measured or estimated (for the auto policy and /stats). */
   bytesPerFrame(): Record<Tier, number> {
-    const measured = Object.fromEntries(TIERS.filter((tier) => this.counts[tier].lastBytes).map((tier) => [tier, this.counts[tier].lastBytes]));
+    const counts = this.encoder.counts;
+    const measured = Object.fromEntries(TIERS.filter((tier) => counts[tier].lastBytes).map((tier) => [tier, counts[tier].lastBytes]));
     return estimateBytes(measured, this.settings.tiers, this.latest?.data.length ?? 50_000);
   }
 
@@ -184,35 +182,27 @@ export class StreamHub {
       this.latest = frame;
       this.framesTaken += 1;
       this.sourceSeries.add(1, frame.data.length);
-      if (this.viewers.size > 0) await this.deliver(frame, this.viewers).catch((error) => this.settings.log("frame_failed", { error: (error as Error).message }));
+      if (this.viewers.size > 0) await this.deliver(frame).catch((error) => this.settings.log("frame_failed", { error: (error as Error).message }));
     }
   }
 
-  /** Scores motion, assigns tiers, encodes the frame once per tier some viewer wants now, offers it. */
-  private async deliver(frame: Frame, viewers: Iterable<Viewer>): Promise<void> {
+  /** Decodes the frame, scores motion, assigns tiers, encodes once per tier some viewer wants now, offers it. */
+  private async deliver(frame: Frame): Promise<void> {
     const now = performance.now();
-    const thumb = readGreyThumb(frame.data).then((grey) => this.motion.update(grey));
+    this.motion.update(toGreyThumb(await this.encoder.decode(frame)));
     this.assign();
     const wanting = new Map<Tier, Viewer[]>();
-    for (const viewer of viewers) {
+    for (const viewer of this.viewers) {
       if (!viewer.wantsFrame(now)) continue;
       const list = wanting.get(viewer.tier) ?? [];
       list.push(viewer);
       wanting.set(viewer.tier, list);
     }
-    await Promise.all([
-      thumb,
-      ...[...wanting].map(async ([tier, list]) => {
-        const jpeg = await encodeForTier(frame.data, this.settings.tiers[tier]);
-        const part = toPart(tier, frame.seq, jpeg);
-        const counts = this.counts[tier];
-        counts.encodes += 1;
-        counts.bytes += jpeg.length;
-        counts.lastBytes = jpeg.length;
-        counts.series.add(1, jpeg.length);
-        this.lastPart[tier] = part;
+    await Promise.all(
+      [...wanting].map(async ([tier, list]) => {
+        const part = await this.encoder.partFor(frame, tier);
         for (const viewer of list) viewer.offer(part);
       }),
-    ]);
+    );
   }
 }

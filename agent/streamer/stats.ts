@@ -62,7 +62,7 @@ export function readStreamerStats(
   const settings = hub.tierSettings;
   const tiers = Object.fromEntries(
     TIERS.map((tier) => {
-      const counts = hub.counts[tier];
+      const counts = hub.encoder.counts[tier];
       const stats: TierStats = {
         viewers: viewers.filter((viewer) => viewer.tier === tier).length,
         encodes: counts.encodes,
