@@ -165,9 +165,10 @@ export class Scheduler implements AsyncDisposable {
   /** A result or error: taken only for the current attempt of a live task that this worker holds. */
   private answer(worker: WorkerState, message: Result | TaskError): void {
     const key = toHeldKey(message.taskId, message.attempt);
-    const task = worker.held.get(key);
-    worker.held.delete(key);
-    const discard = task ? (task.job.finished ? "job-over" : task.done ? "duplicate" : message.attempt !== task.attempt ? "stale-attempt" : null) : "not-held";
+    const task = worker.held.get(key) ?? this.findTask(message.taskId);
+    const heldHere = worker.held.delete(key);
+    const stale = !heldHere || message.attempt !== task?.attempt;
+    const discard = task ? (task.job.finished ? "job-over" : task.done ? "duplicate" : stale ? "stale-attempt" : null) : "not-held";
     if (discard) {
       this.emitter.emit({ type: "task-discarded", taskId: message.taskId, attempt: message.attempt, workerId: worker.id, reason: discard });
     } else if (message.type === "error") {
@@ -181,6 +182,12 @@ export class Scheduler implements AsyncDisposable {
       } else this.complete(task!, worker, message);
     }
     this.dispatch();
+  }
+
+  /** The task `taskId` (`JOB/sN`) of a job still running, if any. */
+  private findTask(taskId: string): Task | undefined {
+    const cut = taskId.lastIndexOf("/s");
+    return this.jobs.get(taskId.slice(0, cut))?.tasks[Number(taskId.slice(cut + 2))];
   }
 
   private complete(task: Task, worker: WorkerState, result: Result): void {
@@ -246,6 +253,9 @@ export class Scheduler implements AsyncDisposable {
     if (task.done || task.job.finished) return;
     clearTimeout(task.timer);
     const fromWorker = task.workerId ?? "";
+    // The attempt given up no longer counts against its worker's credit: a lost answer would
+    // otherwise hold the credit for good. A late answer to it is then discarded as not held.
+    this.workers.get(fromWorker)?.held.delete(toHeldKey(task.id, task.attempt));
     task.lastWorkerId = task.workerId;
     task.workerId = null;
     if (task.attempt >= this.maxAttempts) {

@@ -64,7 +64,10 @@ export default {
     scheduler.on((event) => {
       if (event.type === "task-assigned") jobs.markRunning(event.jobId);
       else if (event.type === "job-progress") jobs.markProgress(event.jobId, event.progress);
-      else if (event.type === "task-retry") totals.retried += 1;
+      else if (event.type === "task-retry") {
+        totals.retried += 1;
+        context.log("task_retry", { job: event.jobId, task: event.taskId, attempt: event.attempt, from: event.fromWorker, reason: event.reason, detail: event.detail });
+      } else if (event.type === "worker-joined" || event.type === "worker-left" || event.type === "worker-rejected") context.log(event.type.replace("-", "_"), { ...event, type: undefined });
       else if (event.type === "task-discarded") totals.discarded += 1;
       else if (event.type === "job-done") timing.add("job", event.ms);
       else if (event.type === "task-done") for (const [part, ms] of Object.entries(event.timing)) timing.add(part as "send", ms);
