@@ -26,7 +26,7 @@ async function startManager(options: Record<string, unknown>) {
     events,
     base: `http://127.0.0.1:${port}`,
     workerAddress: `127.0.0.1:${worker_port}`,
-    stats: () => handle.stats() as Record<string, number>,
+    stats: () => handle.stats() as unknown as { workers: number; jobs_done: number; jobs_failed: number },
     async [Symbol.asyncDispose]() {
       socket.close();
       await handle.stop();
