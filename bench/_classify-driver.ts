@@ -1,5 +1,5 @@
 // A minimal manager for the recognition bench: speaks the worker protocol, keeps every worker's credit full of classify tasks, counts results.
-// (The manager role has no classify jobs yet; this drives recognition workers the way it will: whole image files as payload.)
+// It measures the worker and the protocol alone, without the manager's HTTP side and scheduler (bench/_classify-manager.ts has those).
 import { listenFor, type Connection } from "../agent/protocol";
 
 /** A listening driver: workers dial `port`; `measure()` counts the results of a window. */

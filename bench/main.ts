@@ -67,7 +67,8 @@ what the numbers include:
 - CPU %: of one core; sender over its whole life incl. startup (rusage); server over the counted sending time (/proc/PID/stat).
 - 5: tinybench mean ops/s over 1 s of samples after 200 ms warm-up; 5c MB/s = ops/s x ${(functions.stream_bytes / 1e6).toFixed(1)} MB per pass.
 - 6: classify on chelsea, coffee, astronaut in turn (decode with sharp included). In process: one image at a time on this thread (model call alone: ${recognition.detect_ms.join(", ")} ms).
-  Workers: \`agent --role recognition-worker\` processes fed to their credit by bench/_classify-driver.ts over the protocol (the manager role has no classify jobs yet);
+  6a: a manager process and one \`agent --role recognition-worker\` process; 4 POST /jobs?wait=1 of one photo each in flight; images of jobs done in the window.
+  6a'-6e: worker processes fed to their credit over the protocol by bench/_classify-driver.ts (no manager);
   results counted over 5 s after a 2 s warm-up (8 s for 6e); c = --concurrency, b = --batch; 6e: --impair '{"cpu":0.25}', --concurrency 1 each.`);
 
   mkdirSync(RESULTS, { recursive: true });

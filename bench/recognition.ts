@@ -1,4 +1,4 @@
-// Recognition subjects: the model in process against recognition workers driven over the protocol; concurrency, batching, Pi-class workers.
+// Recognition subjects: the model in process against a recognition worker through the manager and over the protocol; concurrency, batching, Pi-class workers.
 import { join } from "node:path";
 import { WASM_FILES } from "../agent/recognition/_coco-ssd";
 import { createDetector } from "../agent/recognition/detect";
@@ -6,6 +6,7 @@ import { readEmbeddedModel } from "../agent/recognition/model";
 import { DEFAULT_LIMITS } from "../agent/recognition/postprocess";
 import { readModelInput } from "../agent/recognition/preprocess";
 import { startClassifyDriver } from "./_classify-driver";
+import { runThroughManager } from "./_classify-manager";
 import { AGENT, REPO, spawnBun, stopChild } from "./_process";
 import { compare, formatTable, type Figure, type Row } from "./_table";
 
@@ -114,6 +115,8 @@ export async function runRecognition(log: (line: string) => void = () => {}): Pr
     const inProcess = await runInProcess(files);
     detectMs.push(inProcess.detect_ms);
     keep(inProcess);
+    const viaManager = await runThroughManager(files, ["--concurrency", "1", "--batch", "1"], RUN_S, WARMUP_S);
+    keep({ name: "manager + worker c1 b1", ...viaManager });
     for (const setup of SETUPS) keep(await runWorkers(setup, files));
   }
   for (const setup of PI_SETUPS) keep(await runWorkers(setup, files, PI_RUN_S));
@@ -129,7 +132,8 @@ export function toRecognitionRows({ runs }: RecognitionResults): Row[] {
     return { what, value, unit: "img/s", min: sorted[0], max: sorted.at(-1), rounds };
   };
   return [
-    compare("6a", "classify, 1 worker via protocol vs in process", figure("worker c1 b1", "worker --concurrency 1"), figure("in-process"), ">= 0.9"),
+    compare("6a", "classify, 1 worker via the manager vs in process", figure("manager + worker c1 b1", "POST /jobs, worker -c 1"), figure("in-process"), ">= 0.9"),
+    compare("6a'", "classify, 1 worker via protocol vs in process", figure("worker c1 b1", "driver, worker -c 1"), figure("in-process")),
     compare("6b", "classify, one worker: 2 threads vs 1", figure("worker c2 b1", "--concurrency 2"), figure("worker c1 b1", "--concurrency 1")),
     compare("6c", "classify, --batch 4 vs 1, 1 thread", figure("worker c1 b4", "--batch 4"), figure("worker c1 b1", "--batch 1")),
     compare("6d", "classify, --batch 4 vs 1, 2 threads", figure("worker c2 b4", "--batch 4"), figure("worker c2 b1", "--batch 1")),
