@@ -4,6 +4,7 @@ import type { ControlClient } from "../agent/client";
 import { describeError, FleetError } from "../agent/errors";
 import type { RoleInfo } from "../agent/wire";
 import { selectOkRuns, summarizeRunResults, type RunResult, type ScenarioResult } from "./results";
+import { isStreamPoint, runStreamOnce } from "./_stream-run";
 import type { Scenario } from "./scenarios";
 import type { SweepPoint } from "./sweep";
 import { measureWindow, type Started } from "./window";
@@ -95,6 +96,7 @@ async function waitForWorkers(managers: Started[], workers: number): Promise<voi
  * manager, then senders aimed at every sink for warm-up + duration.
  */
 async function runOnce(scenario: Scenario, point: SweepPoint, repeat: number, clients: Map<string, ControlClient>, settings: RunSettings): Promise<RunResult> {
+  if (isStreamPoint(point)) return runStreamOnce(scenario, point, repeat, clients).catch((error) => toFailedRun(repeat, error));
   const started: Started[] = [];
   const folder = [scenario.name, point.label.replace(/[^A-Za-z0-9._=-]/g, "_"), `run-${repeat}`].filter(Boolean).join("/");
   const runMs = scenario.warmupMs + scenario.durationMs;

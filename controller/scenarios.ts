@@ -86,6 +86,7 @@ const DEFAULTS = { duration: "5s", warmup: "0s", repeat: 1 };
 const FILLED_BY_CONTROLLER: Record<string, Record<string, unknown>> = {
   sender: { target: ["http://filled-in-by-the-controller/upload"], duration: "0" },
   receiver: { port: 0, out: "filled-in-by-the-controller" },
+  viewers: { target: "http://filled-in-by-the-controller/stream" },
   manager: { port: 0, workerPort: 0 },
   "grayscale-worker": { manager: "filled-in-by-the-controller:1" },
   "recognition-worker": { manager: "filled-in-by-the-controller:1" },

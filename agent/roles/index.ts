@@ -6,10 +6,11 @@ import receiver from "./receiver";
 import recognitionWorker from "./recognition-worker";
 import sender from "./sender";
 import streamer from "./streamer";
+import viewers from "./viewers";
 import type { Role } from "./types";
 
 /** Every role this build can run. */
-export const roles: readonly Role<any>[] = [sender, receiver, manager, grayscaleWorker, recognitionWorker, streamer];
+export const roles: readonly Role<any>[] = [sender, receiver, manager, grayscaleWorker, recognitionWorker, streamer, viewers];
 
 /** Roles of the contract not in this version yet, with the issue that brings each. */
 const comingRoles: Record<string, string> = {

@@ -11,6 +11,7 @@ function sampleOptions(role: string, dir: string): Record<string, unknown> {
     receiver: { port: 0, out: dir },
     sender: { target: ["http://127.0.0.1:9/upload"], source: "synthetic:32x32", duration: "0", fps: 5 },
     streamer: { port: 0, source: "synthetic:32x32", fps: 5 },
+    viewers: { target: "http://127.0.0.1:9/stream", count: 2, duration: "1s" },
     manager: { port: 0, workerPort: 0 },
     "grayscale-worker": { manager: "127.0.0.1:9", concurrency: 1 },
     "recognition-worker": { manager: "127.0.0.1:9", concurrency: 1 },

@@ -1,0 +1,124 @@
+// One run of a streamer scenario: streamers first, then viewer loads on their streams; fps per viewer, p99 gap, encodes/s and CPU in the window.
+import type { ControlClient } from "../agent/client";
+import { round2 } from "../agent/metrics";
+import type { RunResult } from "./results";
+import type { Scenario } from "./scenarios";
+import type { SweepPoint } from "./sweep";
+import type { Started } from "./window";
+
+/** How often a run polls its viewer loads to see whether they are done (ms). */
+const POLL_MS = 250;
+/** Extra time viewer loads get beyond their duration before they are stopped anyway (ms). */
+const GRACE_MS = 15_000;
+
+/** Figures of a streamer run beyond those every run has (RunResult). */
+export interface StreamFigures {
+  viewers: number;
+  /** Mean and lowest frames per second of one viewer in the window. */
+  fps_per_viewer: number;
+  fps_min: number;
+  gap_p99_ms: number;
+  first_frame_p99_ms: number;
+  /** Encodes per second over all tiers, and CPU (% of one core) and memory of the streamer's process, in the window. */
+  encodes_per_s: number;
+  cpu_pct: number;
+  rss_mb: number;
+}
+
+type Stats = Record<string, unknown>;
+const num = (stats: Stats, key: string): number => Number(stats[key]) || 0;
+const totalEncodes = (stats: Stats): number =>
+  Object.values((stats.tiers ?? {}) as Record<string, { encodes: number }>).reduce((sum, tier) => sum + tier.encodes, 0);
+
+/** Whether a scenario point is a streamer experiment (it runs a `streamer` role). */
+export function isStreamPoint(point: SweepPoint): boolean {
+  return point.roles.some((plan) => plan.role === "streamer");
+}
+
+async function startAll(clients: Map<string, ControlClient>, plan: SweepPoint["roles"][number], options: Stats, started: Started[]): Promise<Started[]> {
+  return Promise.all(
+    plan.agents.map(async (agent) => {
+      const client = clients.get(agent)!;
+      const entry: Started = { client, info: await client.startRole(plan.role, options, plan.impair), startedAt: Date.now() };
+      started.push(entry);
+      return entry;
+    }),
+  );
+}
+
+/**
+ * Runs one repeat of a streamer point: each streamer on a free port, then every `viewers`
+ * role pointed at the streamers in turn for warm-up + duration. The streamers' encode
+ * counts and CPU time are read when the warm-up ends and when the loads end; viewer
+ * figures come from the loads (which leave the warm-up out themselves). Stops all in
+ * reverse order, also on failure. Load stats go under `senders`, streamer stats under
+ * `receivers` (the serving side), so reports and results need no new shape.
+ */
+export async function runStreamOnce(scenario: Scenario, point: SweepPoint, repeat: number, clients: Map<string, ControlClient>): Promise<RunResult & StreamFigures> {
+  const started: Started[] = [];
+  const runMs = scenario.warmupMs + scenario.durationMs;
+  try {
+    const streamers: Started[] = [];
+    for (const plan of point.roles.filter((entry) => entry.role === "streamer"))
+      streamers.push(...(await startAll(clients, plan, { ...plan.options, port: 0 }, started)));
+    const urls = streamers.map((entry) => `http://${new URL(entry.client.baseUrl).hostname}:${entry.info.stats.port}/stream`);
+    const loads: Started[] = [];
+    let turn = 0;
+    for (const plan of point.roles.filter((entry) => entry.role === "viewers"))
+      for (const agent of plan.agents)
+        loads.push(...(await startAll(clients, { ...plan, agents: [agent] }, { ...plan.options, target: urls[turn++ % urls.length], duration: `${runMs}ms`, warmup: `${scenario.warmupMs}ms` }, started)));
+    await Bun.sleep(Math.max(0, scenario.warmupMs - (Date.now() - Math.min(...loads.map((entry) => entry.startedAt)))));
+    const before = await Promise.all(streamers.map((entry) => entry.client.getRole(entry.info.id)));
+    const deadline = Date.now() + runMs + GRACE_MS;
+    while (Date.now() < deadline) {
+      const infos = await Promise.all(loads.map((entry) => entry.client.getRole(entry.info.id)));
+      if (infos.every((info) => info.state === "ended" || info.state === "failed")) break;
+      await Bun.sleep(POLL_MS);
+    }
+    const after = await Promise.all(streamers.map((entry) => entry.client.getRole(entry.info.id)));
+    for (const entry of [...started].reverse()) entry.info = await entry.client.stopRole(entry.info.id);
+    started.length = 0;
+
+    const loadStats = loads.map((entry) => entry.info.stats as Stats);
+    const viewers = loadStats.reduce((sum, stats) => sum + num(stats, "viewers"), 0);
+    const frames = loadStats.reduce((sum, stats) => sum + num(stats, "frames"), 0);
+    const bytes = loadStats.reduce((sum, stats) => sum + num(stats, "bytes"), 0);
+    const worst = (key: "gap_ms" | "first_frame_ms", quantile: "p50" | "p99") =>
+      Math.max(0, ...loadStats.map((stats) => (stats[key] as Record<string, number> | undefined)?.[quantile] ?? 0));
+    const windowS = (stats: Stats[], index: number) => num(stats[index]!, "uptime_s");
+    const perStreamer = after.map((info, index) => {
+      const seconds = Math.max(0.001, windowS(after.map((entry) => entry.stats), index) - windowS(before.map((entry) => entry.stats), index));
+      return {
+        encodes: (totalEncodes(info.stats) - totalEncodes(before[index]!.stats)) / seconds,
+        cpu: ((num(info.stats, "cpu_s") - num(before[index]!.stats, "cpu_s")) / seconds) * 100,
+        rss: num(info.stats, "rss") / 2 ** 20,
+        sourceFrames: num(info.stats.source as Stats, "frames") - num(before[index]!.stats.source as Stats, "frames"),
+      };
+    });
+    const label = (entry: Started) => ({ agent: entry.client.name, ...entry.info.stats });
+    return {
+      repeat,
+      status: "ok",
+      images_per_s: round2(frames / (scenario.durationMs / 1000)),
+      mbit_per_s: round2((bytes * 8) / 1e6 / (runMs / 1000)),
+      sent: perStreamer.reduce((sum, entry) => sum + entry.sourceFrames, 0),
+      saved: frames,
+      lost: 0,
+      failed: loadStats.reduce((sum, stats) => sum + num(stats, "failed"), 0),
+      duration_s: scenario.durationMs / 1000,
+      latency_ms: { p50: worst("gap_ms", "p50"), p99: worst("gap_ms", "p99") },
+      viewers,
+      fps_per_viewer: round2(frames / (scenario.durationMs / 1000) / Math.max(1, viewers)),
+      fps_min: Math.min(...loadStats.map((stats) => num(stats, "fps_min"))),
+      gap_p99_ms: worst("gap_ms", "p99"),
+      first_frame_p99_ms: worst("first_frame_ms", "p99"),
+      encodes_per_s: round2(perStreamer.reduce((sum, entry) => sum + entry.encodes, 0)),
+      cpu_pct: round2(perStreamer.reduce((sum, entry) => sum + entry.cpu, 0)),
+      rss_mb: round2(Math.max(0, ...perStreamer.map((entry) => entry.rss))),
+      senders: loads.map(label),
+      receivers: streamers.map(label),
+    };
+  } finally {
+    await Promise.allSettled([...started].reverse().map((entry) => entry.client.stopRole(entry.info.id)));
+  }
+}
