@@ -7,6 +7,7 @@ import { formatRows, formatRuns, toRows } from "./_table";
 import { describeFolder, runDisk } from "./disk";
 import { runFunctions } from "./functions";
 import { LOAD, PHOTO, ROUNDS, RUN_SECONDS, WARMUP_SECONDS, runIngest, type LoadRun } from "./ingest";
+import { GRAYSCALE_ROUNDS, formatGrayscaleRuns, formatStripeCodecs, runGrayscale, toGrayscaleRows } from "./grayscale";
 import { RECOGNITION_ROUNDS, formatRecognitionRuns, runRecognition, toRecognitionRows } from "./recognition";
 
 const TMPFS = "/dev/shm";
@@ -41,7 +42,8 @@ async function main(): Promise<void> {
   const tmpfs = await runInTmpfs();
   const disk = await runDisk();
   const recognition = await runRecognition();
-  const rows = [...toRows({ sink: tmpfs.sink, binary: tmpfs.binary, json: tmpfs.json, disk, functions }), ...toRecognitionRows(recognition)];
+  const grayscale = await runGrayscale();
+  const rows = [...toRows({ sink: tmpfs.sink, binary: tmpfs.binary, json: tmpfs.json, disk, functions }), ...toRecognitionRows(recognition), ...toGrayscaleRows(grayscale)];
   const runs: [string, LoadRun][] = [
     ...tmpfs.sink.map((run, index): [string, LoadRun] => [`bare Bun.serve, binary #${index + 1}`, run]),
     ...tmpfs.binary.map((run, index): [string, LoadRun] => [`receiver tmpfs, binary #${index + 1}`, run]),
@@ -54,6 +56,10 @@ async function main(): Promise<void> {
   console.log(formatRuns(runs));
   console.log(`\nrecognition runs (${RECOGNITION_ROUNDS} rounds, subjects in turn; Pi-class runs once):`);
   console.log(formatRecognitionRuns(recognition));
+  console.log(`\ngrayscale runs (overhead and capacity: ${GRAYSCALE_ROUNDS} rounds, subjects in turn; Pi-class once):`);
+  console.log(formatGrayscaleRuns(grayscale));
+  console.log("\nstripe payload forms (one seventh of the 8K photo; round trip = 2 x (encode + wire + decode)):");
+  console.log(formatStripeCodecs(grayscale.stripe_codecs));
   const c = functions.checks;
   console.log(`
 folders: tmpfs ${tmpfs.folder.path} (${tmpfs.folder.fstype}); disk ${disk.folder.path} (${disk.folder.device}, ${disk.folder.fstype})
@@ -69,10 +75,14 @@ what the numbers include:
 - 6: classify on chelsea, coffee, astronaut in turn (decode with sharp included). In process: one image at a time on this thread (model call alone: ${recognition.detect_ms.join(", ")} ms).
   6a: a manager process and one \`agent --role recognition-worker\` process; 4 POST /jobs?wait=1 of one photo each in flight; images of jobs done in the window.
   6a'-6e: worker processes fed to their credit over the protocol by bench/_classify-driver.ts (no manager);
-  results counted over 5 s after a 2 s warm-up (8 s for 6e); c = --concurrency, b = --batch; 6e: --impair '{"cpu":0.25}', --concurrency 1 each.`);
+  results counted over 5 s after a 2 s warm-up (8 s for 6e); c = --concurrency, b = --batch; 6e: --impair '{"cpu":0.25}', --concurrency 1 each.
+- 7: test/fixtures/large/coffee-8k.jpg (7680x4320). Ours: a manager process and grayscale worker processes, each job POST /jobs?wait=1 (upload, decode,
+  stripes of at most 16 MiB raw, worker ops, join; no result encode). Baseline: the same decode and applyOp in this process, no encode.
+  7a: one job at a time (median of rounds, speed = 1/time); 7b: 6 jobs, 4 in flight to 2 workers (-c 1) against 2 at a time in process;
+  7c-7e: workers --impair '{"cpu":0.25}' --concurrency 1, blur sigma 8, 6 jobs 3 in flight (7c, 7d), one job alone (7e).`);
 
   mkdirSync(RESULTS, { recursive: true });
-  writeFileSync(join(RESULTS, "latest.json"), `${JSON.stringify({ machine, load: { ...LOAD, rounds: ROUNDS, run_s: RUN_SECONDS, warmup_s: WARMUP_SECONDS }, rows, runs: Object.fromEntries(runs), disk, functions, recognition }, null, 2)}\n`);
+  writeFileSync(join(RESULTS, "latest.json"), `${JSON.stringify({ machine, load: { ...LOAD, rounds: ROUNDS, run_s: RUN_SECONDS, warmup_s: WARMUP_SECONDS }, rows, runs: Object.fromEntries(runs), disk, functions, recognition, grayscale }, null, 2)}\n`);
   console.log(`\nwritten: ${join(RESULTS, "latest.json")}`);
 }
 
