@@ -1,8 +1,8 @@
 // The streamer's core: takes source frames at the set rate, encodes each once per tier that has viewers, hands the bytes to every viewer.
 import { FleetError } from "../errors";
-import { RateSeries } from "../metrics";
-import type { Frame, FrameSource } from "../sources";
+import type { Frame, FrameSource, SourceStats } from "../sources";
 import { toGreyThumb } from "./_encode";
+import { NO_FRAME, SourceFeed } from "./_source-feed";
 import { TierEncoder } from "./_tier-encoder";
 import { assignTiers, estimateBytes } from "./_policy";
 import { MotionMeter } from "./motion";
@@ -23,44 +23,47 @@ export interface HubSettings {
   log(event: string, fields?: Record<string, unknown>): void;
 }
 
-/** First wait before a dead source is opened again (ms); it doubles up to REOPEN_MAX_MS. */
-const REOPEN_FIRST_MS = 250;
-const REOPEN_MAX_MS = 4000;
+/** How long past its tick a late source frame is waited for before the previous one is repeated (share of the frame interval). */
+const LATE_GRACE = 0.25;
+/** Repeats cover a late frame only while the source kept this share of --fps over the last 3 s (a slower source is not padded). */
+const STEADY_SOURCE = 0.8;
 
 /**
  * Frames from a source to viewers. Per frame: the motion score (only while someone
  * watches), the tiers of auto and motion viewers, one encode per tier that has a viewer
  * wanting the frame, and the part offered to each such viewer. No viewer: no encode.
  * A source that fails is reopened with backoff while viewers keep the last frame.
+ * With --fps, frames go out on the hub's own clock: when a live source's frame is late at
+ * a tick, viewers get the previous part again (no encode; counted as `repeated`), so
+ * their cadence stays even; a source slower than --fps is not padded.
  * Memory: the newest source frame and its pixels, the last part of each tier, two parts per viewer.
  */
 export class StreamHub {
   readonly viewers = new Set<Viewer>();
-  readonly sourceSeries = new RateSeries();
   readonly motion = new MotionMeter();
+  /** The source, with its up/down state, restarts and rate. */
+  readonly feed: SourceFeed;
   /** The newest source frame (what /snapshot.jpg answers). */
   latest: Frame | undefined;
-  sourceUp = true;
-  sourceError: string | undefined;
-  restarts = 0;
-  /** Frames taken from the source (over every time it was opened). */
-  framesTaken = 0;
+  /** Parts written again because the source's next frame was late at a tick. */
+  repeated = 0;
   /** Figures of viewers that have left, so totals survive them: delivered and skipped frames, bytes, viewers. */
   readonly retired = { delivered: 0, skipped: 0, bytes: 0, viewers: 0 };
   private nextId = 1;
   private stopped = false;
-  private wake = Promise.withResolvers<void>();
+  private readonly wake = Promise.withResolvers<void>();
   private loop: Promise<void> | undefined;
 
   /** Encodes per tier, with their running totals. */
   readonly encoder: TierEncoder;
 
   constructor(
-    private source: FrameSource | undefined,
-    private readonly open: () => Promise<FrameSource>,
+    source: FrameSource,
+    open: () => Promise<FrameSource>,
     private readonly settings: HubSettings,
   ) {
     this.encoder = new TierEncoder(settings.tiers);
+    this.feed = new SourceFeed(source, open, settings.log);
   }
 
   /** Starts taking frames. */
@@ -83,7 +86,7 @@ export class StreamHub {
     // source is down), else the newest frame encoded now rather than at the next frame.
     const last = this.encoder.lastPart[viewer.tier];
     const latest = this.latest;
-    if (last && (!this.sourceUp || !latest || last.seq >= latest.seq)) viewer.offer(last);
+    if (last && (!this.feed.up || !latest || last.seq >= latest.seq)) viewer.offer(last);
     else if (latest)
       this.encoder.partFor(latest, viewer.tier).then(
         (part) => viewer.offer(part),
@@ -108,7 +111,7 @@ export class StreamHub {
     this.stopped = true;
     this.wake.resolve();
     for (const viewer of [...this.viewers]) this.removeViewer(viewer);
-    await this.source?.close();
+    await this.feed.close();
     await this.loop;
   }
 
@@ -118,8 +121,8 @@ export class StreamHub {
   }
 
   /** The open source's own figures, undefined while it is down. */
-  sourceStats(): ReturnType<FrameSource["stats"]> | undefined {
-    return this.source?.stats();
+  sourceStats(): SourceStats | undefined {
+    return this.feed.stats();
   }
 
   /** Bytes per frame of each tier, measured or estimated (for the auto policy and /stats). */
@@ -130,7 +133,7 @@ export class StreamHub {
   }
 
   private assign(): void {
-    const fps = this.sourceSeries.rate(2) || this.settings.fps || 30;
+    const fps = this.feed.series.rate(2) || this.settings.fps || 30;
     assignTiers(this.viewers, { tiers: this.settings.tiers, uplinkBps: this.settings.uplinkBps, fps, motion: this.motion.known ? this.motion.score : undefined, bytesPerFrame: this.bytesPerFrame() });
   }
 
@@ -143,46 +146,30 @@ export class StreamHub {
   private async run(): Promise<void> {
     const intervalMs = this.settings.fps > 0 ? 1000 / this.settings.fps : 0;
     let nextAt = performance.now();
-    let backoff = REOPEN_FIRST_MS;
     while (!this.stopped) {
-      if (!this.source) {
-        try {
-          this.source = await this.open();
-          this.sourceUp = true;
-          this.sourceError = undefined;
-          this.restarts += 1;
-          backoff = REOPEN_FIRST_MS;
-          this.settings.log("source_up", { restarts: this.restarts });
-        } catch (error) {
-          this.sourceError = (error as Error).message;
-          await this.sleep(backoff);
-          backoff = Math.min(backoff * 2, REOPEN_MAX_MS);
-          continue;
-        }
-      }
       if (intervalMs > 0) {
         const wait = nextAt - performance.now();
         if (wait > 0) await this.sleep(wait);
         nextAt = Math.max(nextAt + intervalMs, performance.now() - intervalMs);
-        if (this.stopped) break;
-      }
-      let frame: Frame;
-      try {
-        frame = await this.source.next();
-      } catch (error) {
-        if (this.stopped) break;
-        this.sourceUp = false;
-        this.sourceError = (error as Error).message;
-        this.settings.log("source_down", { error: this.sourceError });
-        const dead = this.source;
-        this.source = undefined;
-        await dead.close();
+      } else if (this.viewers.size === 0) await this.sleep(5); // a stored source at --fps 0 would spin
+      const steady = intervalMs > 0 && this.viewers.size > 0 && this.feed.series.rate(3) >= this.settings.fps * STEADY_SOURCE;
+      const frame = await this.feed.take(steady ? intervalMs * LATE_GRACE : Infinity);
+      if (this.stopped) break;
+      if (frame === NO_FRAME) {
+        if (steady && this.feed.up) this.repeatLast();
         continue;
       }
       this.latest = frame;
-      this.framesTaken += 1;
-      this.sourceSeries.add(1, frame.data.length);
       if (this.viewers.size > 0) await this.deliver(frame).catch((error) => this.settings.log("frame_failed", { error: (error as Error).message }));
+    }
+  }
+
+  /** Writes each viewer's newest part again, to viewers that are up to date and want a frame now. */
+  private repeatLast(): void {
+    const now = performance.now();
+    for (const viewer of this.viewers) {
+      const part = this.encoder.lastPart[viewer.tier];
+      if (part && viewer.wantsFrame(now) && viewer.repeat(part)) this.repeated += 1;
     }
   }
 

@@ -28,7 +28,7 @@ export interface LoadFigures {
   fps_min: number;
   /** Time between two frames of one viewer (ms), pooled over viewers. */
   gap_ms: { p50: number; p99: number; max: number };
-  /** From connecting to the first whole frame (ms). */
+  /** From the connection being made (TCP established) to the first whole frame (ms). */
   first_frame_ms: { p50: number; p99: number; max: number };
   /** Bytes received by all viewers in the whole run (head, parts and framing). */
   bytes: number;
@@ -87,6 +87,7 @@ export async function runViewerLoad(settings: LoadSettings): Promise<LoadFigures
         hostname: url.hostname,
         port: Number(url.port || 80),
         socket: {
+          open: () => void (state.connectedAt = performance.now()),
           data: (_, chunk) => {
             bytes += chunk.length;
             reader.push(chunk);

@@ -30,7 +30,8 @@ export interface ViewerStats {
 export type StreamerStats = {
   role: "streamer";
   port: number;
-  source: { spec: string; up: boolean; fps: number; frames: number; restarts: number; error?: string; kind: string };
+  /** The source: up or down (with its error), frames per second over 2 s, frames taken, frames a live source dropped (newer came first), reopenings. */
+  source: { spec: string; up: boolean; fps: number; frames: number; dropped: number; restarts: number; error?: string; kind: string };
   tiers: Record<Tier, TierStats>;
   viewers: ViewerStats[];
   /** Viewers connected now, and all that ever connected. */
@@ -40,6 +41,8 @@ export type StreamerStats = {
   delivered: number;
   skipped: number;
   bytes: number;
+  /** Parts written again at a tick where the source's frame was late (part of `delivered`). */
+  repeated: number;
   /** Smoothed share of pixels that changed between frames, 0..1. */
   motion: number;
   reactions: number;
@@ -82,11 +85,12 @@ export function readStreamerStats(
     source: {
       spec: info.spec,
       kind: source?.kind ?? "none",
-      up: hub.sourceUp,
-      fps: hub.sourceSeries.rate(2),
-      frames: hub.framesTaken,
-      restarts: hub.restarts,
-      ...(hub.sourceUp ? {} : { error: hub.sourceError }),
+      up: hub.feed.up,
+      fps: hub.feed.series.rate(2),
+      frames: hub.feed.taken,
+      dropped: source?.dropped ?? 0,
+      restarts: hub.feed.restarts,
+      ...(hub.feed.up ? {} : { error: hub.feed.error }),
     },
     tiers,
     viewers: viewers.map((viewer) => ({
@@ -103,6 +107,7 @@ export function readStreamerStats(
     delivered: hub.retired.delivered + viewers.reduce((sum, viewer) => sum + viewer.delivered, 0),
     skipped: hub.retired.skipped + viewers.reduce((sum, viewer) => sum + viewer.skipped, 0),
     bytes: hub.retired.bytes + viewers.reduce((sum, viewer) => sum + viewer.bytes, 0),
+    repeated: hub.repeated,
     motion: Math.round(hub.motion.score * 10000) / 10000,
     reactions: info.reactions,
     uplink_bit_s: info.uplinkBps ?? null,

@@ -99,6 +99,13 @@ export class Viewer {
     this.send(part);
   }
 
+  /** Writes `part` again when it is the last one this viewer got and its socket is free (a late source frame); true if written. */
+  repeat(part: Part): boolean {
+    if (this.isClosed || this.writing || !this.writer || part.seq !== this.lastSeq) return false;
+    this.send(part);
+    return true;
+  }
+
   /** Ends the viewer's stream; idempotent. */
   close(): void {
     if (this.isClosed) return;
