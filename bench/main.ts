@@ -9,6 +9,7 @@ import { runFunctions } from "./functions";
 import { LOAD, PHOTO, ROUNDS, RUN_SECONDS, WARMUP_SECONDS, runIngest, type LoadRun } from "./ingest";
 import { GRAYSCALE_ROUNDS, formatGrayscaleRuns, formatStripeCodecs, runGrayscale, toGrayscaleRows } from "./grayscale";
 import { RECOGNITION_ROUNDS, formatRecognitionRuns, runRecognition, toRecognitionRows } from "./recognition";
+import { STREAM_NOTE, formatStreamRuns, runStreamer } from "./streamer";
 
 const TMPFS = "/dev/shm";
 const RESULTS = join(import.meta.dir, "results");
@@ -43,6 +44,7 @@ async function main(): Promise<void> {
   const disk = await runDisk();
   const recognition = await runRecognition();
   const grayscale = await runGrayscale();
+  const streamer = await runStreamer();
   const rows = [...toRows({ sink: tmpfs.sink, binary: tmpfs.binary, json: tmpfs.json, disk, functions }), ...toRecognitionRows(recognition), ...toGrayscaleRows(grayscale)];
   const runs: [string, LoadRun][] = [
     ...tmpfs.sink.map((run, index): [string, LoadRun] => [`bare Bun.serve, binary #${index + 1}`, run]),
@@ -58,6 +60,8 @@ async function main(): Promise<void> {
   console.log(formatRecognitionRuns(recognition));
   console.log(`\ngrayscale runs (overhead and capacity: ${GRAYSCALE_ROUNDS} rounds, subjects in turn; Pi-class once):`);
   console.log(formatGrayscaleRuns(grayscale));
+  console.log(`\nstreamer runs (Framefleet against Debian's motion; ${STREAM_NOTE}):`);
+  console.log(formatStreamRuns(streamer));
   console.log("\nstripe payload forms (one seventh of the 8K photo; round trip = 2 x (encode + wire + decode)):");
   console.log(formatStripeCodecs(grayscale.stripe_codecs));
   const c = functions.checks;
@@ -82,7 +86,7 @@ what the numbers include:
   7c-7e: workers --impair '{"cpu":0.25}' --concurrency 1, blur sigma 8, 8 jobs 3 in flight (7c, 7d), one job alone (7e).`);
 
   mkdirSync(RESULTS, { recursive: true });
-  writeFileSync(join(RESULTS, "latest.json"), `${JSON.stringify({ machine, load: { ...LOAD, rounds: ROUNDS, run_s: RUN_SECONDS, warmup_s: WARMUP_SECONDS }, rows, runs: Object.fromEntries(runs), disk, functions, recognition, grayscale }, null, 2)}\n`);
+  writeFileSync(join(RESULTS, "latest.json"), `${JSON.stringify({ machine, load: { ...LOAD, rounds: ROUNDS, run_s: RUN_SECONDS, warmup_s: WARMUP_SECONDS }, rows, runs: Object.fromEntries(runs), disk, functions, recognition, grayscale, streamer }, null, 2)}\n`);
   console.log(`\nwritten: ${join(RESULTS, "latest.json")}`);
 }
 

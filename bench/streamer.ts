@@ -15,10 +15,12 @@ export const STREAM_RUN_S = 5;
 export const SOURCE_FPS = 30;
 const SOURCE_SIZE = "856:480"; // 854x480 rounded up to a multiple of 8, which motion needs
 
-/** One counted run: the load's figures and the subject's CPU (% of one core) and memory over the window. */
+/** One counted run: the load's figures, the subject's CPU (% of one core) and memory over the window, and the load client's CPU. */
 export interface StreamRun extends LoadFigures {
   cpu_pct: number;
   rss_mb: number;
+  /** CPU of this process (the load client) over the whole run, % of one core: near 100 means the client, not the subject, set the pace. */
+  load_cpu_pct: number;
 }
 
 /** A subject under test: its process id and the URL of its stream. */
@@ -123,13 +125,17 @@ async function measure(subject: Subject, viewers: number, silent = false): Promi
   const mark = setTimeout(() => ((cpuAtWindow = readCpuMs(subject.pid)), (windowAt = performance.now())), STREAM_WARMUP_S * 1000);
   const sample = setTimeout(() => (rss = readRssMb(subject.pid)), durationMs - 500);
   const stalled = silent ? openSilentViewer(new URL(subject.url)) : undefined;
+  const loadCpu = process.cpuUsage();
+  const began = performance.now();
   const figures = await runViewerLoad({ url: subject.url, viewers, durationMs, warmupMs: STREAM_WARMUP_S * 1000 });
   const cpu = readCpuMs(subject.pid) - cpuAtWindow;
   const wall = performance.now() - windowAt;
   clearTimeout(mark);
   clearTimeout(sample);
   stalled?.kill("SIGKILL");
-  return { ...figures, cpu_pct: Math.round((cpu / wall) * 1000) / 10, rss_mb: rss };
+  const used = process.cpuUsage(loadCpu);
+  const loadCpuPct = Math.round((used.user + used.system) / 10 / (performance.now() - began)) ;
+  return { ...figures, cpu_pct: Math.round((cpu / wall) * 1000) / 10, rss_mb: rss, load_cpu_pct: loadCpuPct };
 }
 
 /** A viewer that sends its request and never reads (bash holding the socket). */
@@ -180,10 +186,10 @@ const median = (values: number[]): number => [...values].sort((a, b) => a - b)[M
 
 /** One line per subject and run label, each figure the median over its rounds (lower median for two). */
 export function formatStreamRuns(results: StreamResults): string {
-  const header = "subject     viewers      fps/viewer  fps min  gap p99 ms  first frame p50/max ms  CPU % of a core  RSS MB  failed  rounds";
+  const header = "subject     viewers      fps/viewer  fps min  gap p99 ms  first frame p50/max ms  CPU % of a core  RSS MB  load CPU %  rounds";
   const line = (name: string, key: string, runs: StreamRun[]) => {
     const m = (pick: (run: StreamRun) => number) => median(runs.map(pick));
-    return `${name.padEnd(10)}  ${key.padEnd(11)}  ${m((run) => run.fps_per_viewer).toFixed(1).padStart(10)}  ${m((run) => run.fps_min).toFixed(1).padStart(7)}  ${m((run) => run.gap_ms.p99).toFixed(1).padStart(10)}  ${`${m((run) => run.first_frame_ms.p50).toFixed(0)}/${m((run) => run.first_frame_ms.max).toFixed(0)}`.padStart(22)}  ${m((run) => run.cpu_pct).toFixed(1).padStart(15)}  ${String(m((run) => run.rss_mb)).padStart(6)}  ${String(m((run) => run.failed)).padStart(6)}  ${String(runs.length).padStart(6)}`;
+    return `${name.padEnd(10)}  ${key.padEnd(11)}  ${m((run) => run.fps_per_viewer).toFixed(1).padStart(10)}  ${m((run) => run.fps_min).toFixed(1).padStart(7)}  ${m((run) => run.gap_ms.p99).toFixed(1).padStart(10)}  ${`${m((run) => run.first_frame_ms.p50).toFixed(0)}/${m((run) => run.first_frame_ms.max).toFixed(0)}`.padStart(22)}  ${m((run) => run.cpu_pct).toFixed(1).padStart(15)}  ${String(m((run) => run.rss_mb)).padStart(6)}  ${String(m((run) => run.load_cpu_pct)).padStart(10)}  ${String(runs.length).padStart(6)}`;
   };
   const rows = [header];
   for (const [key, runs] of Object.entries(results.framefleet)) rows.push(line("framefleet", key, runs));
@@ -192,9 +198,12 @@ export function formatStreamRuns(results: StreamResults): string {
   return rows.join("\n");
 }
 
+/** What the streamer rows measure, printed under them. */
+export const STREAM_NOTE = `source: ffmpeg, fixture photos at ${SOURCE_SIZE.replace(":", "x")}, ${SOURCE_FPS} fps, -f mpjpeg -listen 1 (one per subject); framefleet --fps ${SOURCE_FPS} quality=medium (q50, full size; "low": q30, half size), motion stream_quality 50, framerate ${SOURCE_FPS}; ${STREAM_WARMUP_S}s warm-up + ${STREAM_RUN_S}s counted; figures: median of ${STREAM_ROUNDS} rounds (subjects in turn); first frame from the TCP connection made; CPU of the subject's process over the counted window (/proc)`;
+
 if (import.meta.main) {
   const results = await runStreamer();
-  console.log(`source: ffmpeg, fixture photos at ${SOURCE_SIZE.replace(":", "x")}, ${SOURCE_FPS} fps, -f mpjpeg -listen 1; framefleet quality=medium (q50), motion stream_quality 50; ${STREAM_WARMUP_S}s warm-up + ${STREAM_RUN_S}s counted`);
+  console.log(STREAM_NOTE);
   console.log(formatStreamRuns(results));
   writeFileSync(join(REPO, "bench", "results", "streamer.json"), `${JSON.stringify(results, null, 2)}\n`);
 }
