@@ -2,7 +2,7 @@
 import type { FleetError } from "../errors";
 
 /** Why an attempt was given up and the task sent again. */
-export type RetryReason = "timeout" | "disconnect" | "heartbeat" | "error" | "bad-result";
+export type RetryReason = "timeout" | "disconnect" | "heartbeat" | "error" | "bad-result" | "refused";
 
 /** Why a result or error from a worker was not taken. */
 export type DiscardReason = "stale-attempt" | "duplicate" | "job-over" | "not-held";

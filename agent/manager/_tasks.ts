@@ -40,6 +40,8 @@ export interface Task {
   attempt: number;
   /** The worker holding the latest attempt, null while queued. */
   workerId: string | null;
+  /** Attempts a worker refused without trying (BUSY, STOPPING): sent again without counting against `maxAttempts`. */
+  refused: number;
   /** The worker whose attempt failed last, avoided on the next one where another exists. */
   lastWorkerId: string | null;
   sentAt: number;
@@ -105,7 +107,7 @@ function planClassify(job: ClassifyJob, id: string, settle: Pick<JobState, "reso
 }
 
 function toTask(job: JobState, stripe: Stripe, payload: Uint8Array): Task {
-  return { id: `${job.id}/s${stripe.index}`, job, stripe, payload, attempt: 0, workerId: null, lastWorkerId: null, sentAt: 0, takenAt: 0, timer: undefined, done: false };
+  return { id: `${job.id}/s${stripe.index}`, job, stripe, payload, attempt: 0, refused: 0, workerId: null, lastWorkerId: null, sentAt: 0, takenAt: 0, timer: undefined, done: false };
 }
 
 /** Rows a task's payload holds, halo included. */

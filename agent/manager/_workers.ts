@@ -10,7 +10,7 @@ export interface WorkerState {
   cores: number;
   /** Tasks it may hold at once (its hello credit). */
   credit: number;
-  /** Attempts sent and not yet answered, by `taskId#attempt`; a timed-out attempt stays until answered, as the worker still holds it. */
+  /** Attempts sent and not yet answered, by `taskId#attempt`; an attempt given up (timeout) is removed, so a lost answer cannot hold credit. */
   held: Map<string, Task>;
   done: number;
   failed: number;
@@ -18,6 +18,8 @@ export interface WorkerState {
   rssBytes: number;
   lastHeard: number;
   gone: boolean;
+  /** Said STOPPING: takes no new task, finishes what it holds, then leaves. */
+  draining: boolean;
 }
 
 /** What `Scheduler.workers()` shows of one worker. */
@@ -51,6 +53,7 @@ export function createWorker(connection: Connection, hello: Hello): WorkerState 
     rssBytes: 0,
     lastHeard: performance.now(),
     gone: false,
+    draining: false,
   };
 }
 
@@ -68,14 +71,14 @@ export function pickWorker(workers: Iterable<WorkerState>, task: Task): WorkerSt
   let best: WorkerState | null = null;
   let others = false;
   for (const worker of workers) {
-    if (worker.gone || !worker.ops.has(task.job.op)) continue;
+    if (worker.gone || worker.draining || !worker.ops.has(task.job.op)) continue;
     if (worker.id === task.lastWorkerId) continue;
     others = true;
     if (worker.held.size < worker.credit && (!best || worker.credit - worker.held.size > best.credit - best.held.size)) best = worker;
   }
   if (best || others) return best;
   for (const worker of workers) {
-    if (!worker.gone && worker.id === task.lastWorkerId && worker.ops.has(task.job.op) && worker.held.size < worker.credit) return worker;
+    if (!worker.gone && !worker.draining && worker.id === task.lastWorkerId && worker.ops.has(task.job.op) && worker.held.size < worker.credit) return worker;
   }
   return null;
 }

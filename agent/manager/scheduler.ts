@@ -23,6 +23,10 @@ export interface SchedulerOptions {
 }
 
 const MISSED_HEARTBEATS = 3;
+/** Error codes by which a worker refuses a task without trying it (agent/roles/_worker-session.ts). */
+const REFUSALS = new Set(["BUSY", "STOPPING"]);
+/** Refusals after which a task fails anyway, so a fleet that only refuses cannot loop forever. */
+const MAX_REFUSALS = 100;
 
 /**
  * `bytes` made cheap to keep past its message: a payload that fills its buffer but for at
@@ -181,6 +185,11 @@ export class Scheduler implements AsyncDisposable {
     const discard = task ? (task.job.finished ? "job-over" : task.done ? "duplicate" : stale ? "stale-attempt" : null) : "not-held";
     if (discard) {
       this.emitter.emit({ type: "task-discarded", taskId: message.taskId, attempt: message.attempt, workerId: worker.id, reason: discard });
+    } else if (message.type === "error" && REFUSALS.has(message.code)) {
+      // Not the task's fault: sent again without spending an attempt; a stopping worker gets no more.
+      if (message.code === "STOPPING") worker.draining = true;
+      task!.refused += 1;
+      this.retry(task!, "refused", `${worker.id}: ${message.code}: ${message.message}`);
     } else if (message.type === "error") {
       worker.failed += 1;
       this.retry(task!, "error", `${worker.id}: ${message.code}: ${message.message}`);
@@ -268,8 +277,8 @@ export class Scheduler implements AsyncDisposable {
     this.workers.get(fromWorker)?.held.delete(toHeldKey(task.id, task.attempt));
     task.lastWorkerId = task.workerId;
     task.workerId = null;
-    if (task.attempt >= this.maxAttempts) {
-      const message = `task ${task.id} failed ${task.attempt} of ${this.maxAttempts} attempts; last: ${reason}: ${detail}`;
+    if (task.attempt - task.refused >= this.maxAttempts || task.refused >= MAX_REFUSALS) {
+      const message = `task ${task.id} failed ${task.attempt - task.refused} of ${this.maxAttempts} attempts (${task.refused} refused); last: ${reason}: ${detail}`;
       return this.failJob(task.job, new FleetError("TASK_FAILED", message, 502));
     }
     const { job, stripe } = task;

@@ -6,7 +6,7 @@ import sharp from "../../agent/sharp";
 import { FIXTURES } from "../helpers";
 
 /** What a fake worker does with one assign: answer it (the default), stay silent, fail it, or leave. */
-export type Behaviour = "answer" | "silent" | "error" | "leave";
+export type Behaviour = "answer" | "silent" | "error" | "stopping" | "leave";
 
 /** A fake worker connected to a scheduler. */
 export interface FakeWorker extends AsyncDisposable {
@@ -74,6 +74,9 @@ export async function startWorker(
     else if (behaviour === "error") {
       held -= 1;
       await connection.send({ type: "error", taskId: assign.taskId, attempt: assign.attempt, code: "BOOM", message: "this worker always fails" });
+    } else if (behaviour === "stopping") {
+      held -= 1;
+      await connection.send({ type: "error", taskId: assign.taskId, attempt: assign.attempt, code: "STOPPING", message: "the worker is stopping" });
     } else if (behaviour === "leave") await connection.close("leaving mid-task");
   });
   await connection.send({ type: "hello", version: PROTOCOL_VERSION, ops: ["grayscale", "blur", "resize"], cores: 1, credit: 1, ...hello });

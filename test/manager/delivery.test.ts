@@ -87,6 +87,22 @@ describe("Scheduler delivery", () => {
     expect(await mute.connection.closed.then((reason) => reason.code)).toBe("PEER_BYE");
   });
 
+  test("a worker answering STOPPING gets no more tasks; its refusals do not spend attempts", async () => {
+    const { scheduler, log } = startScheduler({ maxAttempts: 1 });
+    await using _ = scheduler;
+    await using stopping = await startWorker(scheduler.port, { workerId: "stopping", credit: 2 }, () => "stopping");
+    await log.waitFor((event) => event.type === "worker-joined");
+    const results = [scheduler.submit({ ...job, id: "j1" }), scheduler.submit({ ...job, id: "j2" })];
+    await log.waitFor((event) => event.type === "task-retry" && event.jobId === "j2");
+    await using _good = await startWorker(scheduler.port, { workerId: "good" });
+    expect(await Promise.all(results)).toEqual([expected, expected]);
+    expect(stopping.assigns.length).toBe(2);
+    expect(pick(log.events, "task-retry", ["detail", "taskId", "stripe", "jobId"])).toEqual([
+      { type: "task-retry", attempt: 2, fromWorker: "stopping", reason: "refused" },
+      { type: "task-retry", attempt: 2, fromWorker: "stopping", reason: "refused" },
+    ]);
+  });
+
   test("past maxAttempts the job fails with the reason", async () => {
     const { scheduler, log } = startScheduler({ maxAttempts: 3 });
     await using _ = scheduler;
@@ -94,7 +110,7 @@ describe("Scheduler delivery", () => {
     await using _b = await startWorker(scheduler.port, { workerId: "b" }, () => "error");
     await log.waitFor((event) => event.type === "worker-joined" && event.workerId === "b");
     const failure = await scheduler.submit({ ...job, image: makeGradient(24, 1) }).catch((error) => `${error.code} ${error.status}: ${error.message}`);
-    expect(failure).toMatch(/^TASK_FAILED 502: task j\/s0 failed 3 of 3 attempts; last: error: [ab]: BOOM: this worker always fails$/);
+    expect(failure).toMatch(/^TASK_FAILED 502: task j\/s0 failed 3 of 3 attempts \(0 refused\); last: error: [ab]: BOOM: this worker always fails$/);
     expect(pick(log.events, "task-assigned").map((event) => event.workerId)).toEqual(["a", "b", "a"]);
     expect(pick(log.events, "job-failed").length).toBe(1);
     expect(scheduler.pendingJobs).toBe(0);
