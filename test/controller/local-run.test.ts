@@ -2,13 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { FIXTURES, REPO, makeTempDir, spawnAgent } from "../helpers";
-
-async function runController(args: string[], cwd: string) {
-  const child = Bun.spawn([process.execPath, join(REPO, "controller", "main.ts"), ...args], { cwd, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
-  const [code, stdout, stderr] = await Promise.all([child.exited, new Response(child.stdout).text(), new Response(child.stderr).text()]);
-  return { code, stdout, stderr };
-}
+import { FIXTURES, makeTempDir, runController, spawnAgent } from "../helpers";
 
 describe("controller run --local", () => {
   test("runs a 2-to-1 case twice and writes results.json, results.csv with mean, std and ci95", async () => {

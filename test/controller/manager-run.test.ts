@@ -1,13 +1,7 @@
 // The controller runs a manager experiment in local mode: jobs posted by a sender, workers swept 1..2, timing figures and speedup.
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { FIXTURES, REPO, makeTempDir } from "../helpers";
-
-async function runController(args: string[], cwd: string) {
-  const child = Bun.spawn([process.execPath, join(REPO, "controller", "main.ts"), ...args], { cwd, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
-  const [code, stdout, stderr] = await Promise.all([child.exited, new Response(child.stdout).text(), new Response(child.stderr).text()]);
-  return { code, stdout, stderr };
-}
+import { FIXTURES, makeTempDir, runController } from "../helpers";
 
 describe("controller run --local with a manager", () => {
   test("a worker sweep: every job posted is done, each run carries send/process/receive times, the table shows speedup", async () => {

@@ -1,7 +1,7 @@
 // The four recognition experiments of scenarios.toml, shortened, in local mode: results with intervals, and one result per image under failures.
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { REPO, makeTempDir } from "../helpers";
+import { REPO, makeTempDir, runController } from "../helpers";
 
 const NAMES = ["recognition-workers", "recognition-loss", "recognition-delay", "recognition-failure"];
 
@@ -12,8 +12,7 @@ describe("recognition experiments", () => {
     const short = shipped.replace(/^duration = "[^"]+"/gm, 'duration = "2s"').replace(/^warmup = "[^"]+"/gm, 'warmup = "1s"').replaceAll("files:test/fixtures", `files:${join(REPO, "test", "fixtures")}`);
     await Bun.write(join(dir.path, "scenarios.toml"), short);
     const out = join(dir.path, "out");
-    const child = Bun.spawn([process.execPath, join(REPO, "controller", "main.ts"), "run", "scenarios.toml", "--local", "--only", NAMES.join(","), "--repeat", "2", "--out", out], { cwd: dir.path, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
-    const [code, stderr] = await Promise.all([child.exited, new Response(child.stderr).text()]);
+    const { code, stderr } = await runController(["run", "scenarios.toml", "--local", "--only", NAMES.join(","), "--repeat", "2", "--out", out], dir.path);
     expect({ code, stderr: code === 0 ? "" : stderr }).toEqual({ code: 0, stderr: "" });
     const results = await Bun.file(join(out, "results.json")).json();
     const points = results.scenarios.map((entry: any) => [entry.name, entry.point, entry.summary.images_per_s.n, entry.summary.mbit_per_s.ci95.length]);

@@ -1,13 +1,13 @@
 // The grayscale worker against a real fake manager on 127.0.0.1: hello, raw-pixel tasks, errors, reconnects, heartbeats, bye.
 import { describe, expect, test } from "bun:test";
 import { availableParallelism } from "node:os";
-import type { FleetError } from "../../agent/errors";
 import { applyOp, type RawImage } from "../../agent/imaging/ops";
 import { cutStripe, planStripes } from "../../agent/imaging/stripes";
 import { checkOptions } from "../../agent/options";
-import { listenFor, type Assign, type Connection, type Message } from "../../agent/protocol";
+import type { Assign } from "../../agent/protocol";
 import worker from "../../agent/roles/grayscale-worker";
 import sharp from "../../agent/sharp";
+import { listenManager } from "./_fake-manager";
 import { quietContext, readPhotos } from "../helpers";
 
 const IMAGE_OPS = ["grayscale", "invert", "sepia", "brightness", "contrast", "blur", "sharpen", "edges", "resize"];
@@ -16,41 +16,6 @@ const IMAGE_OPS = ["grayscale", "invert", "sepia", "brightness", "contrast", "bl
 async function decodePhoto(): Promise<RawImage> {
   const { data, info } = await sharp(readPhotos().get("chelsea.jpg")!).raw().toBuffer({ resolveWithObject: true });
   return { data: new Uint8Array(data), width: info.width, height: info.height, channels: info.channels };
-}
-
-type Event = Message | { type: "closed"; reason: FleetError };
-
-/**
- * A fake manager: welcomes each hello, records every message of every connection in
- * arrival order (with a `closed` event when one ends), and hands them out by type.
- */
-function listenManager(heartbeatMs = 20) {
-  const events: { connection: Connection; event: Event }[] = [];
-  const waiters: (() => void)[] = [];
-  const record = (connection: Connection, event: Event) => {
-    events.push({ connection, event: "payload" in event ? { ...event, payload: new Uint8Array(event.payload) } : event });
-    for (const wake of waiters.splice(0)) wake();
-  };
-  const listener = listenFor({
-    hostname: "127.0.0.1",
-    port: 0,
-    onConnection: (connection) => {
-      connection.onMessage((message) => {
-        record(connection, message);
-        if (message.type === "hello") return connection.send({ type: "welcome", version: 1, heartbeatMs });
-      });
-      connection.onClose((reason) => record(connection, { type: "closed", reason }));
-    },
-  });
-  /** Takes the first recorded event of `type` (waiting for it), removing it and everything before it of that type. */
-  const next = async <T extends Event["type"]>(type: T): Promise<{ connection: Connection; event: Extract<Event, { type: T }> }> => {
-    for (;;) {
-      const index = events.findIndex((entry) => entry.event.type === type);
-      if (index >= 0) return events.splice(index, 1)[0] as never;
-      await new Promise<void>((resolve) => waiters.push(resolve));
-    }
-  };
-  return { listener, next, [Symbol.asyncDispose]: () => listener.stop() };
 }
 
 async function startWorker(port: number, extra: Record<string, unknown> = {}) {
