@@ -26,15 +26,21 @@ export function toPart(tier: Tier, seq: number, jpeg: Uint8Array): Part {
   return { tier, seq, bytes };
 }
 
-/** The writing side of a direct ReadableStream (Bun): write returns a promise while the socket has not drained. */
+/**
+ * The writing side of a direct ReadableStream (Bun). `flush(true)` sends what was written
+ * now and answers a promise that settles once the socket took it; plain `flush()` outside
+ * `pull()` leaves the bytes buffered until a later write (measured: every frame went out
+ * one frame late, and a new viewer's first frame 30-40 ms later).
+ */
 export interface StreamWriter {
   write(data: Uint8Array): number | Promise<number>;
-  flush(): number | Promise<number>;
+  flush(wait?: boolean): number | Promise<number>;
 }
 
 /**
  * A viewer. At most one part is being written to its socket and at most one waits (the
- * newest): a part offered while the socket has not drained replaces the waiting one, which
+ * newest): a part offered while the socket has not taken the last one (its write and
+ * flush promises pending) replaces the waiting one, which
  * counts as skipped. So a viewer holds at most two parts, both shared with its tier, and
  * a slow viewer never queues frames nor slows anyone else.
  */
@@ -121,13 +127,16 @@ export class Viewer {
     this.bytes += part.bytes.length;
     this.lastSentAt = performance.now();
     let written: number | Promise<number>;
+    let flushed: number | Promise<number>;
     try {
       written = writer.write(part.bytes);
-      writer.flush();
+      flushed = writer.flush(true);
     } catch {
       return this.close(); // the socket is gone
     }
-    if (written instanceof Promise) written.then(() => this.drained(), () => this.close());
+    // The socket has drained when both the write and the flush have settled.
+    const pending = [written, flushed].filter((value): value is Promise<number> => value instanceof Promise);
+    if (pending.length > 0) Promise.all(pending).then(() => this.drained(), () => this.close());
     else this.drained();
   }
 
