@@ -82,11 +82,11 @@ export class StreamHub {
     const viewer = new Viewer(this.nextId++, mode, mode === "auto" ? "low" : mode === "motion" ? "medium" : mode, client);
     this.viewers.add(viewer);
     this.assign();
-    // The first frame at once: the tier's newest part when it is of the newest frame (or the
-    // source is down), else the newest frame encoded now rather than at the next frame.
+    // The first frame at once: the tier's newest part when it is of the newest frame or the
+    // one before (or the source is down), else the newest frame encoded now, not at the next.
     const last = this.encoder.lastPart[viewer.tier];
     const latest = this.latest;
-    if (last && (!this.feed.up || !latest || last.seq >= latest.seq)) viewer.offer(last);
+    if (last && (!this.feed.up || !latest || last.seq >= latest.seq - 1)) viewer.offer(last);
     else if (latest)
       this.encoder.partFor(latest, viewer.tier).then(
         (part) => viewer.offer(part),
