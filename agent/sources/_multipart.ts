@@ -1,4 +1,5 @@
 // Splits a multipart/x-mixed-replace byte stream (an MJPEG stream over HTTP) into its JPEG parts, chunk by chunk.
+import { concat, indexOf, joinParts } from "./_bytes";
 
 /** Largest part kept (16 MB), as the MJPEG splitter's largest frame. */
 export const MAX_PART_BYTES = 16 * 1024 * 1024;
@@ -32,36 +33,6 @@ export interface MultipartOptions {
 
 const CRLF2 = Uint8Array.of(13, 10, 13, 10);
 const encoder = new TextEncoder();
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (a.length === 0) return b;
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
-}
-
-function joinParts(parts: Uint8Array[], total: number): Uint8Array {
-  if (parts.length === 1) return parts[0]!.slice();
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
-
-/** Index of `needle` in `haystack` at or after `from`, or -1. */
-function indexOf(haystack: Uint8Array, needle: Uint8Array, from = 0): number {
-  const first = needle[0]!;
-  for (let i = haystack.indexOf(first, from); i >= 0 && i + needle.length <= haystack.length; i = haystack.indexOf(first, i + 1)) {
-    let j = 1;
-    while (j < needle.length && haystack[i + j] === needle[j]) j += 1;
-    if (j === needle.length) return i;
-  }
-  return -1;
-}
 
 /** `Content-Length` of a header block, or undefined when absent or not a number. */
 function readContentLength(headers: string): number | undefined {

@@ -6,9 +6,8 @@ import { NO_FRAME, SourceFeed } from "./_source-feed";
 import { TierEncoder } from "./_tier-encoder";
 import { assignTiers, estimateBytes } from "./_policy";
 import { MotionMeter } from "./motion";
-import { TIERS, type Tier, type TierSettings } from "./tiers";
+import { TIERS, type Tier, type TierSettings, type ViewerMode } from "./tiers";
 import { Viewer } from "./viewer";
-import type { ViewerMode } from "./tiers";
 
 /** Settings of a hub. */
 export interface HubSettings {
