@@ -46,7 +46,7 @@ export class Supervisor {
   /**
    * Checks the options against the role's schema and the network policy, then starts the
    * role with its impairment (agent/impair.ts; `fail` is handled here, by restarts).
-   * @throws FleetError UNKNOWN_ROLE/NOT_YET/BAD_OPTIONS/BAD_IMPAIRMENT/NETEM_UNAVAILABLE (422),
+   * @throws FleetError UNKNOWN_ROLE/BAD_OPTIONS/BAD_IMPAIRMENT/NETEM_UNAVAILABLE (422),
    *   SOURCE_CMD_REFUSED/PATH_REFUSED (403), or the role's own.
    */
   async start(roleName: string, rawOptions: unknown, origin: Origin, impairment?: Impairment): Promise<RoleInfo> {

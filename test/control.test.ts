@@ -39,17 +39,17 @@ describe("control API", () => {
     const { app } = await makeApp(dir.path);
     const unknown = await call(app, "POST", "/v1/roles", { role: "teapot", options: {} });
     const badOption = await call(app, "POST", "/v1/roles", { role: "receiver", options: { port: "eighty", bogus: 1 } });
-    const notYet = await call(app, "POST", "/v1/roles", { role: "manager", options: {} });
+    const badManager = await call(app, "POST", "/v1/roles", { role: "manager", options: { port: 0, workerPort: 0, maxAttempts: 0 } });
     const command = await call(app, "POST", "/v1/roles", { role: "sender", options: { target: ["http://127.0.0.1:1/upload"], source: "mjpeg-cmd:rm -rf /" } });
     const camera = await call(app, "POST", "/v1/roles", { role: "sender", options: { target: ["http://127.0.0.1:1/upload"], source: "camera" } });
     const escape = await call(app, "POST", "/v1/roles", { role: "receiver", options: { port: 0, out: "../../etc" } });
     const noBody = await call(app, "POST", "/v1/roles", { options: {} });
     const badImpair = await call(app, "POST", "/v1/roles", { role: "receiver", options: { port: 0, out: "x" }, impair: { dealy: "100ms" } });
     const extraKey = await call(app, "POST", "/v1/roles", { role: "receiver", options: { port: 0, out: "x" }, surprise: true });
-    expect([unknown, badOption, notYet, command, camera, escape, noBody, badImpair, extraKey].map((answer) => [answer.status, answer.body.error])).toEqual([
+    expect([unknown, badOption, badManager, command, camera, escape, noBody, badImpair, extraKey].map((answer) => [answer.status, answer.body.error])).toEqual([
       [422, "UNKNOWN_ROLE"],
       [422, "BAD_OPTIONS"],
-      [422, "NOT_YET"],
+      [422, "BAD_OPTIONS"],
       [403, "SOURCE_CMD_REFUSED"],
       [403, "SOURCE_CMD_REFUSED"],
       [403, "PATH_REFUSED"],
