@@ -2,6 +2,7 @@
 import { FleetError } from "../errors";
 import type { RawImage } from "../imaging/ops";
 import { listenFor, PROTOCOL_VERSION, type Connection, type Hello, type Message, type ProtocolListener, type Result, type TaskError } from "../protocol";
+import { countStripes, hasRunOut, ownBytes, REFUSALS, toDiscardReason } from "./_delivery";
 import { createEmitter, type EventListener, type RetryReason } from "./_events";
 import { greetWorker, refuseWorker, type HandshakeHooks } from "./_handshake";
 import { checkResult, joinOutputs, planJob, toAssign, toTiming, type ClassifyJob, type ImageJob, type Job, type JobOutput, type JobState, type Task } from "./_tasks";
@@ -23,26 +24,10 @@ export interface SchedulerOptions {
 }
 
 const MISSED_HEARTBEATS = 3;
-/** Error codes by which a worker refuses a task without trying it (agent/roles/_worker-session.ts). */
-const REFUSALS = new Set(["BUSY", "STOPPING"]);
-/** Refusals after which a task fails anyway, so a fleet that only refuses cannot loop forever. */
-const MAX_REFUSALS = 100;
 
 /**
- * `bytes` made cheap to keep past its message: a payload that fills its buffer but for at
- * most 4 KiB (the frame's own prefix and header: a frame assembled in a buffer of its own,
- * agent/protocol/framing.ts) is kept as is; a view into a larger socket chunk is copied, so
- * it does not pin the chunk. Saves one copy of every large stripe, ~100 MB per 8K job.
- */
-function ownBytes(bytes: Uint8Array): Uint8Array {
-  return bytes.buffer.byteLength - bytes.byteLength <= 4096 ? bytes : bytes.slice();
-}
-/** Largest raw stripe payload (bytes) the scheduler plans: 16 MiB, a quarter of the protocol's default frame maximum. */
-const MAX_STRIPE_BYTES = 16 * 1024 * 1024;
-
-/**
- * Runs image jobs on the workers that dial its port. A job becomes one stripe task per unit
- * of the fleet's credit (`listenFor` port, messages of agent/protocol); a worker holds at most
+ * Runs jobs on the workers that dial its port (`listenFor` port, messages of agent/protocol).
+ * An image job becomes stripe tasks (`countStripes`), a classify job one task; a worker holds at most
  * its hello credit of tasks, the rest wait in FIFO order. Each attempt is timed; a timeout,
  * an `error`, a bad result, a disconnect or 3 missed heartbeats sends the task again with
  * attempt + 1 (to another worker where one exists); only the current attempt's first result
@@ -113,7 +98,7 @@ export class Scheduler implements AsyncDisposable {
     const settled = Promise.withResolvers<JobOutput>();
     let state: JobState;
     try {
-      state = planJob(job, id, this.countStripes(job), settled);
+      state = planJob(job, id, countStripes(job, this.creditFor(job.op)), settled);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -137,16 +122,6 @@ export class Scheduler implements AsyncDisposable {
   /** Stops with the default reason (for `await using`). */
   [Symbol.asyncDispose](): Promise<void> {
     return this.stop();
-  }
-
-  /**
-   * Stripes for a job: one per unit of the fleet's credit for its op, more when a stripe
-   * would carry over MAX_STRIPE_BYTES (frames stay far below the protocol's maximum, and a
-   * big image on a small fleet is pipelined: one stripe travels while another is processed).
-   */
-  private countStripes(job: Job): number {
-    if ("encoded" in job) return 1;
-    return Math.max(1, this.creditFor(job.op), Math.ceil(job.image.data.length / MAX_STRIPE_BYTES));
   }
 
   private creditFor(op: string): number {
@@ -181,8 +156,7 @@ export class Scheduler implements AsyncDisposable {
     const key = toHeldKey(message.taskId, message.attempt);
     const task = worker.held.get(key) ?? this.findTask(message.taskId);
     const heldHere = worker.held.delete(key);
-    const stale = !heldHere || message.attempt !== task?.attempt;
-    const discard = task ? (task.job.finished ? "job-over" : task.done ? "duplicate" : stale ? "stale-attempt" : null) : "not-held";
+    const discard = toDiscardReason(task, message.attempt, heldHere);
     if (discard) {
       this.emitter.emit({ type: "task-discarded", taskId: message.taskId, attempt: message.attempt, workerId: worker.id, reason: discard });
     } else if (message.type === "error" && REFUSALS.has(message.code)) {
@@ -277,7 +251,7 @@ export class Scheduler implements AsyncDisposable {
     this.workers.get(fromWorker)?.held.delete(toHeldKey(task.id, task.attempt));
     task.lastWorkerId = task.workerId;
     task.workerId = null;
-    if (task.attempt - task.refused >= this.maxAttempts || task.refused >= MAX_REFUSALS) {
+    if (hasRunOut(task, this.maxAttempts)) {
       const message = `task ${task.id} failed ${task.attempt - task.refused} of ${this.maxAttempts} attempts (${task.refused} refused); last: ${reason}: ${detail}`;
       return this.failJob(task.job, new FleetError("TASK_FAILED", message, 502));
     }

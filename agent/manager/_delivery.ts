@@ -1,0 +1,47 @@
+// The scheduler's delivery rules as pure functions: which answers are taken, when a task has run out of attempts, how many stripes a job gets.
+import type { DiscardReason } from "./_events";
+import type { Job, Task } from "./_tasks";
+
+/** Error codes by which a worker refuses a task without trying it (agent/roles/_worker-session.ts): sent again without spending an attempt. */
+export const REFUSALS: ReadonlySet<string> = new Set(["BUSY", "STOPPING"]);
+/** Refusals after which a task fails anyway, so a fleet that only refuses cannot loop forever. */
+const MAX_REFUSALS = 100;
+/** Largest raw stripe payload (bytes) planned: 16 MiB, a quarter of the protocol's default frame maximum. */
+const MAX_STRIPE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Why an answer for attempt `attempt` of `task` is not taken, or null to take it: the job is
+ * over, the task is done already, or the attempt is not the current one held by the worker
+ * that answers (given up on a timeout, or older); `not-held` when no running job has the task.
+ */
+export function toDiscardReason(task: Task | undefined, attempt: number, heldByAnswerer: boolean): DiscardReason | null {
+  if (!task) return "not-held";
+  if (task.job.finished) return "job-over";
+  if (task.done) return "duplicate";
+  return !heldByAnswerer || attempt !== task.attempt ? "stale-attempt" : null;
+}
+
+/** True once a task has spent `maxAttempts` real attempts (refusals not counted) or been refused MAX_REFUSALS times. */
+export function hasRunOut(task: Task, maxAttempts: number): boolean {
+  return task.attempt - task.refused >= maxAttempts || task.refused >= MAX_REFUSALS;
+}
+
+/**
+ * Stripes for a job: one per unit of `credit` (the fleet's, for its op), more when a stripe
+ * would carry over MAX_STRIPE_BYTES (frames stay far below the protocol's maximum, and a big
+ * image on a small fleet is pipelined: one stripe travels while another is processed); 1 for classify.
+ */
+export function countStripes(job: Job, credit: number): number {
+  if ("encoded" in job) return 1;
+  return Math.max(1, credit, Math.ceil(job.image.data.length / MAX_STRIPE_BYTES));
+}
+
+/**
+ * `bytes` made cheap to keep past its message: a payload that fills its buffer but for at
+ * most 4 KiB (the frame's own prefix and header: a frame assembled in a buffer of its own,
+ * agent/protocol/framing.ts) is kept as is; a view into a larger socket chunk is copied, so
+ * it does not pin the chunk. Saves one copy of every large stripe, ~100 MB per 8K job.
+ */
+export function ownBytes(bytes: Uint8Array): Uint8Array {
+  return bytes.buffer.byteLength - bytes.byteLength <= 4096 ? bytes : bytes.slice();
+}
