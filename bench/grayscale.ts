@@ -84,9 +84,9 @@ export interface StripeCodec {
 const LINKS = { "100 Mbit": 100e6, "1 Gbit": 1e9 };
 
 /**
- * Measures the lossless forms a stripe could take: one seventh of the 8K photo (the stripe an
- * 8K job is cut into by the 16 MiB cap) as raw RGB, and as PNG at zlib levels 1 and 6
- * (median of 3 encodes and decodes each).
+ * Measures the lossless forms a stripe could take: one seventh of the 8K photo (14.2 MB, the
+ * size of a stripe when 7 workers' credit cuts it; at the 16 MiB cap alone it is 6 stripes of
+ * 16.6 MB) as raw RGB, and as PNG at zlib levels 1 and 6 (median of 3 encodes and decodes each).
  */
 async function measureStripeCodecs(jpeg: Uint8Array): Promise<StripeCodec[]> {
   const { data, info } = await sharp(jpeg).raw().toBuffer({ resolveWithObject: true });

@@ -1,0 +1,37 @@
+// The scheduler's pure delivery rules: which answer is taken, when a task has run out, how many stripes, when frame bytes are copied.
+import { describe, expect, test } from "bun:test";
+import { countStripes, hasRunOut, ownBytes, toDiscardReason } from "../../agent/manager/_delivery";
+import type { Task } from "../../agent/manager/_tasks";
+
+function taskAt(attempt: number, state: { done?: boolean; finished?: boolean; refused?: number } = {}): Task {
+  return { attempt, done: state.done ?? false, refused: state.refused ?? 0, job: { finished: state.finished ?? false } } as unknown as Task;
+}
+
+describe("delivery rules", () => {
+  test("an answer is taken only for the current attempt held by the answering worker", () => {
+    expect([
+      toDiscardReason(taskAt(2), 2, true),
+      toDiscardReason(taskAt(2), 1, true),
+      toDiscardReason(taskAt(2), 2, false),
+      toDiscardReason(taskAt(2, { done: true }), 2, true),
+      toDiscardReason(taskAt(2, { finished: true }), 2, true),
+      toDiscardReason(undefined, 1, false),
+    ]).toEqual([null, "stale-attempt", "stale-attempt", "duplicate", "job-over", "not-held"]);
+  });
+
+  test("refusals do not spend attempts, but 100 of them end the task", () => {
+    expect([hasRunOut(taskAt(3), 3), hasRunOut(taskAt(3, { refused: 1 }), 3), hasRunOut(taskAt(150, { refused: 100 }), 200)]).toEqual([true, false, true]);
+  });
+
+  test("stripes: one per unit of credit, at most 16 MiB each, one for classify", () => {
+    const image = (bytes: number) => ({ op: "blur", params: {}, image: { data: { length: bytes } as Uint8Array, width: 1, height: 1, channels: 1 } });
+    expect([countStripes(image(1000), 0), countStripes(image(1000), 3), countStripes(image(7680 * 4320 * 3), 2), countStripes({ op: "classify", params: {}, encoded: new Uint8Array(9) }, 5)]).toEqual([1, 3, 6, 1]);
+  });
+
+  test("a payload filling its own frame buffer is kept, a view into a bigger chunk is copied", () => {
+    const frame = new Uint8Array(1_000_100);
+    const own = frame.subarray(100);
+    const chunk = new Uint8Array(512 * 1024).subarray(1000, 2000);
+    expect([ownBytes(own) === own, ownBytes(chunk) === chunk, ownBytes(chunk).buffer.byteLength]).toEqual([true, false, 1000]);
+  });
+});
