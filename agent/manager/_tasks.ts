@@ -3,7 +3,7 @@ import { FleetError } from "../errors";
 import { checkParams, OPS, type RawImage } from "../imaging/ops";
 import { cutStripe, haloFor, joinStripes, planStripes, type Stripe } from "../imaging/stripes";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
-import type { Assign, Result } from "../protocol";
+import { DEFAULT_MAX_FRAME_BYTES, type Assign, type Result } from "../protocol";
 import { ClassifyParams, Detections } from "../wire";
 import type { TaskTiming } from "./_events";
 
@@ -88,6 +88,7 @@ export function planJob(job: Job, id: string, count: number, settle: Pick<JobSta
   if (data.length !== width * height * channels)
     throw new FleetError("BAD_IMAGE", `raw image ${width}x${height}x${channels} needs ${width * height * channels} bytes, got ${data.length}`, 422);
   const stripeable = OPS[op].stripeable;
+  checkJobFits(job);
   const stripes = stripeable ? planStripes(height, count, haloFor(op, params)) : planStripes(height, 1, 0);
   const state: JobState = { id, op, params, image: job.image, stripeable, encoded: false, tasks: [], outputs: [], startedAt: performance.now(), finished: false, ...settle };
   state.tasks = stripes.map((stripe) => toTask(state, stripe, cutStripe(data, width, channels, stripe)));
@@ -173,4 +174,25 @@ export function toTiming(task: Task, meta: Record<string, unknown>, roundTrip: n
 function toShape(meta: Record<string, unknown>): RawShape {
   const { width, height, channels } = meta as RawShape;
   return { width, height, channels };
+}
+
+/** Largest raw payload (bytes) of a task sent whole or answered whole: the protocol's frame maximum less 1 MiB for the frame's header. */
+const MAX_WHOLE_BYTES = DEFAULT_MAX_FRAME_BYTES - 1024 * 1024;
+
+/**
+ * Checks that an image job whose op is sent whole (resize) fits one frame both ways: the
+ * input, and the output of `width` x `height` (one of them may be missing: it keeps the
+ * aspect ratio). Stripeable ops and classify always fit.
+ * @throws FleetError TOO_LARGE_FOR_OP (413) naming the sizes.
+ */
+export function checkJobFits(job: Job): void {
+  if ("encoded" in job || OPS[job.op as keyof typeof OPS]?.stripeable !== false) return;
+  const { image } = job;
+  const { width, height } = job.params as { width?: number; height?: number };
+  const outWidth = width ?? Math.round((image.width * height!) / image.height);
+  const outHeight = height ?? Math.round((image.height * width!) / image.width);
+  const inBytes = image.data.length;
+  const outBytes = outWidth * outHeight * image.channels;
+  if (Math.max(inBytes, outBytes) > MAX_WHOLE_BYTES)
+    throw new FleetError("TOO_LARGE_FOR_OP", `resize goes to one worker whole: ${image.width}x${image.height} -> ${outWidth}x${outHeight} is ${Math.max(inBytes, outBytes)} bytes raw, over the ${MAX_WHOLE_BYTES}-byte limit of one protocol frame`, 413);
 }

@@ -20,6 +20,8 @@ export interface WorkerState {
   gone: boolean;
   /** Said STOPPING: takes no new task, finishes what it holds, then leaves. */
   draining: boolean;
+  /** Said BUSY: takes no new task until its next message (an answer or a heartbeat). */
+  paused: boolean;
 }
 
 /** What `Scheduler.workers()` shows of one worker. */
@@ -54,6 +56,7 @@ export function createWorker(connection: Connection, hello: Hello): WorkerState 
     lastHeard: performance.now(),
     gone: false,
     draining: false,
+    paused: false,
   };
 }
 
@@ -71,14 +74,14 @@ export function pickWorker(workers: Iterable<WorkerState>, task: Task): WorkerSt
   let best: WorkerState | null = null;
   let others = false;
   for (const worker of workers) {
-    if (worker.gone || worker.draining || !worker.ops.has(task.job.op)) continue;
+    if (worker.gone || worker.draining || worker.paused || !worker.ops.has(task.job.op)) continue;
     if (worker.id === task.lastWorkerId) continue;
     others = true;
     if (worker.held.size < worker.credit && (!best || worker.credit - worker.held.size > best.credit - best.held.size)) best = worker;
   }
   if (best || others) return best;
   for (const worker of workers) {
-    if (!worker.gone && !worker.draining && worker.id === task.lastWorkerId && worker.ops.has(task.job.op) && worker.held.size < worker.credit) return worker;
+    if (!worker.gone && !worker.draining && !worker.paused && worker.id === task.lastWorkerId && worker.ops.has(task.job.op) && worker.held.size < worker.credit) return worker;
   }
   return null;
 }

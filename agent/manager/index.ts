@@ -1,5 +1,5 @@
 // The manager's scheduling core. Re-exports by name.
 export { Scheduler, type SchedulerOptions } from "./scheduler";
 export type { DiscardReason, EventListener, RetryReason, SchedulerEvent } from "./_events";
-export type { ClassifyJob, ImageJob, Job, JobOutput } from "./_tasks";
+export { checkJobFits, type ClassifyJob, type ImageJob, type Job, type JobOutput } from "./_tasks";
 export type { WorkerSnapshot } from "./_workers";

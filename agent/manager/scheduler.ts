@@ -58,7 +58,7 @@ export class Scheduler implements AsyncDisposable {
     this.maxAttempts = options.maxAttempts ?? 5;
     this.heartbeatMs = options.heartbeatMs ?? 1000;
     this.listener = listenFor({ hostname: options.hostname, port: options.port, onConnection: (connection) => greetWorker(connection, this.hooks) });
-    this.sweep = setInterval(() => this.dropSilent(), this.heartbeatMs);
+    this.sweep = setInterval(() => this.sweepStale(), this.heartbeatMs);
   }
 
   /** The bound worker port. */
@@ -144,6 +144,7 @@ export class Scheduler implements AsyncDisposable {
 
   private handle(worker: WorkerState, message: Message): void {
     worker.lastHeard = performance.now();
+    worker.paused = false;
     if (message.type === "heartbeat") {
       worker.cpuPercent = message.cpuPercent;
       worker.rssBytes = message.rssBytes;
@@ -162,6 +163,7 @@ export class Scheduler implements AsyncDisposable {
     } else if (message.type === "error" && REFUSALS.has(message.code)) {
       // Not the task's fault: sent again without spending an attempt; a stopping worker gets no more.
       if (message.code === "STOPPING") worker.draining = true;
+      else worker.paused = true;
       task!.refused += 1;
       this.retry(task!, "refused", `${worker.id}: ${message.code}: ${message.message}`);
     } else if (message.type === "error") {
@@ -198,7 +200,7 @@ export class Scheduler implements AsyncDisposable {
     try {
       output = joinOutputs(job);
     } catch (error) {
-      return this.failJob(job, error as FleetError);
+      return this.failJob(job, error instanceof FleetError ? error : new FleetError("JOIN_FAILED", String(error), 500, { cause: error }));
     }
     job.finished = true;
     this.jobs.delete(job.id);
@@ -265,10 +267,15 @@ export class Scheduler implements AsyncDisposable {
     if (job.finished) return;
     job.finished = true;
     this.jobs.delete(job.id);
-    for (const task of job.tasks) clearTimeout(task.timer);
+    for (const task of job.tasks) {
+      clearTimeout(task.timer);
+      // Its attempts in flight stop counting against their workers' credit (their answers are discarded as job-over).
+      if (task.workerId) this.workers.get(task.workerId)?.held.delete(toHeldKey(task.id, task.attempt));
+    }
     for (let index = this.queue.length - 1; index >= 0; index--) if (this.queue[index]!.job === job) this.queue.splice(index, 1);
     this.emitter.emit({ type: "job-failed", jobId: job.id, error });
     job.reject(error);
+    queueMicrotask(() => this.dispatch());
   }
 
   /** A worker is gone (closed, replaced, or silent): its current attempts are sent again elsewhere. */
@@ -289,11 +296,18 @@ export class Scheduler implements AsyncDisposable {
     void worker.connection.close(detail);
   }
 
-  private dropSilent(): void {
+  /** Once per heartbeat period: drops silent workers, fails jobs that no worker could take for `taskTimeoutMs x maxAttempts`. */
+  private sweepStale(): void {
     const limit = MISSED_HEARTBEATS * this.heartbeatMs;
     const now = performance.now();
     for (const worker of [...this.workers.values()]) {
       if (now - worker.lastHeard > limit) this.drop(worker, "heartbeat", `missed ${MISSED_HEARTBEATS} heartbeats (silent ${Math.round(now - worker.lastHeard)} ms)`);
+    }
+    const patience = this.taskTimeoutMs * this.maxAttempts;
+    for (const task of [...this.queue]) {
+      if (task.attempt > 0 || now - task.job.startedAt < patience || this.creditFor(task.job.op) > 0) continue;
+      const offered = [...new Set([...this.workers.values()].flatMap((worker) => [...worker.ops]))].join(", ") || "no worker connected";
+      this.failJob(task.job, new FleetError("NO_WORKER", `no worker offers ${task.job.op} (${offered}) after ${Math.round(patience)} ms`, 503));
     }
   }
 }

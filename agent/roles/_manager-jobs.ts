@@ -102,7 +102,11 @@ export class JobTable {
     return counts;
   }
 
-  private makeRoom(count: number): void {
+  /**
+   * Makes room for `count` more jobs (evicting finished ones), so a request can be refused
+   * before its images are decoded. @throws FleetError TOO_MANY_IMAGES (413), JOBS_FULL (503).
+   */
+  makeRoom(count: number): void {
     if (count > this.capacity) throw new FleetError("TOO_MANY_IMAGES", `${count} images in one request; the job table holds ${this.capacity}`, 413);
     for (const [id, job] of this.jobs) {
       if (this.jobs.size + count <= this.capacity) return;

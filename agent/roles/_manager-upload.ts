@@ -3,7 +3,7 @@ import { Value } from "@sinclair/typebox/value";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { FleetError } from "../errors";
 import { checkParams, OPS, type RawImage } from "../imaging/ops";
-import type { Job } from "../manager";
+import { checkJobFits, type Job } from "../manager";
 import sharp from "../sharp";
 import { ClassifyParams } from "../wire";
 import type { OutputFormat } from "./_manager-jobs";
@@ -31,12 +31,13 @@ const checkClassify = TypeCompiler.Compile(ClassifyParams);
 
 /**
  * Reads and checks a `POST /jobs` request: every problem of the fields (op, params, format,
- * images missing) is reported at once, then each image is decoded to raw pixels (for
+ * images missing) is reported at once; `makeRoom(count)` may refuse the request before
+ * anything is decoded; then each image is decoded to raw pixels, one at a time (for
  * classify, only its header is read: the file itself goes to the worker).
  * @throws FleetError TOO_LARGE (413) past `maxUpload` bytes, BAD_BODY (400) for a body that
  *   is not multipart, BAD_JOB (422) naming each bad field, NOT_AN_IMAGE (422), TOO_MANY_PIXELS (413).
  */
-export async function readJobRequest(request: Request, maxUpload: number): Promise<JobRequest> {
+export async function readJobRequest(request: Request, maxUpload: number, makeRoom: (count: number) => void): Promise<JobRequest> {
   const length = Number(request.headers.get("content-length") ?? 0);
   if (length > maxUpload) throw new FleetError("TOO_LARGE", `body of ${length} bytes is past --max-upload ${maxUpload}`, 413);
   let form: Awaited<ReturnType<Request["formData"]>>;
@@ -65,11 +66,16 @@ export async function readJobRequest(request: Request, maxUpload: number): Promi
   const texts = files.filter((file) => typeof file === "string");
   if (texts.length > 0) problems.push(`images: ${texts.length} of the fields are text, not files`);
   if (problems.length > 0) throw new FleetError("BAD_JOB", problems.join("; "), 422);
+  makeRoom(files.length);
   const where = (file: File, index: number) => `images[${index}] (${file.name || "unnamed"})`;
   const jobs: Job[] =
     op === "classify"
-      ? await Promise.all((files as File[]).map(async (file, index) => ({ op: "classify" as const, params, encoded: await readImageFile(file, where(file, index)) })))
-      : await Promise.all((files as File[]).map(async (file, index) => ({ op: op as string, params, image: await decodeImage(file, where(file, index)) })));
+      ? await decodeInTurn(files as File[], async (file, index) => ({ op: "classify" as const, params, encoded: await readImageFile(file, where(file, index)) }))
+      : await decodeInTurn(files as File[], async (file, index) => {
+          const job = { op: op as string, params, image: await decodeImage(file, where(file, index)) };
+          checkJobFits(job);
+          return job;
+        });
   return { op: op as string, params, format: format as OutputFormat, jobs, uploadBytes: (files as File[]).map((file) => file.size) };
 }
 
@@ -126,4 +132,11 @@ export async function encodeImage(image: RawImage, format: OutputFormat): Promis
   const input = channels <= 2 ? raw.toColourspace("b-w") : raw;
   const encoded = await (format === "png" ? input.png() : format === "jpeg" ? input.jpeg() : input.webp()).toBuffer();
   return new Response(new Uint8Array(encoded.buffer, encoded.byteOffset, encoded.length), { headers: { "content-type": FORMATS[format] } });
+}
+
+/** Reads the files one after another (one decoded image at a time is in the making, not all of a request at once). */
+async function decodeInTurn<T>(files: File[], read: (file: File, index: number) => Promise<T>): Promise<T[]> {
+  const out: T[] = [];
+  for (const [index, file] of files.entries()) out.push(await read(file, index));
+  return out;
 }

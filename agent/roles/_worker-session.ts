@@ -82,7 +82,15 @@ export function startWorkerSession<Task>(settings: SessionSettings, context: Rol
     if (impair.drops()) return;
     await impair.beforeSend();
     // A closed connection loses the answer; the manager reassigns the task.
-    if (connection.isOpen) await connection.send(answer).catch(() => {});
+    if (!connection.isOpen) return;
+    try {
+      await connection.send(answer).catch(() => {});
+    } catch (error) {
+      // A result the protocol refuses (past the frame limit) is answered as an error instead.
+      if (answer.type !== "result") throw error;
+      context.log("worker_result_refused", { task: answer.taskId, error: (error as Error).message });
+      await reply(connection, { type: "error", taskId: answer.taskId, attempt: answer.attempt, code: "RESULT_TOO_LARGE", message: (error as Error).message.slice(0, 4096) });
+    }
   };
 
   // The result's meta carries `wait_ms` (queued behind the credit) and `ms` (the task) for the manager's timing.
@@ -116,10 +124,12 @@ export function startWorkerSession<Task>(settings: SessionSettings, context: Rol
       if (stopping) throw new FleetError("STOPPING", "the worker is stopping", 503);
       if (pending.size >= 2 * credit) throw new FleetError("BUSY", `${pending.size} tasks in hand; credit is ${credit}`, 503);
     } catch (error) {
-      void reply(connection, { type: "error", taskId: assign.taskId, attempt: assign.attempt, ...toTaskFailure(error) });
+      void reply(connection, { type: "error", taskId: assign.taskId, attempt: assign.attempt, ...toTaskFailure(error) }).catch(() => {});
       return;
     }
-    const work = perform(connection, assign, task).finally(() => pending.delete(work));
+    const work = perform(connection, assign, task)
+      .catch((error) => context.log("worker_task_failed", { task: assign.taskId, error: (error as Error).message }))
+      .finally(() => pending.delete(work));
     pending.add(work);
   };
 

@@ -79,7 +79,7 @@ export default {
     const submit = async (request: Request): Promise<Response> => {
       if (stoppedAt) throw new FleetError("STOPPING", "the manager is stopping", 503);
       const decodeStarted = performance.now();
-      const { op, format, jobs: inputs, uploadBytes } = await readJobRequest(request, maxUpload);
+      const { op, format, jobs: inputs, uploadBytes } = await readJobRequest(request, maxUpload, (count) => jobs.makeRoom(count));
       timing.add("decode", (performance.now() - decodeStarted) / Math.max(inputs.length, 1));
       const created = jobs.create(inputs.length, op, format);
       totals.accepted += created.length;

@@ -103,6 +103,19 @@ describe("Scheduler delivery", () => {
     ]);
   });
 
+  test("a failed job's other attempts stop holding credit; a job no worker can take fails with NO_WORKER", async () => {
+    const { scheduler, log } = startScheduler({ maxAttempts: 1, taskTimeoutMs: 40, heartbeatMs: 20 });
+    await using _ = scheduler;
+    await using worker = await startWorker(scheduler.port, { workerId: "w", credit: 2 }, (_assign, index) => (index === 0 ? "error" : "silent"));
+    await log.waitFor((event) => event.type === "worker-joined");
+    const twoStripes = scheduler.submit({ id: "two", op: "grayscale", params: {}, image: makeGradient(24, 2) }).catch((error) => error.code);
+    expect(await twoStripes).toBe("TASK_FAILED");
+    expect(scheduler.workerList().map((entry) => entry.inFlight)).toEqual([0]);
+    const orphan = await scheduler.submit({ id: "orphan", op: "classify", params: {}, encoded: new Uint8Array([1]) }).catch((error) => `${error.code}: ${error.message}`);
+    expect(orphan).toMatch(/^NO_WORKER: no worker offers classify \(grayscale, blur, resize\)/);
+    void worker;
+  });
+
   test("past maxAttempts the job fails with the reason", async () => {
     const { scheduler, log } = startScheduler({ maxAttempts: 3 });
     await using _ = scheduler;

@@ -112,6 +112,18 @@ describe("grayscale-worker", () => {
     expect(handle.stats()).toMatchObject({ role: "grayscale-worker", connected: true, reconnects: 1 });
   });
 
+  test("a result past the protocol's frame limit is answered as RESULT_TOO_LARGE; the worker serves on", async () => {
+    await using manager = listenManager();
+    await using _ = await startWorker(manager.listener.port);
+    const { connection } = await manager.next("hello");
+    const pixel = { data: new Uint8Array([10, 20, 30]), width: 1, height: 1, channels: 3 };
+    await connection.send(assignOf("huge", "resize", { width: 5000, height: 5000 }, pixel));
+    const { event } = await manager.next("error");
+    expect({ code: event.code, task: event.taskId, message: event.message }).toEqual({ code: "RESULT_TOO_LARGE", task: "huge", message: expect.stringContaining("exceeds the 67108864-byte limit") });
+    await connection.send(assignOf("after", "invert", {}, pixel));
+    expect((await manager.next("result")).event.payload).toEqual(new Uint8Array([245, 235, 225]));
+  });
+
   test("stop() says bye and reports final figures", async () => {
     await using manager = listenManager();
     const handle = await startWorker(manager.listener.port);

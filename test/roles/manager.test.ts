@@ -111,6 +111,7 @@ describe("manager", () => {
       [toForm(photo, { op: "teapot" }), 422, "BAD_JOB", /op: unknown op "teapot"; known: grayscale, .*classify/],
       [toForm(photo, { op: "blur", sigma: "abc" }), 422, "BAD_JOB", /\/sigma: Expected number/],
       [toForm(photo, { op: "grayscale", format: "gif" }), 422, "BAD_JOB", /format: "gif"/],
+      [toForm(photo, { op: "resize", width: "9000", height: "9000" }), 413, "TOO_LARGE_FOR_OP", /9000x9000 is 243000000 bytes raw, over the \d+-byte limit of one protocol frame/],
     ];
     for (const [form, status, error, message] of cases) {
       const answer = await postJobs(form);
