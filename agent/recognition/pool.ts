@@ -103,10 +103,22 @@ export async function startInferencePool({ model, threads: count, batch, maxQueu
         const error = new FleetError("MODEL_FAILED", `inference thread failed: ${event.message}`, 500);
         if (!loaded) return reject(error);
         thread.worker.terminate();
+        // Out of the pool before its batch is failed, so `pump` cannot hand the dead thread more work.
+        threads.splice(threads.indexOf(thread), 1);
         finish(thread, error);
         if (closing) return;
         totals.thread_restarts += 1;
-        void spawn().then(({ thread: fresh }) => threads.splice(threads.indexOf(thread), 1, fresh) && pump(), () => threads.splice(threads.indexOf(thread), 1));
+        void spawn().then(
+          ({ thread: fresh }) => {
+            if (closing) return void fresh.worker.terminate();
+            threads.push(fresh);
+            pump();
+          },
+          (failure: FleetError) => {
+            if (threads.length > 0) return;
+            for (const item of queue.splice(0)) item.reject(failure);
+          },
+        );
       };
       const load: ToThread = { type: "load", model, wasmFiles: WASM_FILES };
       thread.worker.postMessage(load);
