@@ -60,6 +60,18 @@ describe("manager classify", () => {
     expect(tops).toEqual(["cat", "cup", "person"]);
   });
 
+  test("boxes are in pixels of the uploaded image: the cat's box over 451x300 and 722x480 copies is the same share of each", async () => {
+    const { body } = await post({ op: "classify" }, [["small.jpg", photos.get("chelsea.jpg")!], ["large.jpg", photos.get("chelsea-480p.jpg")!]], "?wait=1");
+    const sizes = [[451, 300], [722, 480]];
+    const shares = (body.jobs as { result: Detections }[]).map(({ result }, index) => {
+      const [width, height] = sizes[index]!;
+      const box = result.objects.find((object) => object.label === "cat")!.box;
+      return [box[0] / width!, box[1] / height!, box[2] / width!, box[3] / height!];
+    });
+    for (const [index, share] of shares[0]!.entries()) expect(Math.abs(share - shares[1]![index]!)).toBeLessThan(0.05);
+    expect(shares[1]![2]! * 722).toBeGreaterThan(300); // wider than the model's whole 300-pixel input: not model pixels
+  });
+
   test("bad classify uploads: bad params and a corrupt file are 4xx with a reason; the manager still serves", async () => {
     const badParams = await post({ op: "classify", minScore: "2" }, [["a.jpg", photos.get("chelsea.jpg")!]]);
     expect([badParams.status, badParams.body.error, badParams.body.message]).toEqual([422, "BAD_JOB", expect.stringContaining("minScore")]);
