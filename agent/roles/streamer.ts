@@ -11,6 +11,7 @@ import { StreamHub } from "../streamer/hub";
 import { readStreamerStats, type StreamerStats } from "../streamer/stats";
 import { TIERS, isViewerMode, type Tier, type TierSettings } from "../streamer/tiers";
 import { BOUNDARY, type StreamWriter } from "../streamer/viewer";
+import { parseDuration } from "../units";
 import type { LastFrame, Role, RoleHandle } from "./types";
 
 const quality = (value: number) => t.Integer({ minimum: 1, maximum: 100, default: value, description: "JPEG quality of the tier" });
@@ -23,6 +24,7 @@ const options = t.Object(
     fps: t.Number({ minimum: 0, maximum: 240, default: 30, description: "frames per second taken from the source; 0 = as fast as it gives them" }),
     uplink: t.String({ default: "", description: "uplink budget auto viewers share, e.g. 20Mbit; empty = quality 100 / viewers" }),
     maxViewers: t.Integer({ minimum: 1, maximum: 100_000, default: 2000, description: "viewers at once; 503 past it" }),
+    sourceStall: t.String({ default: "5s", description: "a source that sends nothing this long (or 10 frame intervals of --fps, if longer) is closed and reopened; 0 = never" }),
     highQuality: quality(80),
     highScale: scale(1),
     mediumQuality: quality(50),
@@ -59,13 +61,14 @@ export default {
   options,
   async start(opts, context): Promise<RoleHandle & LastFrame> {
     const uplinkBps = opts.uplink === "" ? undefined : parseRate(opts.uplink, "--uplink");
+    const stallMs = Math.max(parseDuration(opts.sourceStall, "--source-stall") || Infinity, opts.fps > 0 ? 10_000 / opts.fps : 0);
     loadSharp(); // now rather than on the first viewer's first frame (about 100 ms)
     const spec = parseSourceSpec(opts.source);
     const open = () => openSource(spec, { quality: opts.sourceQuality });
     const tiers = Object.fromEntries(
       TIERS.map((tier) => [tier, { quality: opts[`${tier}Quality`], scale: opts[`${tier}Scale`] }]),
     ) as Record<Tier, TierSettings>;
-    const hub = new StreamHub(await open(), open, { fps: opts.fps, tiers, uplinkBps, maxViewers: opts.maxViewers, log: context.log });
+    const hub = new StreamHub(await open(), open, { fps: opts.fps, tiers, uplinkBps, maxViewers: opts.maxViewers, stallMs, log: context.log });
     const startedAt = Date.now();
     const reactions = { count: 0 };
     let stoppedAt = 0;

@@ -18,6 +18,8 @@ export interface HubSettings {
   uplinkBps?: number;
   /** Most viewers at once; past it addViewer throws. */
   maxViewers: number;
+  /** How long the source may send nothing before it is closed and reopened (ms); default STALL_MIN_MS. */
+  stallMs?: number;
   /** Writes one structured log line. */
   log(event: string, fields?: Record<string, unknown>): void;
 }
@@ -62,7 +64,7 @@ export class StreamHub {
     private readonly settings: HubSettings,
   ) {
     this.encoder = new TierEncoder(settings.tiers);
-    this.feed = new SourceFeed(source, open, settings.log);
+    this.feed = new SourceFeed(source, open, settings.log, settings.stallMs);
   }
 
   /** Starts taking frames. */

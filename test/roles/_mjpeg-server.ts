@@ -8,18 +8,33 @@ export interface MjpegServer extends AsyncDisposable {
   stop(): Promise<void>;
 }
 
-/** Serves the fixture photos in turn at `fps` on `port` (0 = any free port), parts with Content-Length unless `withLength` is false. */
-export function serveMjpeg(port = 0, fps = 30, withLength = true): MjpegServer {
+/**
+ * Serves the fixture photos in turn at `fps` on `port` (0 = any free port), parts with
+ * Content-Length unless `withLength` is false. With `firstStreamFrames`, the first stream
+ * sends that many frames and then nothing, left open (a hung upstream); later ones are whole,
+ * answered once `laterStreamsAfter` (if given) has resolved.
+ */
+export function serveMjpeg(
+  port = 0,
+  fps = 30,
+  withLength = true,
+  options: { firstStreamFrames?: number; laterStreamsAfter?: Promise<void> } = {},
+): MjpegServer {
   const photos = [...readPhotos().values()].slice(0, 3);
   const encoder = new TextEncoder();
+  let streams = 0;
   const server = Bun.serve({
     port,
     hostname: "127.0.0.1",
     idleTimeout: 0,
-    fetch(request) {
+    async fetch(request) {
       let index = 0;
+      const first = streams++ === 0;
+      const limit = first ? (options.firstStreamFrames ?? Infinity) : Infinity;
+      if (!first) await options.laterStreamsAfter;
       const stream = new ReadableStream({
         async pull(controller) {
+          if (index >= limit) return new Promise<void>(() => {}); // silent, never closed
           const photo = photos[index++ % photos.length]!;
           const length = withLength ? `Content-Length: ${photo.length}\r\n` : "";
           controller.enqueue(encoder.encode(`--photo\r\nContent-Type: image/jpeg\r\n${length}\r\n`));

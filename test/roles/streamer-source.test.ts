@@ -1,4 +1,4 @@
-// A source that dies: viewers keep the last frame, /stats says the source is down, and it recovers when the source returns.
+// A source that dies or goes quiet: viewers keep the last frame, /stats says the source is down, and it recovers when the source returns.
 import { describe, expect, test } from "bun:test";
 import { startRole } from "../helpers";
 import { serveMjpeg } from "./_mjpeg-server";
@@ -6,7 +6,7 @@ import { openViewer, readStats, waitForStats } from "./_streamer";
 
 describe("source down and back", () => {
   test("an mjpeg-url source that dies and returns", async () => {
-    const upstream = serveMjpeg(0, 30);
+    await using upstream = serveMjpeg(0, 30);
     await using streamer = await startRole("streamer", { port: 0, source: `mjpeg-url:${upstream.url}`, fps: 30 });
     const port = streamer.stats().port as number;
     await using viewer = await openViewer(port, "low");
@@ -23,9 +23,43 @@ describe("source down and back", () => {
 
     await using back = serveMjpeg(upstream.port, 30);
     const up = await waitForStats(port, (stats) => stats.source.up && stats.source.restarts === 1);
+    expect(up.source).not.toHaveProperty("error"); // the error is cleared once the source is back
     const seen = viewer.frames;
     await viewer.waitForFrames(seen + 10);
-    expect(up.source.restarts).toBe(1);
-    expect((await readStats(port)).source.up).toBe(true);
+  });
+
+  test("an upstream that goes quiet without closing is taken for stalled, closed and reopened", async () => {
+    // The first stream sends 2 frames and then nothing, its connection left open; the next one is whole.
+    // The reopen's stream is held until the test has seen the source down.
+    const resume = Promise.withResolvers<void>();
+    await using upstream = serveMjpeg(0, 30, true, { firstStreamFrames: 2, laterStreamsAfter: resume.promise });
+    await using streamer = await startRole("streamer", { port: 0, source: `mjpeg-url:${upstream.url}`, fps: 30, sourceStall: "300ms" });
+    const port = streamer.stats().port as number;
+    await using viewer = await openViewer(port, "low");
+    const down = await waitForStats(port, (stats) => !stats.source.up);
+    expect(down.source.error).toBe("the source stalled: no frame for 0.33 s"); // 10 frame intervals at 30 fps, over 300 ms
+    resume.resolve();
+    await waitForStats(port, (stats) => stats.source.up && stats.source.restarts === 1);
+    await viewer.waitForFrames(viewer.frames + 10); // the reopened stream reaches the viewer
+    expect((await readStats(port)).source.frames).toBeGreaterThan(2 + 10);
+  });
+
+  test("stop() during a reopen of an upstream that never answers resolves at once", async () => {
+    await using upstream = serveMjpeg(0, 30);
+    await using streamer = await startRole("streamer", { port: 0, source: `mjpeg-url:${upstream.url}`, fps: 30 });
+    const port = streamer.stats().port as number;
+    await upstream.stop();
+    // The same address now accepts and never answers: the reopen waits up to its 10 s timeout.
+    const asked = Promise.withResolvers<void>();
+    await using silent = Object.assign(Bun.serve({ port: upstream.port, hostname: "127.0.0.1", idleTimeout: 0, fetch: () => (asked.resolve(), new Promise<Response>(() => {})) }), {
+      async [Symbol.asyncDispose]() {
+        await silent.stop(true);
+      },
+    });
+    await asked.promise;
+    expect((await readStats(port)).source.up).toBe(false);
+    const started = performance.now();
+    await streamer.stop();
+    expect(performance.now() - started).toBeLessThan(2000); // well before the 10 s open timeout
   });
 });
