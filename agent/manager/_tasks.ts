@@ -4,7 +4,8 @@ import { checkParams, OPS, type RawImage } from "../imaging/ops";
 import { cutStripe, haloFor, joinStripes, planStripes, type Stripe } from "../imaging/stripes";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { DEFAULT_MAX_FRAME_BYTES, type Assign, type Result } from "../protocol";
-import { ClassifyParams, Detections } from "../wire";
+import { checkClassifyParams } from "../recognition/params";
+import { Detections, type ClassifyParams } from "../wire";
 import type { TaskTiming } from "./_events";
 
 /** An image job: run `op` with `params` on raw pixels, cut into stripes. */
@@ -69,7 +70,6 @@ export interface JobState {
   reject(error: FleetError): void;
 }
 
-const checkClassifyParams = TypeCompiler.Compile(ClassifyParams);
 const checkDetections = TypeCompiler.Compile(Detections);
 const NO_IMAGE: RawImage = { data: new Uint8Array(1), width: 1, height: 1, channels: 1 };
 
@@ -97,10 +97,7 @@ export function planJob(job: Job, id: string, count: number, settle: Pick<JobSta
 
 /** A classify job as one task carrying the encoded file. @throws FleetError BAD_PARAMS (422) naming each bad param, BAD_IMAGE (422) for an empty file. */
 function planClassify(job: ClassifyJob, id: string, settle: Pick<JobState, "resolve" | "reject">): JobState {
-  if (!checkClassifyParams.Check(job.params)) {
-    const problems = [...checkClassifyParams.Errors(job.params)].map((error) => `${error.path || "/"}: ${error.message}`);
-    throw new FleetError("BAD_PARAMS", `classify: ${problems.join("; ")}`, 422);
-  }
+  checkClassifyParams(job.params);
   if (job.encoded.length === 0) throw new FleetError("BAD_IMAGE", "classify: the image file is empty", 422);
   const state: JobState = { id, op: "classify", params: job.params, image: NO_IMAGE, stripeable: false, encoded: true, tasks: [], outputs: [], startedAt: performance.now(), finished: false, ...settle };
   state.tasks = [toTask(state, planStripes(1, 1, 0)[0]!, job.encoded)];

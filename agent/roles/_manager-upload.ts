@@ -1,10 +1,10 @@
 // Reads one `POST /jobs` multipart request into checked op, params, format and decoded images; encodes outputs.
 import { Value } from "@sinclair/typebox/value";
-import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { FleetError } from "../errors";
 import { checkParams, OPS, type RawImage } from "../imaging/ops";
 import { checkJobFits, type Job } from "../manager";
 import sharp from "../sharp";
+import { checkClassifyParams } from "../recognition/params";
 import { ClassifyParams } from "../wire";
 import type { OutputFormat } from "./_manager-jobs";
 
@@ -27,7 +27,6 @@ export interface JobRequest {
 
 /** Every op `POST /jobs` takes: the image ops, and classify for recognition workers. */
 const JOB_OPS = [...Object.keys(OPS), "classify"];
-const checkClassify = TypeCompiler.Compile(ClassifyParams);
 
 /**
  * Reads and checks a `POST /jobs` request: every problem of the fields (op, params, format,
@@ -85,10 +84,7 @@ export async function readJobRequest(request: Request, maxUpload: number, makeRo
  */
 function checkJobParams(op: string, raw: Record<string, unknown>): Record<string, unknown> {
   if (op !== "classify") return checkParams(op, Value.Convert(OPS[op as keyof typeof OPS].schema, raw)).params as Record<string, unknown>;
-  const params = Value.Convert(ClassifyParams, raw);
-  if (checkClassify.Check(params)) return params;
-  const problems = [...checkClassify.Errors(params)].map((error) => `${error.path || "/"}: ${error.message}`);
-  throw new FleetError("BAD_PARAMS", `classify: ${problems.join("; ")}`, 422);
+  return checkClassifyParams(Value.Convert(ClassifyParams, raw));
 }
 
 /**

@@ -1,10 +1,9 @@
 // The recognition worker role: dials the manager and answers `classify` tasks with the objects a COCO detector finds in the image.
 import { Type as t } from "@sinclair/typebox";
-import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { availableParallelism } from "node:os";
 import { FleetError } from "../errors";
 import type { Assign } from "../protocol";
-import { ClassifyParams } from "../wire";
+import { checkClassifyParams } from "../recognition/params";
 import { sessionOptions, startWorkerSession, type TaskRunner } from "./_worker-session";
 import type { Role, RoleHandle } from "./types";
 
@@ -21,7 +20,6 @@ const options = t.Object(
 );
 
 /** The params of a classify assign (wire.ts, shared with the manager): optional limits, nothing else. */
-const checkParams = TypeCompiler.Compile(ClassifyParams);
 
 interface ClassifyTask {
   image: Uint8Array;
@@ -36,11 +34,7 @@ interface ClassifyTask {
 function readClassify(assign: Assign): ClassifyTask {
   if (assign.op !== "classify") throw new FleetError("BAD_TASK", `op "${assign.op}" is not classify; this worker runs classify only`, 422);
   if (assign.payload.length === 0) throw new FleetError("BAD_TASK", "payload is empty; classify needs the image file's bytes", 422);
-  if (!checkParams.Check(assign.params)) {
-    const problems = [...checkParams.Errors(assign.params)].map((error) => `params${error.path.replaceAll("/", ".") || ""}: ${error.message}`);
-    throw new FleetError("BAD_PARAMS", `classify: ${problems.join("; ")} (params: minScore 0..1, maxObjects 1..100, nothing else)`, 422);
-  }
-  const { minScore = 0.5, maxObjects = 20 } = assign.params;
+  const { minScore = 0.5, maxObjects = 20 } = checkClassifyParams(assign.params);
   return { image: assign.payload, limits: { minScore, maxObjects } };
 }
 

@@ -69,7 +69,7 @@ describe("recognition-worker", () => {
     const errors = [];
     for (let count = 0; count < 5; count++) errors.push((await manager.next("error")).event);
     expect(errors.map(({ taskId, code }) => `${taskId} ${code}`).sort()).toEqual(["corrupt BAD_IMAGE", "empty BAD_TASK", "grey BAD_TASK", "huge TOO_MANY_PIXELS", "params BAD_PARAMS"]);
-    expect(errors.find((error) => error.taskId === "params")!.message).toContain("params.format");
+    expect(errors.find((error) => error.taskId === "params")!.message).toContain("/format: Unexpected property");
     await connection.send(classifyOf("after", photos.get("chelsea.jpg")!, { minScore: 0.9, maxObjects: 1 }));
     const { event } = await manager.next("result");
     expect([event.taskId, withoutTiming(event).objects.length, connection.isOpen, handle.stats().tasks_failed]).toEqual(["after", 1, true, 5]);
