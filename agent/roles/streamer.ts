@@ -87,7 +87,6 @@ export default {
         },
         cancel: () => hub.removeViewer(viewer),
       });
-      void viewer.closed.then(() => hub.removeViewer(viewer));
       return new Response(body, { headers: STREAM_HEADERS });
     };
 

@@ -20,6 +20,8 @@ export interface HubSettings {
   maxViewers: number;
   /** How long the source may send nothing before it is closed and reopened (ms); default STALL_MIN_MS. */
   stallMs?: number;
+  /** How long a viewer's socket may take nothing before the viewer is closed (ms); default DRAIN_TIMEOUT_MS (30 s). */
+  drainTimeoutMs?: number;
   /** Writes one structured log line. */
   log(event: string, fields?: Record<string, unknown>): void;
 }
@@ -48,8 +50,8 @@ export class StreamHub {
   latest: Frame | undefined;
   /** Parts written again because the source's next frame was late at a tick. */
   repeated = 0;
-  /** Figures of viewers that have left, so totals survive them: delivered and skipped frames, bytes, viewers. */
-  readonly retired = { delivered: 0, skipped: 0, bytes: 0, viewers: 0 };
+  /** Figures of viewers that have left, so totals survive them: delivered and skipped frames, bytes, viewers, and those closed because their socket took nothing. */
+  readonly retired = { delivered: 0, skipped: 0, bytes: 0, viewers: 0, timedOut: 0 };
   private nextId = 1;
   private stopped = false;
   private readonly wake = Promise.withResolvers<void>();
@@ -74,14 +76,16 @@ export class StreamHub {
 
   /**
    * Adds a viewer in `mode`; its first frame is the newest source frame, sent at once.
+   * It is removed when it closes (its client left, or its socket took nothing for drainTimeoutMs).
    * @throws FleetError TOO_MANY_VIEWERS (503) past maxViewers; STOPPING (503) after stop().
    */
   addViewer(mode: ViewerMode, client: string): Viewer {
     if (this.stopped) throw new FleetError("STOPPING", "the streamer is stopping", 503);
     if (this.viewers.size >= this.settings.maxViewers)
       throw new FleetError("TOO_MANY_VIEWERS", `the streamer serves at most ${this.settings.maxViewers} viewers`, 503);
-    const viewer = new Viewer(this.nextId++, mode, mode === "auto" ? "low" : mode === "motion" ? "medium" : mode, client);
+    const viewer = new Viewer(this.nextId++, mode, mode === "auto" ? "low" : mode === "motion" ? "medium" : mode, client, this.settings.drainTimeoutMs);
     this.viewers.add(viewer);
+    void viewer.closed.then(() => this.removeViewer(viewer));
     this.assign();
     // The first frame at once: the tier's newest part when it is of the newest frame or the
     // one before (or the source is down), else the newest frame encoded now, not at the next.
@@ -104,6 +108,7 @@ export class StreamHub {
     this.retired.skipped += viewer.skipped;
     this.retired.bytes += viewer.bytes;
     this.retired.viewers += 1;
+    if (viewer.timedOut) this.retired.timedOut += 1;
     if (this.viewers.size === 0) this.motion.reset();
   }
 

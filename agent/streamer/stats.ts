@@ -37,6 +37,8 @@ export type StreamerStats = {
   /** Viewers connected now, and all that ever connected. */
   viewer_count: number;
   viewers_total: number;
+  /** Viewers closed because their socket took nothing for 30 s (a connection that died silently). */
+  viewers_timed_out: number;
   /** Totals over every viewer, past and present. */
   delivered: number;
   skipped: number;
@@ -104,6 +106,7 @@ export function readStreamerStats(
     })),
     viewer_count: viewers.length,
     viewers_total: hub.retired.viewers + viewers.length,
+    viewers_timed_out: hub.retired.timedOut,
     delivered: hub.retired.delivered + viewers.reduce((sum, viewer) => sum + viewer.delivered, 0),
     skipped: hub.retired.skipped + viewers.reduce((sum, viewer) => sum + viewer.skipped, 0),
     bytes: hub.retired.bytes + viewers.reduce((sum, viewer) => sum + viewer.bytes, 0),

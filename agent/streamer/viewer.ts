@@ -10,6 +10,13 @@ export interface Part {
   bytes: Uint8Array;
 }
 
+/**
+ * How long a part may wait for the socket to take it (30 s) before the viewer is closed as
+ * dead: a client whose connection died silently (no FIN, no RST) would otherwise keep its
+ * slot until the kernel gives up, about 15 minutes.
+ */
+export const DRAIN_TIMEOUT_MS = 30_000;
+
 /** The boundary between parts of `/stream`. */
 export const BOUNDARY = "framefleet";
 const encoder = new TextEncoder();
@@ -42,7 +49,8 @@ export interface StreamWriter {
  * newest): a part offered while the socket has not taken the last one (its write and
  * flush promises pending) replaces the waiting one, which
  * counts as skipped. So a viewer holds at most two parts, both shared with its tier, and
- * a slow viewer never queues frames nor slows anyone else.
+ * a slow viewer never queues frames nor slows anyone else. A part the socket has not
+ * taken within `drainTimeoutMs` closes the viewer (`timedOut`).
  */
 export class Viewer {
   /** The tier whose frames it gets now (fixed, or chosen by the auto/motion policy). */
@@ -54,7 +62,10 @@ export class Viewer {
   lastSentAt = 0;
   /** Least time between two frames (ms): 0 = every frame; the motion policy lowers the rate of a still scene. */
   minIntervalMs = 0;
+  /** Whether it was closed because its socket took nothing for drainTimeoutMs. */
+  timedOut = false;
   private writing = false;
+  private drainTimer: ReturnType<typeof setTimeout> | undefined;
   private waiting: Part | undefined;
   private lastSeq = -1;
   private writer: StreamWriter | undefined;
@@ -67,6 +78,8 @@ export class Viewer {
     initialTier: Tier,
     /** A name the client chose (`?client=`), so a page can find its own figures; may be empty. */
     readonly client: string,
+    /** How long a part may wait for the socket to take it before the viewer is closed (ms). */
+    private readonly drainTimeoutMs = DRAIN_TIMEOUT_MS,
   ) {
     this.tier = initialTier;
   }
@@ -116,6 +129,7 @@ export class Viewer {
   close(): void {
     if (this.isClosed) return;
     this.isClosed = true;
+    clearTimeout(this.drainTimer);
     this.waiting = undefined;
     this.ended.resolve();
   }
@@ -136,11 +150,16 @@ export class Viewer {
     }
     // The socket has drained when both the write and the flush have settled.
     const pending = [written, flushed].filter((value): value is Promise<number> => value instanceof Promise);
-    if (pending.length > 0) Promise.all(pending).then(() => this.drained(), () => this.close());
-    else this.drained();
+    if (pending.length === 0) return this.drained();
+    this.drainTimer = setTimeout(() => {
+      this.timedOut = true;
+      this.close();
+    }, this.drainTimeoutMs);
+    Promise.all(pending).then(() => this.drained(), () => this.close());
   }
 
   private drained(): void {
+    clearTimeout(this.drainTimer);
     this.writing = false;
     const waiting = this.waiting;
     this.waiting = undefined;
