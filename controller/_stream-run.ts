@@ -67,7 +67,8 @@ export async function runStreamOnce(scenario: Scenario, point: SweepPoint, repea
     for (const plan of point.roles.filter((entry) => entry.role === "viewers"))
       for (const agent of plan.agents)
         loads.push(...(await startAll(clients, { ...plan, agents: [agent] }, { ...plan.options, target: urls[turn++ % urls.length], duration: `${runMs}ms`, warmup: `${scenario.warmupMs}ms` }, started)));
-    await Bun.sleep(Math.max(0, scenario.warmupMs - (Date.now() - Math.min(...loads.map((entry) => entry.startedAt)))));
+    // parseScenarios refuses a streamer scenario without viewers; without loads there is no warm-up to wait for.
+    if (loads.length > 0) await Bun.sleep(Math.max(0, scenario.warmupMs - (Date.now() - Math.min(...loads.map((entry) => entry.startedAt)))));
     const before = await Promise.all(streamers.map((entry) => entry.client.getRole(entry.info.id)));
     const deadline = Date.now() + runMs + GRACE_MS;
     while (Date.now() < deadline) {
@@ -109,7 +110,7 @@ export async function runStreamOnce(scenario: Scenario, point: SweepPoint, repea
       latency_ms: { p50: worst("gap_ms", "p50"), p99: worst("gap_ms", "p99") },
       viewers,
       fps_per_viewer: round2(frames / (scenario.durationMs / 1000) / Math.max(1, viewers)),
-      fps_min: Math.min(...loadStats.map((stats) => num(stats, "fps_min"))),
+      fps_min: loadStats.length > 0 ? Math.min(...loadStats.map((stats) => num(stats, "fps_min"))) : 0,
       gap_p99_ms: worst("gap_ms", "p99"),
       first_frame_p99_ms: worst("first_frame_ms", "p99"),
       encodes_per_s: round2(perStreamer.reduce((sum, entry) => sum + entry.encodes, 0)),

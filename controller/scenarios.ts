@@ -112,7 +112,7 @@ function toRolePlans(scenario: ScenarioFile["scenario"][number]): RolePlan[] {
   }));
 }
 
-/** Checks what the schema cannot: known roles and agents, role options, durations, unique names. */
+/** Checks what the schema cannot: known roles and agents, role options, durations, unique names, a load for every streamer scenario. */
 function checkMeaning(file: ScenarioFile): string[] {
   const problems: string[] = [];
   const seen = new Set<string>();
@@ -136,6 +136,9 @@ function checkMeaning(file: ScenarioFile): string[] {
         if (!(agent in file.agents)) problems.push(`${where}: roles[${index}].agents: "${agent}" is not in [agents]`);
       check(`${where}: roles[${index}] (${entry.role})`, () => findRole(entry.role));
     });
+    const roleNames = scenario.roles.map((entry) => entry.role);
+    if (roleNames.includes("streamer") && !roleNames.includes("viewers"))
+      problems.push(`${where}: a streamer scenario needs a "viewers" role to measure it`);
     const rolesKnown = scenario.roles.every((entry) => roles.some((role) => role.name === entry.role));
     if (!rolesKnown) continue;
     const plans = toRolePlans(scenario);

@@ -1,7 +1,7 @@
 // The stream-viewers experiment: scenarios.toml's block parses into its four points, and a short sweep runs end to end in local mode.
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { readScenarios } from "../../controller/scenarios";
+import { parseScenarios, readScenarios } from "../../controller/scenarios";
 import { FIXTURES, REPO, makeTempDir } from "../helpers";
 
 describe("stream-viewers experiment", () => {
@@ -10,6 +10,32 @@ describe("stream-viewers experiment", () => {
     const scenario = set.scenarios.find((entry) => entry.name === "stream-viewers")!;
     expect(scenario.points.map((point) => point.label)).toEqual(["viewers.count=1", "viewers.count=10", "viewers.count=50", "viewers.count=100"]);
     expect(scenario.points[3]!.roles.map((plan) => [plan.role, plan.options.count])).toEqual([["streamer", undefined], ["viewers", 100]]);
+  });
+
+  test("a streamer scenario without a viewers role is refused, with every other problem", () => {
+    const text = `[agents]
+pi1 = "http://pi1.local:7700"
+[[scenario]]
+name = "no-load"
+  [[scenario.roles]]
+  role = "streamer"
+  agents = ["pi1"]
+[[scenario]]
+name = "unknown-agent"
+  [[scenario.roles]]
+  role = "streamer"
+  agents = ["pi9"]
+  [[scenario.roles]]
+  role = "viewers"
+  agents = ["pi1"]
+`;
+    expect(() => parseScenarios(text)).toThrow(
+      [
+        "scenarios.toml:",
+        '  scenario no-load: a streamer scenario needs a "viewers" role to measure it',
+        '  scenario unknown-agent: roles[0].agents: "pi9" is not in [agents]',
+      ].join("\n"),
+    );
   });
 
   test("controller run --local gives fps per viewer, p99 gap, encodes/s and CPU per point; encodes/s do not grow with viewers", async () => {
