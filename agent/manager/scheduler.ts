@@ -301,7 +301,9 @@ export class Scheduler implements AsyncDisposable {
     const limit = MISSED_HEARTBEATS * this.heartbeatMs;
     const now = performance.now();
     for (const worker of [...this.workers.values()]) {
-      if (now - worker.lastHeard > limit) this.drop(worker, "heartbeat", `missed ${MISSED_HEARTBEATS} heartbeats (silent ${Math.round(now - worker.lastHeard)} ms)`);
+      // Bytes of a frame still arriving (a large result on a slow link) count as being heard.
+      const heard = Math.max(worker.lastHeard, worker.connection.receivedAt);
+      if (now - heard > limit) this.drop(worker, "heartbeat", `missed ${MISSED_HEARTBEATS} heartbeats (silent ${Math.round(now - heard)} ms)`);
     }
     const patience = this.taskTimeoutMs * this.maxAttempts;
     for (const task of [...this.queue]) {

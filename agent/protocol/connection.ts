@@ -63,6 +63,13 @@ export class Connection implements AsyncDisposable {
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
   }
 
+  private lastBytesAt = 0;
+
+  /** When bytes last arrived (`performance.now()` ms; 0 before any): a peer in the middle of a large frame is alive. */
+  get receivedAt(): number {
+    return this.lastBytesAt;
+  }
+
   /** Outgoing bytes accepted by `send` and not yet taken by the kernel. */
   get writableBytes(): number {
     return this.queue.bytes;
@@ -135,6 +142,7 @@ export class Connection implements AsyncDisposable {
 
   private receive(chunk: Uint8Array): void {
     if (this.state !== "open") return;
+    this.lastBytesAt = performance.now();
     try {
       this.decoder.push(chunk, this.onFrame);
     } catch (error) {
