@@ -139,6 +139,10 @@ function checkMeaning(file: ScenarioFile): string[] {
     const roleNames = scenario.roles.map((entry) => entry.role);
     if (roleNames.includes("streamer") && !roleNames.includes("viewers"))
       problems.push(`${where}: a streamer scenario needs a "viewers" role to measure it`);
+    const managerAgents = scenario.roles.filter((entry) => entry.role === "manager").flatMap((entry) => entry.agents);
+    if (managerAgents.length > 1) problems.push(`${where}: ${managerAgents.length} manager agents; workers dial one manager, so a scenario has one`);
+    if (managerAgents.length === 0 && roleNames.some((name) => name.endsWith("-worker")))
+      problems.push(`${where}: workers need a "manager" role to dial`);
     const rolesKnown = scenario.roles.every((entry) => roles.some((role) => role.name === entry.role));
     if (!rolesKnown) continue;
     const plans = toRolePlans(scenario);

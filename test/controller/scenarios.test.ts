@@ -82,6 +82,30 @@ duration = "1parsec"
   });
 });
 
+describe("manager scenarios", () => {
+  test("two manager agents, and workers without a manager, are refused with the reason", () => {
+    const text = `
+[agents]
+a = "http://a:7700"
+b = "http://b:7700"
+[[scenario]]
+name = "two-managers"
+  [[scenario.roles]]
+  role = "manager"
+  agents = ["a", "b"]
+[[scenario]]
+name = "no-manager"
+  [[scenario.roles]]
+  role = "grayscale-worker"
+  agents = ["a"]
+`;
+    expect(problemsOf(text)).toEqual([
+      "scenario two-managers: 2 manager agents; workers dial one manager, so a scenario has one",
+      'scenario no-manager: workers need a "manager" role to dial',
+    ]);
+  });
+});
+
 describe("sweeps", () => {
   const base = `
 [agents]
