@@ -1,10 +1,12 @@
 // Splits a multipart/x-mixed-replace byte stream (an MJPEG stream over HTTP) into its JPEG parts, chunk by chunk.
-import { concat, indexOf, joinParts } from "./_bytes";
+import { FleetError } from "../errors";
+import { PartBody, concat, indexOf } from "./_bytes";
 
 /** Largest part kept (16 MB), as the MJPEG splitter's largest frame. */
 export const MAX_PART_BYTES = 16 * 1024 * 1024;
-/** Largest header block of one part (8 KB); a longer one is a bad part. */
+/** Largest header block of one part (8 KB); a longer one is a bad part. Also the longest first line when the boundary is learnt. */
 const MAX_HEADER_BYTES = 8 * 1024;
+const EMPTY = new Uint8Array(0);
 
 /** What a parser has seen so far. */
 export interface MultipartStats {
@@ -18,7 +20,10 @@ export interface MultipartStats {
 
 /** A push-fed multipart parser. */
 export interface MultipartParser {
-  /** Scans `chunk`, calling `onPart` for each whole part it completes; keeps views into `chunk` (do not modify it afterwards). */
+  /**
+   * Scans `chunk`, calling `onPart` for each whole part it completes; keeps views into `chunk` (do not modify it afterwards).
+   * @throws FleetError BAD_MULTIPART (422) when no boundary was given and the first 8 KB hold no line end.
+   */
   push(chunk: Uint8Array): void;
   stats(): MultipartStats;
 }
@@ -45,9 +50,11 @@ function readContentLength(headers: string): number | undefined {
  * that does not name it, as ffmpeg's `-listen 1` answering application/octet-stream), the
  * first line that starts with `--` names it. A part with a
  * `Content-Length` is read by its length (no scanning of the JPEG bytes); one without is
- * read up to the next delimiter. A part is handed on only when it starts with SOI
- * (FFD8) and ends with EOI (FFD9, optionally followed by CRLF): anything else counts as
- * bad and parsing goes on at the next delimiter. Memory: at most one part (`maxPartBytes`).
+ * read up to the next delimiter (only new bytes are searched, so a part costs time in
+ * proportion to its size). A part is handed on only when it starts with SOI (FFD8) and
+ * ends with EOI (FFD9), after any trailing CR, LF or NUL bytes (a length that counts the
+ * CRLF, padding) are removed: anything else counts as bad and parsing goes on at the next
+ * delimiter. Memory: at most one part (`maxPartBytes`).
  */
 export function createMultipartParser(
   boundary: string | undefined,
@@ -59,31 +66,17 @@ export function createMultipartParser(
   let delimiter = boundary === undefined ? undefined : encoder.encode(`--${boundary.replace(/^--/, "")}`);
   const counts: MultipartStats = { parts: 0, bad: 0, garbageBytes: 0 };
   let state: "seek" | "headers" | "body" | "scan" = "seek";
-  let buffer: Uint8Array = new Uint8Array(0); // unconsumed bytes in seek, headers and scan
-  let scanFrom = 0;
+  let buffer: Uint8Array = EMPTY; // unconsumed bytes in seek and headers
+  let carry: Uint8Array = EMPTY; // in scan: the last bytes seen, not yet in the body (a delimiter may start there)
   let remaining = 0; // body bytes still to come, in "body"
-  let body: Uint8Array[] = [];
-  let bodyBytes = 0;
-  let head = 0; // the first two body bytes as (b0 << 8 | b1)
-  let tail = 0; // the last two body bytes, as above
+  const body = new PartBody(keep);
 
-  const noteBody = (bytes: Uint8Array): void => {
-    if (bytes.length === 0) return;
-    if (bodyBytes === 0) head = bytes.length >= 2 ? (bytes[0]! << 8) | bytes[1]! : bytes[0]! << 8;
-    else if (bodyBytes === 1) head |= bytes[0]!;
-    tail = bytes.length >= 2 ? (bytes[bytes.length - 2]! << 8) | bytes[bytes.length - 1]! : ((tail & 0xff) << 8) | bytes[0]!;
-    if (keep) body.push(bytes);
-    bodyBytes += bytes.length;
-  };
   const finishPart = (): void => {
-    if (head === 0xffd8 && tail === 0xffd9) {
+    if (body.isJpeg()) {
       counts.parts += 1;
-      onPart(keep ? joinParts(body, bodyBytes) : new Uint8Array(0));
+      onPart(body.join());
     } else counts.bad += 1;
-    body = [];
-    bodyBytes = 0;
-    head = 0;
-    tail = 0;
+    body.reset();
     state = "seek";
   };
   const startBody = (headers: string): void => {
@@ -94,16 +87,17 @@ export function createMultipartParser(
     } else if (length !== undefined) {
       remaining = length;
       state = "body";
-    } else {
-      scanFrom = 0;
-      state = "scan";
-    }
+    } else state = "scan";
   };
 
   /** Learns the boundary from the first `--NAME` line; false until a whole line has come. */
   const learnBoundary = (): boolean => {
     const lineEnd = indexOf(buffer, CRLF2.subarray(0, 2));
-    if (lineEnd < 0) return false;
+    if (lineEnd < 0) {
+      if (buffer.length > MAX_HEADER_BYTES)
+        throw new FleetError("BAD_MULTIPART", `no boundary given and no --boundary line within the first ${MAX_HEADER_BYTES / 1024} KB`, 422);
+      return false;
+    }
     const line = new TextDecoder().decode(buffer.subarray(0, lineEnd));
     const dashes = line.indexOf("--");
     if (dashes >= 0 && line.length > dashes + 2) delimiter = encoder.encode(line.slice(dashes).trimEnd());
@@ -112,6 +106,45 @@ export function createMultipartParser(
       buffer = buffer.subarray(lineEnd + 2);
     }
     return true;
+  };
+
+  /**
+   * In scan: takes `chunk` into the body up to the next delimiter, searching only the new
+   * bytes and the carry before them. Answers what follows the part (from its delimiter on),
+   * or nothing while the part goes on.
+   */
+  const scan = (chunk: Uint8Array): Uint8Array => {
+    const keepBack = delimiter!.length - 1;
+    const joint = concat(carry, chunk.subarray(0, keepBack)); // a delimiter that starts in the carry
+    let at = carry.length > 0 ? indexOf(joint, delimiter!) : -1;
+    if (at >= 0 && at < carry.length) {
+      body.add(carry.subarray(0, at));
+      const rest = concat(carry.subarray(at), chunk);
+      carry = EMPTY;
+      finishPart();
+      return rest;
+    }
+    at = indexOf(chunk, delimiter!);
+    if (at >= 0) {
+      body.add(carry);
+      body.add(chunk.subarray(0, at));
+      carry = EMPTY;
+      finishPart();
+      return chunk.subarray(at);
+    }
+    const seen = chunk.length >= keepBack ? chunk : concat(carry, chunk);
+    if (seen !== chunk) carry = EMPTY;
+    body.add(carry);
+    body.add(seen.subarray(0, Math.max(0, seen.length - keepBack)));
+    carry = seen.subarray(Math.max(0, seen.length - keepBack));
+    if (body.size + carry.length > maxPart) {
+      counts.bad += 1;
+      body.reset();
+      state = "seek";
+      buffer = carry;
+      carry = EMPTY;
+    }
+    return EMPTY;
   };
 
   const step = (): boolean => {
@@ -145,24 +178,7 @@ export function createMultipartParser(
       startBody(headers);
       return true;
     }
-    // scan: the body runs to the next delimiter
-    const at = indexOf(buffer, delimiter!, scanFrom);
-    if (at < 0) {
-      scanFrom = Math.max(0, buffer.length - delimiter.length + 1);
-      if (buffer.length > maxPart) {
-        counts.bad += 1;
-        buffer = buffer.subarray(scanFrom);
-        state = "seek";
-        return true;
-      }
-      return false;
-    }
-    let end = at;
-    if (end >= 2 && buffer[end - 2] === 13 && buffer[end - 1] === 10) end -= 2;
-    noteBody(buffer.subarray(0, end));
-    buffer = buffer.subarray(at);
-    finishPart();
-    return true;
+    return false; // body and scan take bytes in push()
   };
 
   return {
@@ -171,21 +187,26 @@ export function createMultipartParser(
       while (rest.length > 0 || buffer.length > 0) {
         if (state === "body") {
           const take = Math.min(remaining, rest.length);
-          noteBody(rest.subarray(0, take));
+          body.add(rest.subarray(0, take));
           rest = rest.subarray(take);
           remaining -= take;
           if (remaining > 0) return;
           finishPart();
           continue;
         }
+        if (state === "scan") {
+          rest = scan(rest);
+          if (rest.length === 0) return;
+          continue;
+        }
         if (rest.length > 0) {
           buffer = concat(buffer, rest);
-          rest = new Uint8Array(0);
+          rest = EMPTY;
         }
         if (!step()) return;
-        if ((state as string) === "body") {
+        if ((state as string) === "body" || (state as string) === "scan") {
           rest = buffer;
-          buffer = new Uint8Array(0);
+          buffer = EMPTY;
         }
       }
     },

@@ -46,8 +46,12 @@ export class StreamReader {
       if (!this.readHead()) return;
       bytes = bytes.subarray(consumed);
     }
-    if (this.chunked) this.dechunk(bytes);
-    else this.parser!.push(bytes);
+    try {
+      if (this.chunked) this.dechunk(bytes);
+      else this.parser!.push(bytes);
+    } catch (error) {
+      this.fail((error as Error).message); // the parser gave up on the stream (no boundary found)
+    }
   }
 
   private readHead(): boolean {

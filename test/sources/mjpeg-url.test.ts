@@ -58,6 +58,36 @@ describe("multipart parser", () => {
     expect(parts.length).toBe(2);
   });
 
+  test("a Content-Length that counts a trailing CRLF or padding still gives the JPEG, without them", () => {
+    for (const trailer of [Uint8Array.of(13, 10), Uint8Array.of(0, 0, 0, 13, 10), Uint8Array.of(10)]) {
+      const body = Buffer.concat([photos[0]!, trailer]);
+      const stream = Buffer.concat([encoder.encode(`--frame\r\nContent-Length: ${body.length}\r\n\r\n`), body, encoder.encode("\r\n--frame--\r\n")]);
+      for (const size of [1, 7, stream.length]) {
+        const parts: Uint8Array[] = [];
+        const parser = createMultipartParser("frame", (part) => parts.push(part));
+        for (let offset = 0; offset < stream.length; offset += size) parser.push(stream.slice(offset, offset + size));
+        expect({ size, trailer: trailer.length, parts: parts.length, bad: parser.stats().bad }).toEqual({ size, trailer: trailer.length, parts: 1, bad: 0 });
+        expect(Buffer.compare(parts[0]!, photos[0]!)).toBe(0);
+      }
+    }
+  });
+
+  test("a part without Content-Length split into tiny chunks, its delimiter across chunks, is whole", () => {
+    const stream = buildStream(false);
+    const parts: Uint8Array[] = [];
+    const parser = createMultipartParser("frame", (part) => parts.push(part));
+    // Chunk sizes that straddle the delimiter in every way, a large part read a few bytes at a time.
+    for (let offset = 0, size = 1; offset < stream.length; offset += size, size = (size % 13) + 1) parser.push(stream.slice(offset, offset + size));
+    expect(parts.map((part) => part.length)).toEqual([photos[0]!.length, photos[2]!.length]);
+    expect(Buffer.compare(parts[1]!, photos[2]!)).toBe(0);
+  });
+
+  test("without a boundary, a first line longer than 8 KB is refused", () => {
+    const parser = createMultipartParser(undefined, () => {});
+    parser.push(new Uint8Array(4096).fill(65));
+    expect(() => parser.push(new Uint8Array(5000).fill(65))).toThrow("no --boundary line within the first 8 KB");
+  });
+
   test("reads the boundary of a content type, quoted or not", () => {
     expect(readBoundary("multipart/x-mixed-replace; boundary=ffmpeg")).toBe("ffmpeg");
     expect(readBoundary('multipart/x-mixed-replace;boundary="Boundary String"')).toBe("Boundary String");
