@@ -49,7 +49,8 @@ interface Watch {
 /**
  * Opens `settings.viewers` streams to `settings.url` at once, reads them for
  * `durationMs` and closes them. Each stream is one TCP connection read as fast as it
- * comes (no frame bytes are kept); a frame counts when its last byte has arrived.
+ * comes (no frame bytes are kept); a frame counts when its last byte has arrived. A
+ * stream that connects after the window or an abort is closed at once.
  */
 export async function runViewerLoad(settings: LoadSettings): Promise<LoadFigures> {
   const url = new URL(settings.url);
@@ -63,6 +64,11 @@ export async function runViewerLoad(settings: LoadSettings): Promise<LoadFigures
   let bytes = 0;
   let gapMax = 0;
   const sockets: { end(): void }[] = [];
+  let over = false; // the window ended or the load was aborted: a socket that connects now is ended at once
+  const endAll = (): void => {
+    over = true;
+    sockets.forEach((socket) => socket.end());
+  };
 
   const watch = async (): Promise<Watch> => {
     const state: Watch = { connectedAt: performance.now(), firstAt: 0, lastAt: 0, frames: 0 };
@@ -99,8 +105,11 @@ export async function runViewerLoad(settings: LoadSettings): Promise<LoadFigures
           },
         },
       });
-      sockets.push(socket);
-      socket.write(request);
+      if (over) socket.end();
+      else {
+        sockets.push(socket);
+        socket.write(request);
+      }
     } catch (error) {
       state.error = (error as Error).message;
       closed.resolve();
@@ -109,8 +118,9 @@ export async function runViewerLoad(settings: LoadSettings): Promise<LoadFigures
     return state;
   };
 
-  const timer = setTimeout(() => sockets.forEach((socket) => socket.end()), settings.durationMs);
-  settings.signal?.addEventListener("abort", () => sockets.forEach((socket) => socket.end()), { once: true });
+  const timer = setTimeout(endAll, settings.durationMs);
+  if (settings.signal?.aborted) endAll();
+  settings.signal?.addEventListener("abort", endAll, { once: true });
   const watches = await Promise.all(Array.from({ length: settings.viewers }, watch));
   clearTimeout(timer);
   const windowS = Math.max(0.001, (Math.min(performance.now(), windowTo) - windowFrom) / 1000);
