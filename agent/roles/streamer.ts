@@ -123,9 +123,12 @@ export default {
       async stop() {
         if (stoppedAt) return;
         stoppedAt = Date.now();
-        await hub.stop();
-        await app.stop(true);
+        // Reverse order of start, each part always: HTTP first (every stream ends, no new viewers), then the hub and its source.
+        const outcomes = await Promise.allSettled([app.stop(true)]);
+        outcomes.push(...(await Promise.allSettled([hub.stop()])));
         final = readStreamerStats(hub, { port: boundPort, startedAt, reactions: reactions.count, uplinkBps, spec: opts.source, now: stoppedAt });
+        const failures = outcomes.filter((outcome) => outcome.status === "rejected").map((outcome) => outcome.reason);
+        if (failures.length > 0) throw new AggregateError(failures, "streamer: stop failed");
       },
     };
   },

@@ -1,8 +1,9 @@
 // The streamer role over real sockets: the routes, a real ffmpeg client, encode once per tier, slow and leaving viewers, stop.
-import { describe, expect, test } from "bun:test";
+import { describe, expect, spyOn, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { readJpegHeader } from "../../agent/jpeg";
+import { StreamHub } from "../../agent/streamer/hub";
 import { FIXTURES, makeTempDir, startRole } from "../helpers";
 import { openSilentViewer, openViewer, readStats, waitForStats, type TestViewer } from "./_streamer";
 
@@ -147,5 +148,27 @@ describe("viewers that are slow or leave", () => {
     await first.waitForFrames(1);
     const second = await fetch(`http://127.0.0.1:${streamer.port}/stream?quality=low`);
     expect({ status: second.status, error: ((await second.json()) as { error: string }).error }).toEqual({ status: 503, error: "TOO_MANY_VIEWERS" });
+  });
+});
+
+describe("stop", () => {
+  test("the HTTP port is released even when stopping the hub fails, and the failure is reported", async () => {
+    const realStop = StreamHub.prototype.stop;
+    const failing = spyOn(StreamHub.prototype, "stop").mockImplementationOnce(async function (this: StreamHub) {
+      await realStop.call(this);
+      throw new Error("the source would not close");
+    });
+    try {
+      await using streamer = await startStreamer();
+      await using viewer = await openViewer(streamer.port, "low");
+      await viewer.waitForFrames(1);
+      const stopped = await streamer.stop().then(() => undefined, (error: unknown) => error);
+      expect(stopped).toBeInstanceOf(AggregateError);
+      expect((stopped as AggregateError).errors.map((error: Error) => error.message)).toEqual(["the source would not close"]);
+      await viewer.ended;
+      expect(await fetch(`http://127.0.0.1:${streamer.port}/stats`).then(() => "answered", () => "refused")).toBe("refused");
+    } finally {
+      failing.mockRestore();
+    }
   });
 });
