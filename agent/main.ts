@@ -60,6 +60,7 @@ const args = {
   control: { type: "boolean", default: true, description: "serve the control API (--no-control to turn off)" },
   "token-file": { type: "string", description: "file holding the bearer token (else AGENT_TOKEN)" },
   "allow-source-cmd": { type: "boolean", description: "let the control API start command sources (mjpeg-cmd, camera)" },
+  "allow-files-anywhere": { type: "boolean", description: "let the control API read files (files: sources, --model) outside the working folder and data dir" },
   name: { type: "string", description: "agent name in figures and metrics (default: host name)" },
   "data-dir": { type: "string", default: ".", description: "folder that output paths from the network resolve into" },
   impair: { type: "string", description: 'impairment of the --role, as JSON: \'{"delay":"50ms","jitter":"10ms","loss":0.01,"rate":"20Mbit","cpu":0.25,"fail":0.1,"seed":1}\'' },
@@ -79,7 +80,7 @@ const main = defineCommand({
     }
     const agent = flags.name ?? hostname();
     const context = { agent, host: flags.host, log };
-    const supervisor = new Supervisor(context, { allowSourceCmd: Boolean(flags["allow-source-cmd"]), dataDir: flags["data-dir"] });
+    const supervisor = new Supervisor(context, { allowSourceCmd: Boolean(flags["allow-source-cmd"]), allowFilesAnywhere: Boolean(flags["allow-files-anywhere"]), dataDir: flags["data-dir"] });
     const controlPort = readPort(flags["control-port"], "--control-port");
     const token = readToken(flags["token-file"]);
 

@@ -1,5 +1,5 @@
 // Runs roles on an agent: start with checked options, list, figures, stop; shared by the CLI and the control API.
-import { isAbsolute, normalize, resolve } from "node:path";
+import { isAbsolute, normalize, relative, resolve } from "node:path";
 import { startRestarting, type RestartingHandle } from "./_impair-restart";
 import { FleetError } from "./errors";
 import { createImpairer } from "./impair";
@@ -18,6 +18,21 @@ export interface NetworkPolicy {
   allowSourceCmd: boolean;
   /** Folder that relative `out` paths from the network resolve into (`--data-dir`). */
   dataDir: string;
+  /** Let the control API read files anywhere (`files:` sources, `model`): the agent's `--allow-files-anywhere`; else only under its working folder or data dir. */
+  allowFilesAnywhere?: boolean;
+}
+
+/** The folder a `files:` path or glob reads from: the path up to its first segment with a wildcard. */
+function toReadFolder(path: string): string {
+  const segments = path.split("/");
+  const wild = segments.findIndex((segment) => /[*?[{]/.test(segment));
+  return wild < 0 ? path : segments.slice(0, wild).join("/") || ".";
+}
+
+/** True when `path` (resolved from the working folder) is `root` or inside it. */
+function isInside(path: string, root: string): boolean {
+  const rel = relative(resolve(root), resolve(path));
+  return rel === "" || (!rel.startsWith("..") && !isAbsolute(rel));
 }
 
 interface Entry {
@@ -35,7 +50,8 @@ interface Entry {
 
 /**
  * Holds the roles running on this agent. Options from the network are held to the
- * policy: no command sources unless allowed, output folders only inside the data dir.
+ * policy: no command sources unless allowed, files read only under the working folder or the
+ * data dir unless allowed, output folders only inside the data dir.
  */
 export class Supervisor {
   private readonly entries = new Map<string, Entry>();
@@ -143,7 +159,10 @@ export class Supervisor {
     };
   }
 
-  /** Refuses command sources and output paths outside the data dir; rewrites `out` to its place in the data dir. */
+  /**
+   * Refuses command sources, files read from outside the working folder and data dir, and
+   * output paths outside the data dir; rewrites `out` to its place in the data dir.
+   */
   private holdToPolicy(options: Record<string, unknown>): void {
     if (typeof options.source === "string" && runsCommand(parseSourceSpec(options.source)) && !this.policy.allowSourceCmd)
       throw new FleetError(
@@ -151,6 +170,15 @@ export class Supervisor {
         `options.source "${options.source.split(":")[0]}" runs a command; this agent takes such sources only from its own command line (or when started with --allow-source-cmd)`,
         403,
       );
+    const reads = [
+      ["options.source", typeof options.source === "string" && options.source.startsWith("files:") ? toReadFolder(options.source.slice("files:".length)) : undefined],
+      ["options.model", typeof options.model === "string" ? options.model : undefined],
+    ] as const;
+    for (const [field, path] of reads) {
+      if (path === undefined || this.policy.allowFilesAnywhere) continue;
+      if (!isInside(path, ".") && !isInside(path, this.policy.dataDir))
+        throw new FleetError("PATH_REFUSED", `${field} reads "${path}", outside the agent's working folder and data dir; such paths are taken only from its own command line (or when started with --allow-files-anywhere)`, 403);
+    }
     if (typeof options.out === "string") {
       const path = normalize(options.out);
       if (isAbsolute(path) || path.startsWith(".."))

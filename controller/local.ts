@@ -42,7 +42,8 @@ async function waitForControlPort(process: Bun.Subprocess, logPath: string, name
 /**
  * Starts agents `names` on 127.0.0.1 with free ports and a fresh random token, working in
  * `cwd` (so relative source paths resolve as in the scenarios file) with output under
- * `dataDir`; each agent's log goes to `dataDir/logs/NAME.log`.
+ * `dataDir`; each agent's log goes to `dataDir/logs/NAME.log`. They read files anywhere
+ * (`--allow-files-anywhere`): the scenarios file is this user's own, on this machine.
  * @throws FleetError AGENT_FAILED when an agent does not come up (the others are stopped).
  */
 export async function startLocalAgents(names: string[], cwd: string, dataDir: string): Promise<LocalAgents> {
@@ -66,7 +67,7 @@ export async function startLocalAgents(names: string[], cwd: string, dataDir: st
         const logPath = join(dataDir, "logs", `${name}.log`);
         // A log left by an earlier run in the same --out would show a dead agent's port.
         await writeFile(logPath, "");
-        const child = Bun.spawn([...agentCommand(), "--control-port", "0", "--host", "127.0.0.1", "--name", name, "--data-dir", dataDir], {
+        const child = Bun.spawn([...agentCommand(), "--control-port", "0", "--host", "127.0.0.1", "--name", name, "--data-dir", dataDir, "--allow-files-anywhere"], {
           cwd,
           env: { ...process.env, AGENT_TOKEN: token },
           stdin: "ignore",

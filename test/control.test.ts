@@ -43,15 +43,19 @@ describe("control API", () => {
     const command = await call(app, "POST", "/v1/roles", { role: "sender", options: { target: ["http://127.0.0.1:1/upload"], source: "mjpeg-cmd:rm -rf /" } });
     const camera = await call(app, "POST", "/v1/roles", { role: "sender", options: { target: ["http://127.0.0.1:1/upload"], source: "camera" } });
     const escape = await call(app, "POST", "/v1/roles", { role: "receiver", options: { port: 0, out: "../../etc" } });
+    const readsOutside = await call(app, "POST", "/v1/roles", { role: "sender", options: { target: ["http://127.0.0.1:1/upload"], source: "files:/etc/**/*.jpg" } });
+    const modelOutside = await call(app, "POST", "/v1/roles", { role: "recognition-worker", options: { manager: "127.0.0.1:1", model: "/etc/passwd" } });
     const noBody = await call(app, "POST", "/v1/roles", { options: {} });
     const badImpair = await call(app, "POST", "/v1/roles", { role: "receiver", options: { port: 0, out: "x" }, impair: { dealy: "100ms" } });
     const extraKey = await call(app, "POST", "/v1/roles", { role: "receiver", options: { port: 0, out: "x" }, surprise: true });
-    expect([unknown, badOption, badManager, command, camera, escape, noBody, badImpair, extraKey].map((answer) => [answer.status, answer.body.error])).toEqual([
+    expect([unknown, badOption, badManager, command, camera, escape, readsOutside, modelOutside, noBody, badImpair, extraKey].map((answer) => [answer.status, answer.body.error])).toEqual([
       [422, "UNKNOWN_ROLE"],
       [422, "BAD_OPTIONS"],
       [422, "BAD_OPTIONS"],
       [403, "SOURCE_CMD_REFUSED"],
       [403, "SOURCE_CMD_REFUSED"],
+      [403, "PATH_REFUSED"],
+      [403, "PATH_REFUSED"],
       [403, "PATH_REFUSED"],
       [422, "BAD_REQUEST"],
       [422, "BAD_REQUEST"],
