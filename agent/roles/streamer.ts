@@ -124,7 +124,7 @@ export default {
         if (stoppedAt) return;
         stoppedAt = Date.now();
         // Reverse order of start, each part always: HTTP first (every stream ends, no new viewers), then the hub and its source.
-        const outcomes = await Promise.allSettled([app.stop(true)]);
+        const outcomes: PromiseSettledResult<unknown>[] = await Promise.allSettled([app.stop(true)]);
         outcomes.push(...(await Promise.allSettled([hub.stop()])));
         final = readStreamerStats(hub, { port: boundPort, startedAt, reactions: reactions.count, uplinkBps, spec: opts.source, now: stoppedAt });
         const failures = outcomes.filter((outcome) => outcome.status === "rejected").map((outcome) => outcome.reason);
