@@ -1,11 +1,8 @@
 // A live source: runs a shell command that writes an MJPEG stream to stdout and keeps its newest frame.
 import { FleetError } from "../errors";
-import { closedError } from "./_closed";
+import { FIRST_FRAME_TIMEOUT_MS, LatestFrame } from "./_latest-frame";
 import { createMjpegSplitter } from "./_mjpeg-splitter";
-import type { Frame, FrameSource } from "./types";
-
-/** How long the first frame may take (10 s): a Pi camera needs a second or two to start. */
-const FIRST_FRAME_TIMEOUT_MS = 10_000;
+import type { FrameSource } from "./types";
 /** How long a child has between SIGTERM and SIGKILL (2 s). */
 const KILL_GRACE_MS = 2_000;
 /** How much of the child's stderr is kept (2 KB), so a chatty command cannot grow memory. */
@@ -24,7 +21,6 @@ export interface MjpegCommandOptions {
 }
 
 type Child = Bun.Subprocess<"ignore", "pipe", "pipe">;
-type Waiter = { resolve: (frame: Frame) => void; reject: (error: FleetError) => void };
 
 /** Resolves true when `promise` settles within `ms`, false otherwise; the timer never outlives it. */
 async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
@@ -89,32 +85,9 @@ async function stopChild(child: Child): Promise<void> {
 export async function openMjpegCommand(command: string, options: MjpegCommandOptions = {}): Promise<FrameSource> {
   const child: Child = Bun.spawn(["/bin/sh", "-c", command], { stdin: "ignore", stdout: "pipe", stderr: "pipe", detached: true });
   const stderr = keepTail(child.stderr);
-  const waiters: Waiter[] = [];
-  const firstFrame = Promise.withResolvers<void>();
-  let latest: Frame | undefined;
-  let returnedSeq = -1;
-  let seq = 0;
-  let dropped = 0;
-  let endError: FleetError | undefined; // what next() throws once no newer frame can come
+  const frames = new LatestFrame();
   let closing: Promise<void> | undefined;
-
-  const splitter = createMjpegSplitter((data) => {
-    const frame = { data, name: `frame-${String(seq).padStart(6, "0")}.jpg`, seq, capturedAt: Date.now() };
-    seq += 1;
-    firstFrame.resolve();
-    const waiter = waiters.shift();
-    if (waiter) {
-      returnedSeq = frame.seq;
-      waiter.resolve(frame);
-      return;
-    }
-    if (latest && latest.seq > returnedSeq) dropped += 1;
-    latest = frame;
-  });
-  const finish = (error: FleetError) => {
-    endError ??= error;
-    for (const waiter of waiters.splice(0)) waiter.reject(error);
-  };
+  const splitter = createMjpegSplitter((data) => frames.push(data));
   const exited = (async () => {
     const push = (chunk: Uint8Array) => {
       if (!closing) splitter.push(chunk); // after close() the rest is drained, not split
@@ -123,23 +96,15 @@ export async function openMjpegCommand(command: string, options: MjpegCommandOpt
     splitter.end();
     await child.exited;
     await settlesWithin(stderr.done, STDERR_DRAIN_MS);
-    finish(new FleetError("SOURCE_ENDED", `command "${command}" ended with ${describeExit(child)}: ${stderr.text()}`, 410));
+    frames.finish(new FleetError("SOURCE_ENDED", `command "${command}" ended with ${describeExit(child)}: ${stderr.text()}`, 410));
   })();
 
   const source: FrameSource = {
-    async next(): Promise<Frame> {
-      if (closing) throw closedError();
-      if (latest && latest.seq > returnedSeq) {
-        returnedSeq = latest.seq;
-        return latest;
-      }
-      if (endError) throw endError;
-      return new Promise<Frame>((resolve, reject) => waiters.push({ resolve, reject }));
-    },
-    stats: () => ({ kind: options.kind ?? "mjpeg-cmd", frames: seq, dropped, up: !endError }),
+    next: () => frames.next(),
+    stats: () => ({ kind: options.kind ?? "mjpeg-cmd", frames: frames.seq, dropped: frames.dropped, up: !frames.endError }),
     close() {
       closing ??= (async () => {
-        finish(closedError());
+        frames.close();
         await stopChild(child);
         await settlesWithin(exited, KILL_GRACE_MS); // a process outside the group may still hold stdout
       })();
@@ -148,9 +113,9 @@ export async function openMjpegCommand(command: string, options: MjpegCommandOpt
   };
 
   const timeoutMs = options.firstFrameTimeoutMs ?? FIRST_FRAME_TIMEOUT_MS;
-  await settlesWithin(Promise.race([firstFrame.promise, exited]), timeoutMs);
-  if (seq > 0) return source;
-  const why = endError ? "ended before its first JPEG frame" : `sent no JPEG frame within ${timeoutMs / 1000} s`;
+  await settlesWithin(Promise.race([frames.first, exited]), timeoutMs);
+  if (frames.seq > 0) return source;
+  const why = frames.endError ? "ended before its first JPEG frame" : `sent no JPEG frame within ${timeoutMs / 1000} s`;
   await source.close();
   throw new FleetError("SOURCE_FAILED", `command "${command}" ${why}, ${describeExit(child)}: ${stderr.text()}`, 422);
 }

@@ -1,13 +1,8 @@
 // A live source: frames pulled from an MJPEG stream over HTTP (another agent's /stream, an IP camera, ffmpeg -f mpjpeg).
 import { FleetError } from "../errors";
-import { closedError } from "./_closed";
+import { FIRST_FRAME_TIMEOUT_MS, LatestFrame } from "./_latest-frame";
 import { createMultipartParser, readBoundary, type MultipartStats } from "./_multipart";
-import type { Frame, FrameSource } from "./types";
-
-/** How long the answer and the first frame may take (10 s). */
-const FIRST_FRAME_TIMEOUT_MS = 10_000;
-
-type Waiter = { resolve: (frame: Frame) => void; reject: (error: FleetError) => void };
+import type { FrameSource } from "./types";
 
 /** Live figures of an mjpeg-url source: the source's, plus what its multipart parser skipped. */
 export type MjpegUrlStats = ReturnType<FrameSource["stats"]> & { bad_parts: number; garbage_bytes: number };
@@ -41,65 +36,37 @@ export async function openMjpegUrl(url: string, options: { firstFrameTimeoutMs?:
   if (!response.ok || !response.body || (!boundary && !/octet-stream|^$/.test(contentType)))
     return fail(`answered ${response.status} ${contentType || "(no content type)"}, not a multipart stream`);
 
-  const waiters: Waiter[] = [];
-  const firstFrame = Promise.withResolvers<void>();
-  let latest: Frame | undefined;
-  let returnedSeq = -1;
-  let seq = 0;
-  let dropped = 0;
-  let endError: FleetError | undefined;
+  const frames = new LatestFrame();
   let closed = false;
-  const parser = createMultipartParser(boundary, (data) => {
-    const frame = { data, name: `frame-${String(seq).padStart(6, "0")}.jpg`, seq, capturedAt: Date.now() };
-    seq += 1;
-    firstFrame.resolve();
-    const waiter = waiters.shift();
-    if (waiter) {
-      returnedSeq = frame.seq;
-      return waiter.resolve(frame);
-    }
-    if (latest && latest.seq > returnedSeq) dropped += 1;
-    latest = frame;
-  });
-  const finish = (error: FleetError): void => {
-    endError ??= error;
-    for (const waiter of waiters.splice(0)) waiter.reject(error);
-  };
+  const parser = createMultipartParser(boundary, (data) => frames.push(data));
   const reading = (async () => {
     const reader = response.body!.getReader();
     try {
       for (let read = await reader.read(); !read.done; read = await reader.read()) parser.push(read.value);
-      finish(new FleetError("SOURCE_ENDED", `mjpeg-url:${url}: the stream ended`, 410));
+      frames.finish(new FleetError("SOURCE_ENDED", `mjpeg-url:${url}: the stream ended`, 410));
     } catch (error) {
-      finish(new FleetError("SOURCE_ENDED", `mjpeg-url:${url}: ${(error as Error).message}`, 410, { cause: error }));
+      frames.finish(new FleetError("SOURCE_ENDED", `mjpeg-url:${url}: ${(error as Error).message}`, 410, { cause: error }));
     }
   })();
 
   const source: FrameSource = {
-    async next(): Promise<Frame> {
-      if (closed) throw closedError();
-      if (latest && latest.seq > returnedSeq) {
-        returnedSeq = latest.seq;
-        return latest;
-      }
-      if (endError) throw endError;
-      return new Promise<Frame>((resolve, reject) => waiters.push({ resolve, reject }));
-    },
+    next: () => frames.next(),
     stats: (): MjpegUrlStats => {
       const parsed: MultipartStats = parser.stats();
-      return { kind: "mjpeg-url", frames: seq, dropped, up: !endError, bad_parts: parsed.bad, garbage_bytes: parsed.garbageBytes };
+      return { kind: "mjpeg-url", frames: frames.seq, dropped: frames.dropped, up: !frames.endError, bad_parts: parsed.bad, garbage_bytes: parsed.garbageBytes };
     },
     async close() {
       if (closed) return;
       closed = true;
-      finish(closedError());
+      frames.close();
       abort.abort();
       await reading;
     },
   };
-  await Promise.race([firstFrame.promise, reading]);
+  await Promise.race([frames.first, reading]);
   clearTimeout(timer);
-  if (seq > 0) return source;
+  if (frames.seq > 0) return source;
+  const why = frames.endError ? `: ${frames.endError.message}` : "";
   await source.close();
-  return fail(`sent no whole JPEG frame${endError ? `: ${endError.message}` : ""}`);
+  return fail(`sent no whole JPEG frame${why}`);
 }
