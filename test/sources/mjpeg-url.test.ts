@@ -121,7 +121,10 @@ describe("mjpeg-url source", () => {
   });
 
   test.skipIf(!Bun.which("ffmpeg"))("pulls from ffmpeg serving -f mpjpeg", async () => {
-    const port = 20000 + Math.floor(Math.random() * 20000);
+    // ffmpeg cannot tell which port it bound: take a free one from the kernel (port 0), release it, hand it over.
+    const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+    const port = probe.port;
+    probe.stop(true);
     const ffmpeg = Bun.spawn(
       ["ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-stream_loop", "-1", "-i", join(FIXTURES, "chelsea-480p.jpg"), "-r", "30", "-c:v", "mjpeg", "-f", "mpjpeg", "-listen", "1", `http://127.0.0.1:${port}/`],
       { stdout: "ignore", stderr: "ignore" },

@@ -23,9 +23,14 @@ describe.skipIf(!hasChromium)("viewer page", () => {
     // Only the picture, away from the panel: the synthetic square moves every frame, so it changes.
     const picture = { x: 400, y: 300, width: 400, height: 300 };
     const first = await page.screenshot({ clip: picture });
-    let second = await page.screenshot({ clip: picture });
-    while (Buffer.compare(first, second) === 0) second = await page.screenshot({ clip: picture });
-    expect(Buffer.compare(first, second)).not.toBe(0);
+    // Waits until the picture has changed (the test fails by its timeout otherwise).
+    for (let second = await page.screenshot({ clip: picture }); Buffer.compare(first, second) === 0; ) second = await page.screenshot({ clip: picture });
+    // The picture is the stream at the medium tier's full size, not a scaled or placeholder image.
+    const size = await page.evaluate(() => {
+      const image = (globalThis as unknown as { document: { getElementById(id: string): { naturalWidth: number; naturalHeight: number } } }).document.getElementById("stream");
+      return [image.naturalWidth, image.naturalHeight];
+    });
+    expect(size).toEqual([640, 480]);
     await page.locator("#viewers", { hasText: "1" }).waitFor();
 
     const high = await readBytesPerFrame(page, "high");
