@@ -30,13 +30,14 @@ function formatBitrate(bitsPerSecond) {
 
 async function poll() {
   try {
-    const response = await fetch("/stats", { cache: "no-store" });
+    // Only this viewer's entry and the shared counts, not every viewer's figures.
+    const response = await fetch(`/stats?client=${encodeURIComponent(client)}`, { cache: "no-store" });
     const stats = await response.json();
     show("viewers", String(stats.viewer_count));
     show("reactions", String(stats.reactions));
     show("motion", stats.motion.toFixed(3));
     show("source", stats.source.up ? `up, ${stats.source.fps} fps` : "down (showing the last frame)");
-    const me = stats.viewers.find((viewer) => viewer.client === client);
+    const me = stats.viewer;
     if (!me) return;
     show("tier", me.tier);
     const now = performance.now();

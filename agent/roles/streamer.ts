@@ -8,7 +8,7 @@ import { answerErrorsAsJson, jsonResponse } from "../http";
 import { loadSharp } from "../sharp";
 import { openSource, parseSourceSpec } from "../sources";
 import { StreamHub } from "../streamer/hub";
-import { readStreamerStats, type StreamerStats } from "../streamer/stats";
+import { readClientStats, readStreamerStats, type StreamerStats } from "../streamer/stats";
 import { TIERS, isViewerMode, type Tier, type TierSettings } from "../streamer/tiers";
 import { BOUNDARY, type StreamWriter } from "../streamer/viewer";
 import { parseDuration } from "../units";
@@ -100,7 +100,7 @@ export default {
         if (!frame) throw new FleetError("NO_FRAME", "the source has not given a frame yet", 503);
         return new Response(frame.data, { headers: { "content-type": "image/jpeg", "cache-control": "no-store" } });
       })
-      .get("/stats", () => stats())
+      .get("/stats", ({ query }) => (query.client === undefined ? stats() : readClientStats(hub, query.client.slice(0, MAX_CLIENT_NAME), reactions.count)))
       .post("/reactions", () => jsonResponse({ reactions: ++reactions.count }, 201))
       .get("/*", ({ path }) => {
         const file = PAGE_FILES[path];

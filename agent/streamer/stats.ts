@@ -1,6 +1,7 @@
 // The streamer's figures (/stats and the role's final figures), read from its hub.
 import type { StreamHub } from "./hub";
 import { TIERS, type Tier } from "./tiers";
+import type { Viewer } from "./viewer";
 
 /** Figures of one tier: viewers now; encodes and bytes (its JPEGs) as running totals. */
 export interface TierStats {
@@ -57,6 +58,32 @@ export type StreamerStats = {
   rss: number;
 };
 
+/** What `GET /stats?client=NAME` answers: the figures the viewer page shows, a few hundred bytes however many viewers there are. */
+export type StreamerClientStats = {
+  viewer_count: number;
+  reactions: number;
+  motion: number;
+  source: { up: boolean; fps: number };
+  /** The viewer that chose this `?client=` name (the newest if several), or null when none is connected. */
+  viewer: ViewerStats | null;
+};
+
+function toViewerStats(viewer: Viewer): ViewerStats {
+  return { id: viewer.id, tier: viewer.tier, mode: viewer.mode, client: viewer.client, delivered: viewer.delivered, skipped: viewer.skipped, bytes: viewer.bytes };
+}
+
+/** Reads the figures one viewer's page shows: its own entry (found by its `client` name) and the shared counts. */
+export function readClientStats(hub: StreamHub, client: string, reactions: number): StreamerClientStats {
+  const mine = [...hub.viewers].filter((viewer) => viewer.client === client).at(-1);
+  return {
+    viewer_count: hub.viewers.size,
+    reactions,
+    motion: Math.round(hub.motion.score * 10000) / 10000,
+    source: { up: hub.feed.up, fps: hub.feed.series.rate(2) },
+    viewer: mine ? toViewerStats(mine) : null,
+  };
+}
+
 /** Reads the figures of `hub`; `now` is ms since the epoch (the stop time for final figures). */
 export function readStreamerStats(
   hub: StreamHub,
@@ -95,15 +122,7 @@ export function readStreamerStats(
       ...(hub.feed.up ? {} : { error: hub.feed.error }),
     },
     tiers,
-    viewers: viewers.map((viewer) => ({
-      id: viewer.id,
-      tier: viewer.tier,
-      mode: viewer.mode,
-      client: viewer.client,
-      delivered: viewer.delivered,
-      skipped: viewer.skipped,
-      bytes: viewer.bytes,
-    })),
+    viewers: viewers.map(toViewerStats),
     viewer_count: viewers.length,
     viewers_total: hub.retired.viewers + viewers.length,
     viewers_timed_out: hub.retired.timedOut,

@@ -172,3 +172,22 @@ describe("stop", () => {
     }
   });
 });
+
+describe("one viewer's figures", () => {
+  test("/stats?client=NAME answers that viewer's entry and the counts the page shows, not the whole list", async () => {
+    await using streamer = await startStreamer();
+    await using other = await openViewer(streamer.port, "high");
+    await using mine = await openViewer(streamer.port, "low", "&client=page-1");
+    await Promise.all([other.waitForFrames(1), mine.waitForFrames(1)]);
+    const answer = (await (await fetch(`http://127.0.0.1:${streamer.port}/stats?client=page-1`)).json()) as Record<string, unknown>;
+    expect(answer).toEqual({
+      viewer_count: 2,
+      reactions: 0,
+      motion: expect.any(Number),
+      source: { up: true, fps: expect.any(Number) },
+      viewer: { id: 2, tier: "low", mode: "low", client: "page-1", delivered: expect.any(Number), skipped: expect.any(Number), bytes: expect.any(Number) },
+    });
+    const unknown = await (await fetch(`http://127.0.0.1:${streamer.port}/stats?client=nobody`)).json();
+    expect(unknown).toMatchObject({ viewer_count: 2, viewer: null });
+  });
+});
