@@ -3,13 +3,9 @@ import type { ControlClient } from "../agent/client";
 import { round2 } from "../agent/metrics";
 import type { RunResult } from "./results";
 import type { Scenario } from "./scenarios";
+import { startAll, waitForEnded } from "./_started";
 import type { SweepPoint } from "./sweep";
 import type { Started } from "./window";
-
-/** How often a run polls its viewer loads to see whether they are done (ms). */
-const POLL_MS = 250;
-/** Extra time viewer loads get beyond their duration before they are stopped anyway (ms). */
-const GRACE_MS = 15_000;
 
 /** Figures of a streamer run beyond those every run has (RunResult). */
 export interface StreamFigures {
@@ -35,17 +31,6 @@ export function isStreamPoint(point: SweepPoint): boolean {
   return point.roles.some((plan) => plan.role === "streamer");
 }
 
-async function startAll(clients: Map<string, ControlClient>, plan: SweepPoint["roles"][number], options: Stats, started: Started[]): Promise<Started[]> {
-  return Promise.all(
-    plan.agents.map(async (agent) => {
-      const client = clients.get(agent)!;
-      const entry: Started = { client, info: await client.startRole(plan.role, options, plan.impair), startedAt: Date.now() };
-      started.push(entry);
-      return entry;
-    }),
-  );
-}
-
 /**
  * Runs one repeat of a streamer point: each streamer on a free port, then every `viewers`
  * role pointed at the streamers in turn for warm-up + duration. The streamers' encode
@@ -60,22 +45,17 @@ export async function runStreamOnce(scenario: Scenario, point: SweepPoint, repea
   try {
     const streamers: Started[] = [];
     for (const plan of point.roles.filter((entry) => entry.role === "streamer"))
-      streamers.push(...(await startAll(clients, plan, { ...plan.options, port: 0 }, started)));
+      streamers.push(...(await startAll(clients, plan, () => ({ ...plan.options, port: 0 }), started)));
     const urls = streamers.map((entry) => `http://${new URL(entry.client.baseUrl).hostname}:${entry.info.stats.port}/stream`);
     const loads: Started[] = [];
     let turn = 0;
     for (const plan of point.roles.filter((entry) => entry.role === "viewers"))
       for (const agent of plan.agents)
-        loads.push(...(await startAll(clients, { ...plan, agents: [agent] }, { ...plan.options, target: urls[turn++ % urls.length], duration: `${runMs}ms`, warmup: `${scenario.warmupMs}ms` }, started)));
+        loads.push(...(await startAll(clients, { ...plan, agents: [agent] }, () => ({ ...plan.options, target: urls[turn++ % urls.length], duration: `${runMs}ms`, warmup: `${scenario.warmupMs}ms` }), started)));
     // parseScenarios refuses a streamer scenario without viewers; without loads there is no warm-up to wait for.
     if (loads.length > 0) await Bun.sleep(Math.max(0, scenario.warmupMs - (Date.now() - Math.min(...loads.map((entry) => entry.startedAt)))));
     const before = await Promise.all(streamers.map((entry) => entry.client.getRole(entry.info.id)));
-    const deadline = Date.now() + runMs + GRACE_MS;
-    while (Date.now() < deadline) {
-      const infos = await Promise.all(loads.map((entry) => entry.client.getRole(entry.info.id)));
-      if (infos.every((info) => info.state === "ended" || info.state === "failed")) break;
-      await Bun.sleep(POLL_MS);
-    }
+    await waitForEnded(loads, runMs);
     const after = await Promise.all(streamers.map((entry) => entry.client.getRole(entry.info.id)));
     for (const entry of [...started].reverse()) entry.info = await entry.client.stopRole(entry.info.id);
     started.length = 0;

@@ -2,8 +2,8 @@
 import { rm } from "node:fs/promises";
 import type { ControlClient } from "../agent/client";
 import { describeError } from "../agent/errors";
-import type { RoleInfo } from "../agent/wire";
 import { selectOkRuns, summarizeRunResults, type RunResult, type ScenarioResult } from "./results";
+import { POLL_MS, startAll, waitForEnded } from "./_started";
 import { isStreamPoint, runStreamOnce } from "./_stream-run";
 import type { Scenario } from "./scenarios";
 import type { SweepPoint } from "./sweep";
@@ -19,38 +19,6 @@ export interface RunSettings {
   keepImages: boolean;
   /** Called after each run with the scenario, point and run (failed runs included). */
   onRun(scenario: Scenario, point: SweepPoint, run: RunResult): void;
-}
-
-/** How often a run polls its senders to see whether they are done (ms). */
-const POLL_MS = 250;
-/** Extra time senders get beyond their duration before they are stopped anyway (ms). */
-const GRACE_MS = 15_000;
-
-/** Starts `role` on each of `agentNames` in parallel; every started role is pushed to `started` for clean-up. */
-async function startAll(
-  clients: Map<string, ControlClient>,
-  plan: SweepPoint["roles"][number],
-  options: (agent: string) => Record<string, unknown>,
-  started: Started[],
-): Promise<Started[]> {
-  return Promise.all(
-    plan.agents.map(async (agent) => {
-      const client = clients.get(agent)!;
-      const entry: Started = { client, info: await client.startRole(plan.role, options(agent), plan.impair), startedAt: Date.now() };
-      started.push(entry);
-      return entry;
-    }),
-  );
-}
-
-/** Waits until every sender has ended by itself, or its time plus a grace period has passed. Throws if an agent is gone. */
-async function waitForSenders(senders: Started[], runMs: number): Promise<void> {
-  const deadline = Date.now() + runMs + GRACE_MS;
-  while (Date.now() < deadline) {
-    const infos = await Promise.all(senders.map((sender) => sender.client.getRole(sender.info.id)));
-    if (infos.every((info) => info.state === "ended" || info.state === "failed")) return;
-    await Bun.sleep(POLL_MS);
-  }
 }
 
 /** A run that could not finish: the error, and zero figures so nothing partial is mistaken for a measurement. */
@@ -122,7 +90,7 @@ async function runOnce(scenario: Scenario, point: SweepPoint, repeat: number, cl
     const senders: Started[] = [];
     for (const plan of plansOf("sender"))
       senders.push(...(await startAll(clients, plan, () => ({ target: targets, ...plan.options, duration: `${runMs}ms` }), started)));
-    await waitForSenders(senders, runMs);
+    await waitForEnded(senders, runMs);
     for (const entry of [...started].reverse()) entry.info = await entry.client.stopRole(entry.info.id);
     started.length = 0;
     return { repeat, status: "ok", ...measureWindow(senders, sinks, scenario.warmupMs, scenario.durationMs) };

@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { parseScenarios, readScenarios } from "../../controller/scenarios";
-import { FIXTURES, REPO, makeTempDir } from "../helpers";
+import { FIXTURES, REPO, makeTempDir, runController } from "../helpers";
 
 describe("stream-viewers experiment", () => {
   test("scenarios.toml sweeps 1, 10, 50 and 100 viewers of one streamer", async () => {
@@ -62,8 +62,7 @@ name = "tiny-stream"
 `,
     );
     const out = join(dir.path, "out");
-    const child = Bun.spawn([process.execPath, join(REPO, "controller", "main.ts"), "run", "scenarios.toml", "--local", "--out", out], { cwd: dir.path, stdout: "ignore", stderr: "pipe" });
-    const [code, stderr] = await Promise.all([child.exited, new Response(child.stderr).text()]);
+    const { code, stderr } = await runController(["run", "scenarios.toml", "--local", "--out", out], dir.path);
     expect({ code, stderr: code === 0 ? "" : stderr }).toEqual({ code: 0, stderr: "" });
     const results = await Bun.file(join(out, "results.json")).json();
     const runs = results.scenarios.map((scenario: { runs: Record<string, number>[] }) => scenario.runs[0]!);
