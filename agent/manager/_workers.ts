@@ -16,7 +16,6 @@ export interface WorkerState {
   failed: number;
   cpuPercent: number;
   rssBytes: number;
-  lastHeard: number;
   gone: boolean;
   /** Said STOPPING: takes no new task, finishes what it holds, then leaves. */
   draining: boolean;
@@ -53,7 +52,6 @@ export function createWorker(connection: Connection, hello: Hello): WorkerState 
     failed: 0,
     cpuPercent: 0,
     rssBytes: 0,
-    lastHeard: performance.now(),
     gone: false,
     draining: false,
     paused: false,
@@ -99,6 +97,6 @@ export function toSnapshot(worker: WorkerState, now: number): WorkerSnapshot {
     failed: worker.failed,
     cpuPercent: worker.cpuPercent,
     rssBytes: worker.rssBytes,
-    silentMs: Math.round(now - worker.lastHeard),
+    silentMs: Math.round(now - worker.connection.receivedAt),
   };
 }

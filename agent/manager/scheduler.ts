@@ -143,7 +143,6 @@ export class Scheduler implements AsyncDisposable {
   }
 
   private handle(worker: WorkerState, message: Message): void {
-    worker.lastHeard = performance.now();
     worker.paused = false;
     if (message.type === "heartbeat") {
       worker.cpuPercent = message.cpuPercent;
@@ -301,8 +300,8 @@ export class Scheduler implements AsyncDisposable {
     const limit = MISSED_HEARTBEATS * this.heartbeatMs;
     const now = performance.now();
     for (const worker of [...this.workers.values()]) {
-      // Bytes of a frame still arriving (a large result on a slow link) count as being heard.
-      const heard = Math.max(worker.lastHeard, worker.connection.receivedAt);
+      // Any bytes count as being heard, also those of a frame still arriving (a large result on a slow link).
+      const heard = worker.connection.receivedAt;
       if (now - heard > limit) this.drop(worker, "heartbeat", `missed ${MISSED_HEARTBEATS} heartbeats (silent ${Math.round(now - heard)} ms)`);
     }
     const patience = this.taskTimeoutMs * this.maxAttempts;
