@@ -237,7 +237,6 @@ export class Scheduler implements AsyncDisposable {
       void worker.connection.send(toAssign(task), taken).catch(() => {});
     } catch (error) {
       // A message the protocol refuses (a whole image past the frame limit for an op that is not stripeable).
-      worker.held.delete(toHeldKey(task.id, attempt));
       this.failJob(task.job, error instanceof FleetError ? error : new FleetError("SEND_FAILED", String(error), 500, { cause: error }));
     }
   }
@@ -247,9 +246,7 @@ export class Scheduler implements AsyncDisposable {
     if (task.done || task.job.finished) return;
     clearTimeout(task.timer);
     const fromWorker = task.workerId ?? "";
-    // The attempt given up no longer counts against its worker's credit: a lost answer would
-    // otherwise hold the credit for good. A late answer to it is then discarded as not held.
-    this.workers.get(fromWorker)?.held.delete(toHeldKey(task.id, task.attempt));
+    this.release(task);
     task.lastWorkerId = task.workerId;
     task.workerId = null;
     if (hasRunOut(task, this.maxAttempts)) {
@@ -262,14 +259,21 @@ export class Scheduler implements AsyncDisposable {
     this.dispatch();
   }
 
+  /**
+   * The task's current attempt stops counting against its worker's credit (given up, or its job
+   * failed): a lost answer would otherwise hold the credit for good; a late one is discarded.
+   */
+  private release(task: Task): void {
+    if (task.workerId) this.workers.get(task.workerId)?.held.delete(toHeldKey(task.id, task.attempt));
+  }
+
   private failJob(job: JobState, error: FleetError): void {
     if (job.finished) return;
     job.finished = true;
     this.jobs.delete(job.id);
     for (const task of job.tasks) {
       clearTimeout(task.timer);
-      // Its attempts in flight stop counting against their workers' credit (their answers are discarded as job-over).
-      if (task.workerId) this.workers.get(task.workerId)?.held.delete(toHeldKey(task.id, task.attempt));
+      this.release(task);
     }
     for (let index = this.queue.length - 1; index >= 0; index--) if (this.queue[index]!.job === job) this.queue.splice(index, 1);
     this.emitter.emit({ type: "job-failed", jobId: job.id, error });
