@@ -125,7 +125,11 @@ export const SenderStats = t.Object({
 });
 export type SenderStats = Static<typeof SenderStats>;
 
-/** Mean time per stripe task (ms) in each part of its trip (agent/manager TaskTiming), and per job: decoding the upload, and the whole job. */
+/**
+ * Mean time per task (ms) in each part of its trip (agent/manager TaskTiming; `process`
+ * includes a worker's decode of a whole file), and per job: the manager's decode of an
+ * upload it cuts into stripes (files sent whole are not decoded there), and the whole job.
+ */
 export const JobTiming = t.Object({ decode: t.Number(), send: t.Number(), wait: t.Number(), process: t.Number(), receive: t.Number(), job: t.Number() });
 export type JobTiming = Static<typeof JobTiming>;
 

@@ -1,6 +1,6 @@
 // A minimal manager for the recognition bench: speaks the worker protocol, keeps every worker's credit full of classify tasks, counts results.
 // It measures the worker and the protocol alone, without the manager's HTTP side and scheduler (bench/_classify-manager.ts has those).
-import { listenFor, type Connection } from "../agent/protocol";
+import { listenFor, PROTOCOL_VERSION, type Connection } from "../agent/protocol";
 
 /** A listening driver: workers dial `port`; `measure()` counts the results of a window. */
 export interface ClassifyDriver extends AsyncDisposable {
@@ -39,7 +39,7 @@ export function startClassifyDriver(images: Uint8Array[]): ClassifyDriver {
     onConnection: (connection) => {
       connection.onMessage((message) => {
         if (message.type === "hello") {
-          void connection.send({ type: "welcome", version: 1, heartbeatMs: 1000 }).catch(() => {});
+          void connection.send({ type: "welcome", version: PROTOCOL_VERSION, heartbeatMs: 1000 }).catch(() => {});
           workers.add(connection);
           for (let i = 0; i < message.credit; i++) feed(connection);
           for (const wake of waiters.splice(0)) wake();

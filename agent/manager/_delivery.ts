@@ -1,12 +1,19 @@
 // The scheduler's delivery rules as pure functions: which answers are taken, when a task has run out of attempts, how many stripes a job gets.
 import type { DiscardReason } from "./_events";
-import type { Job, Task } from "./_tasks";
+import { OPS, type ImageOp } from "../imaging/ops";
+import { MAX_WHOLE_BYTES, maxOutputBytes, type Job, type Task } from "./_tasks";
 
 /** Error codes by which a worker refuses a task without trying it (agent/roles/_worker-session.ts): sent again without spending an attempt. */
 export const REFUSALS: ReadonlySet<string> = new Set(["BUSY", "STOPPING"]);
+/**
+ * Error codes by which a worker says the input itself is bad (agent/imaging/decode.ts): the
+ * same file fails the same way on every worker (BAD_IMAGE: agent/recognition/preprocess.ts), so its job fails at once instead of
+ * spending its attempts.
+ */
+export const INPUT_FAULTS: ReadonlySet<string> = new Set(["NOT_AN_IMAGE", "TOO_MANY_PIXELS", "BAD_IMAGE"]);
 /** Refusals after which a task fails anyway, so a fleet that only refuses cannot loop forever. */
 const MAX_REFUSALS = 100;
-/** Largest raw stripe payload (bytes) planned: 16 MiB, a quarter of the protocol's default frame maximum. */
+/** Largest raw stripe payload (bytes) planned: 16 MiB, an eighth of the protocol's default frame maximum. */
 const MAX_STRIPE_BYTES = 16 * 1024 * 1024;
 
 /**
@@ -29,10 +36,11 @@ export function hasRunOut(task: Task, maxAttempts: number): boolean {
 /**
  * Stripes for a job: one per unit of `credit` (the fleet's, for its op), more when a stripe
  * would carry over MAX_STRIPE_BYTES (frames stay far below the protocol's maximum, and a big
- * image on a small fleet is pipelined: one stripe travels while another is processed); 1 for classify.
+ * image on a small fleet is pipelined: one stripe travels while another is processed); 1 for a
+ * file or classify job.
  */
 export function countStripes(job: Job, credit: number): number {
-  if ("encoded" in job) return 1;
+  if (!("image" in job)) return 1;
   return Math.max(1, credit, Math.ceil(job.image.data.length / MAX_STRIPE_BYTES));
 }
 
@@ -44,4 +52,20 @@ export function countStripes(job: Job, credit: number): number {
  */
 export function ownBytes(bytes: Uint8Array): Uint8Array {
   return bytes.buffer.byteLength - bytes.byteLength <= 4096 ? bytes : bytes.slice();
+}
+
+/**
+ * How an image job of `width` x `height` pixels travels: `stripes` (the manager decodes it and
+ * cuts raw stripes for several workers) or `file` (its encoded file goes whole to one worker,
+ * which decodes it). Striping pays only while the fleet would otherwise idle: with
+ * `unfinishedJobs` (this one included) at least `workers`, every worker already has a job of
+ * its own, and whole files keep the manager's decode, the stripe copies and the join off the
+ * serial path (Amdahl's law: the manager's decode sank the original project's speedup).
+ * A non-stripeable op always goes as a file; an image whose raw output may not fit one
+ * protocol frame always goes as stripes.
+ */
+export function chooseSplit(op: ImageOp, width: number, height: number, unfinishedJobs: number, workers: number): "stripes" | "file" {
+  if (!OPS[op].stripeable) return "file";
+  if (maxOutputBytes(width, height) > MAX_WHOLE_BYTES) return "stripes";
+  return unfinishedJobs < workers ? "stripes" : "file";
 }

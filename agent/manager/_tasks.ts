@@ -1,6 +1,7 @@
-// Jobs cut into stripe tasks: planning, the assign a task becomes, checking a worker's result, joining the outputs.
+// Jobs as tasks: stripes of raw pixels or one whole file; planning, the assign a task becomes, checking a worker's result, joining the outputs.
 import { FleetError } from "../errors";
-import { checkParams, OPS, type RawImage } from "../imaging/ops";
+import type { ImageSize } from "../imaging/decode";
+import { checkParams, OPS, type ImageOp, type RawImage } from "../imaging/ops";
 import { cutStripe, haloFor, joinStripes, planStripes, type Stripe } from "../imaging/stripes";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { DEFAULT_MAX_FRAME_BYTES, type Assign, type Result } from "../protocol";
@@ -8,12 +9,26 @@ import { checkClassifyParams } from "../recognition/params";
 import { Detections, type ClassifyParams } from "../wire";
 import type { TaskTiming } from "./_events";
 
-/** An image job: run `op` with `params` on raw pixels, cut into stripes. */
+/** An image job on raw pixels, cut into stripes (one stripe when the op is not stripeable). */
 export interface ImageJob {
   op: string;
   params: Record<string, unknown>;
   image: RawImage;
   /** Names the job in events and task ids; default `job-N`. */
+  id?: string;
+}
+
+/**
+ * An image job sent whole, as its encoded file, to one worker that decodes it
+ * (agent/imaging/decode.ts): a non-stripeable op, or any op while other jobs keep the fleet
+ * busy (`chooseSplit`): the decode then runs on a worker instead of the manager.
+ */
+export interface FileJob {
+  op: string;
+  params: Record<string, unknown>;
+  encoded: Uint8Array;
+  /** The file's size from its header (pixels): a result of another size is refused (but for resize). */
+  size: ImageSize;
   id?: string;
 }
 
@@ -25,7 +40,7 @@ export interface ClassifyJob {
   id?: string;
 }
 
-export type Job = ImageJob | ClassifyJob;
+export type Job = ImageJob | FileJob | ClassifyJob;
 
 /** What a job settles with: raw pixels for an image job, the objects found for classify. */
 export type JobOutput = RawImage | Detections;
@@ -35,7 +50,7 @@ export interface Task {
   id: string;
   job: JobState;
   stripe: Stripe;
-  /** The stripe's raw rows, halo included (a view into the job's image). */
+  /** The stripe's raw rows, halo included (a view into the job's image), or the whole encoded file. */
   payload: Uint8Array;
   /** Number of the latest attempt sent; 0 before the first. */
   attempt: number;
@@ -52,16 +67,21 @@ export interface Task {
   done: boolean;
 }
 
+/** What a job's tasks carry: raw pixels (stripes, or one whole raw image), an encoded image file, or a file to classify. */
+export type JobInput = "raw" | "file" | "classify";
+
 /** A submitted job until it settles. */
 export interface JobState {
   id: string;
   op: string;
   params: Record<string, unknown>;
-  /** The raw input of an image job; a 1x1 placeholder for classify (its payload is the encoded file). */
-  image: RawImage;
-  /** `stripes`: raw pixels cut with halos; `whole`: one task (a non-stripeable op, or classify with `encoded` true). */
-  stripeable: boolean;
-  encoded: boolean;
+  input: JobInput;
+  /** The input's size in pixels (1x1 for classify); `channels` of raw input, 0 for a file. */
+  width: number;
+  height: number;
+  channels: number;
+  /** True when the outputs are stripes to join: raw input of a stripeable op. */
+  striped: boolean;
   tasks: Task[];
   outputs: { stripe: Stripe; data: Uint8Array; meta: Record<string, unknown> }[];
   startedAt: number;
@@ -71,37 +91,54 @@ export interface JobState {
 }
 
 const checkDetections = TypeCompiler.Compile(Detections);
-const NO_IMAGE: RawImage = { data: new Uint8Array(1), width: 1, height: 1, channels: 1 };
 
 type RawShape = Omit<RawImage, "data">;
+type Settle = Pick<JobState, "resolve" | "reject">;
 
 /**
- * Checks a job and cuts it into `count` stripe tasks (one when the op is not stripeable).
- * @throws FleetError UNKNOWN_OP, BAD_PARAMS (422) as `checkParams`; BAD_IMAGE (422) for pixels that do not match their size.
+ * Checks a job and plans its tasks: `count` stripes of a raw image job (one when the op is not
+ * stripeable), one task for a file or classify job.
+ * @throws FleetError UNKNOWN_OP, BAD_PARAMS (422) as `checkParams`; BAD_IMAGE (422) for pixels
+ *   that do not match their size or an empty file; TOO_LARGE_FOR_OP (413) as `checkJobFits`.
  */
-export function planJob(job: Job, id: string, count: number, settle: Pick<JobState, "resolve" | "reject">): JobState {
-  if ("encoded" in job) return planClassify(job, id, settle);
+export function planJob(job: Job, id: string, count: number, settle: Settle): JobState {
+  if (job.op === "classify") return planClassify(job as ClassifyJob, id, settle);
+  if ("encoded" in job) return planFile(job as FileJob, id, settle);
   const { op, params } = checkParams(job.op, job.params);
   const { data, width, height, channels } = job.image;
   if (![1, 2, 3, 4].includes(channels) || !Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1)
     throw new FleetError("BAD_IMAGE", `raw image ${width}x${height}x${channels} is not 1..4 channels of positive integer size`, 422);
   if (data.length !== width * height * channels)
     throw new FleetError("BAD_IMAGE", `raw image ${width}x${height}x${channels} needs ${width * height * channels} bytes, got ${data.length}`, 422);
-  const stripeable = OPS[op].stripeable;
+  const striped = OPS[op].stripeable;
   checkJobFits(job);
-  const stripes = stripeable ? planStripes(height, count, haloFor(op, params)) : planStripes(height, 1, 0);
-  const state: JobState = { id, op, params, image: job.image, stripeable, encoded: false, tasks: [], outputs: [], startedAt: performance.now(), finished: false, ...settle };
+  const stripes = striped ? planStripes(height, count, haloFor(op, params)) : planStripes(height, 1, 0);
+  const state = newState(id, op, params, "raw", { width, height, channels }, striped, settle);
   state.tasks = stripes.map((stripe) => toTask(state, stripe, cutStripe(data, width, channels, stripe)));
   return state;
 }
 
-/** A classify job as one task carrying the encoded file. @throws FleetError BAD_PARAMS (422) naming each bad param, BAD_IMAGE (422) for an empty file. */
-function planClassify(job: ClassifyJob, id: string, settle: Pick<JobState, "resolve" | "reject">): JobState {
-  checkClassifyParams(job.params);
-  if (job.encoded.length === 0) throw new FleetError("BAD_IMAGE", "classify: the image file is empty", 422);
-  const state: JobState = { id, op: "classify", params: job.params, image: NO_IMAGE, stripeable: false, encoded: true, tasks: [], outputs: [], startedAt: performance.now(), finished: false, ...settle };
+/** An image file as one task. @throws as `planJob`. */
+function planFile(job: FileJob, id: string, settle: Settle): JobState {
+  const { op, params } = checkParams(job.op, job.params);
+  if (job.encoded.length === 0) throw new FleetError("BAD_IMAGE", `${op}: the image file is empty`, 422);
+  checkJobFits(job);
+  const state = newState(id, op, params, "file", { ...job.size, channels: 0 }, false, settle);
   state.tasks = [toTask(state, planStripes(1, 1, 0)[0]!, job.encoded)];
   return state;
+}
+
+/** A classify job as one task carrying the encoded file. @throws FleetError BAD_PARAMS (422) naming each bad param, BAD_IMAGE (422) for an empty file. */
+function planClassify(job: ClassifyJob, id: string, settle: Settle): JobState {
+  checkClassifyParams(job.params);
+  if (job.encoded.length === 0) throw new FleetError("BAD_IMAGE", "classify: the image file is empty", 422);
+  const state = newState(id, "classify", job.params, "classify", { width: 1, height: 1, channels: 0 }, false, settle);
+  state.tasks = [toTask(state, planStripes(1, 1, 0)[0]!, job.encoded)];
+  return state;
+}
+
+function newState(id: string, op: string, params: Record<string, unknown>, input: JobInput, shape: RawShape, striped: boolean, settle: Settle): JobState {
+  return { id, op, params, input, ...shape, striped, tasks: [], outputs: [], startedAt: performance.now(), finished: false, ...settle };
 }
 
 function toTask(job: JobState, stripe: Stripe, payload: Uint8Array): Task {
@@ -113,17 +150,24 @@ export function rowsOf(task: Task): number {
   return task.stripe.haloTop + task.stripe.rows + task.stripe.haloBottom;
 }
 
-/** The assign message of the task's current attempt: op params plus `image: {width, height, channels}` of a raw payload. */
+/**
+ * The assign message of the task's current attempt: op params plus `image`, which is
+ * `{width, height, channels}` of a raw payload or `"file"` for an encoded image file
+ * (agent/roles/_worker-task.ts); classify params as they are.
+ */
 export function toAssign(task: Task): Assign {
-  const { op, params, image, encoded } = task.job;
-  if (encoded) return { type: "assign", taskId: task.id, attempt: task.attempt, op: op as Assign["op"], params, payload: task.payload };
-  const shape = { width: image.width, height: rowsOf(task), channels: image.channels };
-  return { type: "assign", taskId: task.id, attempt: task.attempt, op: op as Assign["op"], params: { ...params, image: shape }, payload: task.payload };
+  const { op, params, input, width, channels } = task.job;
+  const image = input === "raw" ? { width, height: rowsOf(task), channels } : "file";
+  return { type: "assign", taskId: task.id, attempt: task.attempt, op: op as Assign["op"], params: input === "classify" ? params : { ...params, image }, payload: task.payload };
 }
 
-/** The problem with a result for `task`, or null when its `meta` and payload fit (same width and rows unless the op is not stripeable). */
+/**
+ * The problem with a result for `task`, or null when its `meta` and payload fit: a stripe's
+ * width and rows, a whole image's size (resize excepted), detections for classify.
+ */
 export function checkResult(task: Task, result: Result): string | null {
-  if (task.job.encoded) {
+  const { job } = task;
+  if (job.input === "classify") {
     const { objects, top5 } = result.meta;
     return checkDetections.Check({ objects, top5 }) ? null : `meta is not {objects: [{label, score, box}], top5: [{label, score}]}: ${[...checkDetections.Errors({ objects, top5 })][0]?.message}`;
   }
@@ -133,8 +177,9 @@ export function checkResult(task: Task, result: Result): string | null {
     return `meta ${JSON.stringify(result.meta)} is not {width, height, channels} of a raw image`;
   const expected = width! * height! * channels!;
   if (result.payload.length !== expected) return `payload has ${result.payload.length} bytes, meta says ${width}x${height}x${channels} = ${expected}`;
-  if (task.job.stripeable && (width !== task.job.image.width || height !== rowsOf(task)))
-    return `output is ${width}x${height}, the stripe is ${task.job.image.width}x${rowsOf(task)}`;
+  if (job.striped && (width !== job.width || height !== rowsOf(task))) return `output is ${width}x${height}, the stripe is ${job.width}x${rowsOf(task)}`;
+  if (job.input === "file" && OPS[job.op as ImageOp].stripeable && (width !== job.width || height !== job.height))
+    return `output is ${width}x${height}, the image is ${job.width}x${job.height}`;
   return null;
 }
 
@@ -143,16 +188,16 @@ export function checkResult(task: Task, result: Result): string | null {
  * @throws FleetError BAD_STRIPES (422) when the outputs disagree on channels or do not join.
  */
 export function joinOutputs(job: JobState): JobOutput {
-  if (job.encoded) {
+  if (job.input === "classify") {
     const { objects, top5 } = job.outputs[0]!.meta as Detections;
     return { objects, top5 };
   }
   const first = toShape(job.outputs[0]!.meta);
-  if (!job.stripeable) return { data: job.outputs[0]!.data, ...first };
+  if (!job.striped) return { data: job.outputs[0]!.data, ...first };
   const channels = new Set(job.outputs.map((output) => toShape(output.meta).channels));
   if (channels.size > 1) throw new FleetError("BAD_STRIPES", `stripe outputs disagree on channels: ${[...channels].join(", ")}`, 422);
-  const data = joinStripes(job.outputs.map((output) => ({ ...output, meta: toShape(output.meta) })), job.image.width, first.channels, job.image.height);
-  return { data, width: job.image.width, height: job.image.height, channels: first.channels };
+  const data = joinStripes(job.outputs.map((output) => ({ ...output, meta: toShape(output.meta) })), job.width, first.channels, job.height);
+  return { data, width: job.width, height: job.height, channels: first.channels };
 }
 
 /**
@@ -174,22 +219,29 @@ function toShape(meta: Record<string, unknown>): RawShape {
 }
 
 /** Largest raw payload (bytes) of a task sent whole or answered whole: the protocol's frame maximum less 1 MiB for the frame's header. */
-const MAX_WHOLE_BYTES = DEFAULT_MAX_FRAME_BYTES - 1024 * 1024;
+export const MAX_WHOLE_BYTES = DEFAULT_MAX_FRAME_BYTES - 1024 * 1024;
+
+/** The most bytes a whole image's raw output of `width` x `height` pixels can take: 4 channels (no op makes more). */
+export function maxOutputBytes(width: number, height: number): number {
+  return width * height * 4;
+}
 
 /**
- * Checks that an image job whose op is sent whole (resize) fits one frame both ways: the
- * input, and the output of `width` x `height` (one of them may be missing: it keeps the
- * aspect ratio). Stripeable ops and classify always fit.
+ * Checks that a job sent whole fits one frame both ways: a raw resize job's input, and the
+ * raw output of a file job or of resize (`width` x `height`; one of them may be missing: it
+ * keeps the aspect ratio). Striped jobs and classify always fit.
  * @throws FleetError TOO_LARGE_FOR_OP (413) naming the sizes.
  */
 export function checkJobFits(job: Job): void {
-  if ("encoded" in job || OPS[job.op as keyof typeof OPS]?.stripeable !== false) return;
-  const { image } = job;
-  const { width, height } = job.params as { width?: number; height?: number };
-  const outWidth = width ?? Math.round((image.width * height!) / image.height);
-  const outHeight = height ?? Math.round((image.height * width!) / image.width);
-  const inBytes = image.data.length;
-  const outBytes = outWidth * outHeight * image.channels;
-  if (Math.max(inBytes, outBytes) > MAX_WHOLE_BYTES)
-    throw new FleetError("TOO_LARGE_FOR_OP", `resize goes to one worker whole: ${image.width}x${image.height} -> ${outWidth}x${outHeight} is ${Math.max(inBytes, outBytes)} bytes raw, over the ${MAX_WHOLE_BYTES}-byte limit of one protocol frame`, 413);
+  if (job.op === "classify" || ("image" in job && OPS[job.op as ImageOp]?.stripeable !== false)) return;
+  const input = "image" in job ? job.image : { ...(job as FileJob).size, data: (job as FileJob).encoded };
+  let [outWidth, outHeight] = [input.width, input.height];
+  if (job.op === "resize") {
+    const { width, height } = job.params as { width?: number; height?: number };
+    outWidth = width ?? Math.round((input.width * height!) / input.height);
+    outHeight = height ?? Math.round((input.height * width!) / input.width);
+  }
+  const bytes = Math.max(input.data.length, maxOutputBytes(outWidth, outHeight));
+  if (bytes > MAX_WHOLE_BYTES)
+    throw new FleetError("TOO_LARGE_FOR_OP", `${job.op} goes to one worker whole: ${input.width}x${input.height} -> ${outWidth}x${outHeight} is up to ${bytes} bytes raw, over the ${MAX_WHOLE_BYTES}-byte limit of one protocol frame`, 413);
 }

@@ -2,10 +2,10 @@
 import { FleetError } from "../errors";
 import type { RawImage } from "../imaging/ops";
 import { listenFor, PROTOCOL_VERSION, type Connection, type Hello, type Message, type ProtocolListener, type Result, type TaskError } from "../protocol";
-import { countStripes, hasRunOut, ownBytes, REFUSALS, toDiscardReason } from "./_delivery";
+import { countStripes, hasRunOut, INPUT_FAULTS, ownBytes, REFUSALS, toDiscardReason } from "./_delivery";
 import { createEmitter, type EventListener, type RetryReason } from "./_events";
 import { greetWorker, refuseWorker, type HandshakeHooks } from "./_handshake";
-import { checkResult, joinOutputs, planJob, toAssign, toTiming, type ClassifyJob, type ImageJob, type Job, type JobOutput, type JobState, type Task } from "./_tasks";
+import { checkResult, joinOutputs, planJob, toAssign, toTiming, type ClassifyJob, type FileJob, type ImageJob, type Job, type JobOutput, type JobState, type Task } from "./_tasks";
 import type { Detections } from "../wire";
 import { createWorker, pickWorker, toHeldKey, toSnapshot, type WorkerSnapshot, type WorkerState } from "./_workers";
 
@@ -27,7 +27,7 @@ const MISSED_HEARTBEATS = 3;
 
 /**
  * Runs jobs on the workers that dial its port (`listenFor` port, messages of agent/protocol).
- * An image job becomes stripe tasks (`countStripes`), a classify job one task; a worker holds at most
+ * A raw image job becomes stripe tasks (`countStripes`), a file or classify job one task; a worker holds at most
  * its hello credit of tasks, the rest wait in FIFO order. Each attempt is timed; a timeout,
  * an `error`, a bad result, a disconnect or 3 missed heartbeats sends the task again with
  * attempt + 1 (to another worker where one exists); only the current attempt's first result
@@ -82,13 +82,21 @@ export class Scheduler implements AsyncDisposable {
     return this.jobs.size;
   }
 
+  /** Live workers offering `op` that still take tasks (not stopping). */
+  workersFor(op: string): number {
+    let count = 0;
+    for (const worker of this.workers.values()) if (worker.ops.has(op) && !worker.draining) count += 1;
+    return count;
+  }
+
   /**
-   * Runs `job` on the fleet and resolves with the output pixels (image ops) or the objects
-   * found (classify: one whole-file task to a worker offering it). Rejects with UNKNOWN_OP,
-   * BAD_PARAMS, BAD_IMAGE or DUPLICATE_JOB (422) up front, TASK_FAILED (502) when a stripe
-   * ran out of attempts, SCHEDULER_STOPPED (503) when stopped first.
+   * Runs `job` on the fleet and resolves with the output pixels (image ops: raw stripes, or a
+   * whole file a worker decodes) or the objects found (classify: one whole-file task to a
+   * worker offering it). Rejects with UNKNOWN_OP, BAD_PARAMS, BAD_IMAGE or DUPLICATE_JOB (422)
+   * and TOO_LARGE_FOR_OP (413) up front, TASK_FAILED (502) when a task ran out of attempts,
+   * SCHEDULER_STOPPED (503) when stopped first.
    */
-  submit(job: ImageJob): Promise<RawImage>;
+  submit(job: ImageJob | FileJob): Promise<RawImage>;
   submit(job: ClassifyJob): Promise<Detections>;
   submit(job: Job): Promise<JobOutput>;
   submit(job: Job): Promise<JobOutput> {
@@ -165,6 +173,9 @@ export class Scheduler implements AsyncDisposable {
       else worker.paused = true;
       task!.refused += 1;
       this.retry(task!, "refused", `${worker.id}: ${message.code}: ${message.message}`);
+    } else if (message.type === "error" && INPUT_FAULTS.has(message.code)) {
+      worker.failed += 1;
+      this.failJob(task!.job, new FleetError(message.code, `${worker.id}: ${message.message}`, 422));
     } else if (message.type === "error") {
       worker.failed += 1;
       this.retry(task!, "error", `${worker.id}: ${message.code}: ${message.message}`);

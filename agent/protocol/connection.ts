@@ -7,7 +7,7 @@ import { decodeMessage, encodeMessage, type Bye, type Message, type Reject } fro
 
 /** Limits of one connection. */
 export interface ConnectionOptions {
-  /** Largest frame accepted or sent, in bytes after the length field; default 64 MiB. A peer declaring more is cut off. */
+  /** Largest frame accepted or sent, in bytes after the length field; default 128 MiB (DEFAULT_MAX_FRAME_BYTES). A peer declaring more is cut off. */
   maxFrameBytes?: number;
   /** Queued outgoing bytes past which `send` makes its caller wait; default 8 MiB. */
   maxWritableBytes?: number;

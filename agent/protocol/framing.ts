@@ -1,8 +1,12 @@
 // Length-prefixed frames of the manager/worker protocol: encode one frame, decode a byte stream into frames.
 import { FleetError } from "../errors";
 
-/** Largest frame accepted or sent unless configured otherwise: 64 MiB, counted after the 4-byte length field. */
-export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024 * 1024;
+/**
+ * Largest frame accepted or sent unless configured otherwise: 128 MiB, counted after the
+ * 4-byte length field. Sized for one whole raw 8K image (7680 x 4320 x 4 channels = 132.7 MB)
+ * in one result; a frame's bytes are only held as they arrive, so the limit is no allocation.
+ */
+export const DEFAULT_MAX_FRAME_BYTES = 128 * 1024 * 1024;
 
 /** Bytes before the header: length (u32), type (u8), header length (u32). */
 export const FRAME_PREFIX_BYTES = 9;

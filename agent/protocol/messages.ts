@@ -1,11 +1,11 @@
-// The manager/worker messages of protocol version 1: schemas (the types and the checks), type bytes, encode and decode.
+// The manager/worker messages of the protocol (version 2: an assign may carry a whole image file, `params.image` "file"): schemas (the types and the checks), type bytes, encode and decode.
 import { Type as t, type Static, type TSchema } from "@sinclair/typebox";
 import { TypeCompiler, type TypeCheck } from "@sinclair/typebox/compiler";
 import { FleetError } from "../errors";
 import { DEFAULT_MAX_FRAME_BYTES, encodeFrame, type Frame } from "./framing";
 
 /** The protocol version this code speaks; a hello or welcome naming another is answered with `reject`. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** The ops a worker can offer (CONTRACT.md): image ops on stripes for grayscale workers, `classify` for recognition workers. */
 export const OPS = ["grayscale", "blur", "sharpen", "edges", "sepia", "invert", "brightness", "contrast", "resize", "classify"] as const;

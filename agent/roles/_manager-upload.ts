@@ -1,28 +1,32 @@
-// Reads one `POST /jobs` multipart request into checked op, params, format and decoded images; encodes outputs.
+// Reads one `POST /jobs` multipart request into checked op, params, format and header-checked image files; encodes outputs.
 import { Value } from "@sinclair/typebox/value";
 import { FleetError } from "../errors";
+import { readImageSize, type ImageSize } from "../imaging/decode";
 import { checkParams, OPS, type RawImage } from "../imaging/ops";
-import { checkJobFits, type Job } from "../manager";
+import { checkJobFits } from "../manager";
 import sharp from "../sharp";
 import { checkClassifyParams } from "../recognition/params";
 import { ClassifyParams } from "../wire";
 import type { OutputFormat } from "./_manager-jobs";
 
-/** The largest image the manager decodes, in pixels (width * height); 413 past it. */
-export const MAX_PIXELS = 100_000_000;
-
 const FORMATS: Record<OutputFormat, string> = { png: "image/png", jpeg: "image/jpeg", webp: "image/webp" };
 /** Fields of the form that are not op parameters. */
 const RESERVED = new Set(["images", "op", "format"]);
 
-/** A checked `POST /jobs` request: one job per uploaded file (raw pixels for image ops, the file itself for classify). */
+/** One uploaded image file, its header read and checked (nothing decoded yet). */
+export interface UploadedImage {
+  encoded: Uint8Array;
+  size: ImageSize;
+  /** `images[N] (name)`, naming the file in errors. */
+  where: string;
+}
+
+/** A checked `POST /jobs` request: one job per uploaded file. */
 export interface JobRequest {
   op: string;
   params: Record<string, unknown>;
   format: OutputFormat;
-  jobs: Job[];
-  /** Size of each uploaded file as sent (bytes), in the order of `jobs`. */
-  uploadBytes: number[];
+  images: UploadedImage[];
 }
 
 /** Every op `POST /jobs` takes: the image ops, and classify for recognition workers. */
@@ -31,10 +35,11 @@ const JOB_OPS = [...Object.keys(OPS), "classify"];
 /**
  * Reads and checks a `POST /jobs` request: every problem of the fields (op, params, format,
  * images missing) is reported at once; `makeRoom(count)` may refuse the request before
- * anything is decoded; then each image is decoded to raw pixels, one at a time (for
- * classify, only its header is read: the file itself goes to the worker).
+ * any file is read; then each file's header is read (readImageSize): whether and where it is
+ * decoded is the manager's choice, per job.
  * @throws FleetError TOO_LARGE (413) past `maxUpload` bytes, BAD_BODY (400) for a body that
- *   is not multipart, BAD_JOB (422) naming each bad field, NOT_AN_IMAGE (422), TOO_MANY_PIXELS (413).
+ *   is not multipart, BAD_JOB (422) naming each bad field, NOT_AN_IMAGE (422), TOO_MANY_PIXELS (413),
+ *   TOO_LARGE_FOR_OP (413) for a resize whose output would not fit one protocol frame.
  */
 export async function readJobRequest(request: Request, maxUpload: number, makeRoom: (count: number) => void): Promise<JobRequest> {
   const length = Number(request.headers.get("content-length") ?? 0);
@@ -66,16 +71,16 @@ export async function readJobRequest(request: Request, maxUpload: number, makeRo
   if (texts.length > 0) problems.push(`images: ${texts.length} of the fields are text, not files`);
   if (problems.length > 0) throw new FleetError("BAD_JOB", problems.join("; "), 422);
   makeRoom(files.length);
-  const where = (file: File, index: number) => `images[${index}] (${file.name || "unnamed"})`;
-  const jobs: Job[] =
-    op === "classify"
-      ? await decodeInTurn(files as File[], async (file, index) => ({ op: "classify" as const, params, encoded: await readImageFile(file, where(file, index)) }))
-      : await decodeInTurn(files as File[], async (file, index) => {
-          const job = { op: op as string, params, image: await decodeImage(file, where(file, index)) };
-          checkJobFits(job);
-          return job;
-        });
-  return { op: op as string, params, format: format as OutputFormat, jobs, uploadBytes: (files as File[]).map((file) => file.size) };
+  const images: UploadedImage[] = [];
+  for (const [index, file] of (files as File[]).entries()) {
+    const where = `images[${index}] (${file.name || "unnamed"})`;
+    const encoded = new Uint8Array(await file.arrayBuffer());
+    const image = { encoded, size: await readImageSize(encoded, where), where };
+    // A non-stripeable op goes whole to one worker: refused now when its output cannot fit a frame.
+    if (op !== "classify" && !OPS[op as keyof typeof OPS].stripeable) checkJobFits({ op: op as string, params, encoded, size: image.size });
+    images.push(image);
+  }
+  return { op: op as string, params, format: format as OutputFormat, images };
 }
 
 /**
@@ -88,37 +93,6 @@ function checkJobParams(op: string, raw: Record<string, unknown>): Record<string
 }
 
 /**
- * The bytes of an uploaded image, checked from its header only: it must be an image sharp
- * reads, of at most MAX_PIXELS.
- * @throws FleetError NOT_AN_IMAGE (422), TOO_MANY_PIXELS (413).
- */
-async function readImageFile(file: File, where: string): Promise<Uint8Array> {
-  const bytes = new Uint8Array(await file.arrayBuffer());
-  let width: number | undefined;
-  let height: number | undefined;
-  try {
-    ({ width, height } = await sharp(bytes).metadata());
-  } catch (error) {
-    throw new FleetError("NOT_AN_IMAGE", `${where}: not an image sharp can decode: ${(error as Error).message}`, 422, { cause: error });
-  }
-  if (!width || !height) throw new FleetError("NOT_AN_IMAGE", `${where}: image has no size`, 422);
-  if (width * height > MAX_PIXELS)
-    throw new FleetError("TOO_MANY_PIXELS", `${where}: ${width}x${height} is past the limit of ${MAX_PIXELS} pixels`, 413);
-  return bytes;
-}
-
-/** Decodes one uploaded file to raw pixels (first page, no rotation), checked as `readImageFile`. */
-async function decodeImage(file: File, where: string): Promise<RawImage> {
-  const bytes = await readImageFile(file, where);
-  try {
-    const { data, info } = await sharp(bytes, { limitInputPixels: MAX_PIXELS }).raw().toBuffer({ resolveWithObject: true });
-    return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height, channels: info.channels };
-  } catch (error) {
-    throw new FleetError("NOT_AN_IMAGE", `${where}: does not decode: ${(error as Error).message}`, 422, { cause: error });
-  }
-}
-
-/**
  * Encodes raw output pixels as `format`: PNG lossless, JPEG and WebP at sharp's defaults.
  * Grey pixels (1 or 2 channels) stay grey: sharp would write them as sRGB unless told `b-w`.
  */
@@ -128,11 +102,4 @@ export async function encodeImage(image: RawImage, format: OutputFormat): Promis
   const input = channels <= 2 ? raw.toColourspace("b-w") : raw;
   const encoded = await (format === "png" ? input.png() : format === "jpeg" ? input.jpeg() : input.webp()).toBuffer();
   return new Response(new Uint8Array(encoded.buffer, encoded.byteOffset, encoded.length), { headers: { "content-type": FORMATS[format] } });
-}
-
-/** Reads the files one after another (one decoded image at a time is in the making, not all of a request at once). */
-async function decodeInTurn<T>(files: File[], read: (file: File, index: number) => Promise<T>): Promise<T[]> {
-  const out: T[] = [];
-  for (const [index, file] of files.entries()) out.push(await read(file, index));
-  return out;
 }

@@ -1,4 +1,4 @@
-// The grayscale worker role: dials the manager, runs image ops on the raw pixels it is assigned, answers each one.
+// The grayscale worker role: dials the manager, runs image ops on the raw stripes or whole image files it is assigned, answers each one.
 import { Type as t } from "@sinclair/typebox";
 import { availableParallelism } from "node:os";
 import { IMAGE_OPS, readTask, runTask, type ImageTask } from "./_worker-task";
@@ -15,7 +15,7 @@ const options = t.Object(
   { additionalProperties: false },
 );
 
-/** Raw-pixel tasks (see _worker-task.ts): the result's meta is `{ width, height, channels }` of the raw output payload. */
+/** Raw-stripe or image-file tasks (see _worker-task.ts): the result's meta is `{ width, height, channels }` of the raw output payload. */
 const runner: TaskRunner<ImageTask> = {
   ops: IMAGE_OPS,
   read: readTask,
@@ -27,7 +27,7 @@ const runner: TaskRunner<ImageTask> = {
 
 export default {
   name: "grayscale-worker",
-  summary: "runs image ops (grayscale, blur, ...) on raw-pixel tasks assigned by the manager",
+  summary: "runs image ops (grayscale, blur, ...) on raw stripes or whole image files assigned by the manager",
   options,
   async start(opts, context): Promise<RoleHandle> {
     const settings = { role: "grayscale-worker", manager: opts.manager, id: opts.id, reconnect: opts.reconnect, credit: opts.concurrency };

@@ -5,12 +5,14 @@ import { join } from "node:path";
 import { Type as t } from "@sinclair/typebox";
 import { FleetError } from "../errors";
 import { answerErrorsAsJson, errorResponse, jsonResponse } from "../http";
-import { Scheduler, type SchedulerEvent } from "../manager";
+import { decodeToRaw } from "../imaging/decode";
+import type { ImageOp } from "../imaging/ops";
+import { chooseSplit, Scheduler, type Job, type SchedulerEvent } from "../manager";
 import { RateSeries, RunningMeans, mbitPerSecond, perSecond } from "../metrics";
 import { parseDuration, parseSize } from "../units";
-import type { ManagerStats, WorkerRow } from "../wire";
+import type { ClassifyParams, ManagerStats, WorkerRow } from "../wire";
 import { JobTable, toJobView, type JobRecord } from "./_manager-jobs";
-import { encodeImage, readJobRequest } from "./_manager-upload";
+import { encodeImage, readJobRequest, type UploadedImage } from "./_manager-upload";
 import type { Role, RoleHandle } from "./types";
 
 const options = t.Object(
@@ -40,7 +42,7 @@ function toEventJson(event: SchedulerEvent): string {
 
 export default {
   name: "manager",
-  summary: "image jobs over HTTP, cut into stripes and run by the workers that dial its worker port",
+  summary: "image jobs over HTTP, cut into stripes or sent whole, run by the workers that dial its worker port",
   options,
   async start(opts, context): Promise<RoleHandle> {
     const taskTimeoutMs = parseDuration(opts.taskTimeout, "--task-timeout");
@@ -76,11 +78,29 @@ export default {
 
     // `?wait=1` answers once all jobs have settled (a load client's round trip): 200 with each
     // job's view, or 502 JOB_FAILED with them when any failed; without it, 202 at once with the ids.
+    // Uploaded images not yet submitted: counted as unfinished jobs when the next one's split is chosen.
+    let preparing = 0;
+    /** The job one uploaded image becomes: classify; an image op as its file for one worker, or decoded here and cut into stripes (`chooseSplit`). */
+    const toJob = async (op: string, params: Record<string, unknown>, image: UploadedImage): Promise<Job> => {
+      if (op === "classify") return { op, params: params as ClassifyParams, encoded: image.encoded };
+      const { width, height } = image.size;
+      if (chooseSplit(op as ImageOp, width, height, scheduler.pendingJobs + preparing, scheduler.workersFor(op)) === "file") return { op, params, encoded: image.encoded, size: image.size };
+      const decodeStarted = performance.now();
+      const raw = await decodeToRaw(image.encoded, image.where);
+      timing.add("decode", performance.now() - decodeStarted);
+      return { op, params, image: raw };
+    };
+
     const submit = async (request: Request): Promise<Response> => {
       if (stoppedAt) throw new FleetError("STOPPING", "the manager is stopping", 503);
-      const decodeStarted = performance.now();
-      const { op, format, jobs: inputs, uploadBytes } = await readJobRequest(request, maxUpload, (count) => jobs.makeRoom(count));
-      timing.add("decode", (performance.now() - decodeStarted) / Math.max(inputs.length, 1));
+      const { op, params, format, images } = await readJobRequest(request, maxUpload, (count) => jobs.makeRoom(count));
+      const inputs: Job[] = [];
+      preparing += images.length;
+      try {
+        for (const image of images) inputs.push(await toJob(op, params, image));
+      } finally {
+        preparing -= images.length;
+      }
       const created = jobs.create(inputs.length, op, format);
       totals.accepted += created.length;
       if (!firstAt) firstAt = Date.now();
@@ -88,8 +108,8 @@ export default {
         scheduler.submit({ ...inputs[index]!, id: job.id }).then(
           (output) => {
             totals.done += 1;
-            totals.bytes += uploadBytes[index]!;
-            series.add(1, uploadBytes[index]!);
+            totals.bytes += images[index]!.encoded.length;
+            series.add(1, images[index]!.encoded.length);
             jobs.markDone(job.id, output);
           },
           (error) => {

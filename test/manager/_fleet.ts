@@ -1,5 +1,6 @@
 // Test fleet for the scheduler: fake workers on real sockets that run applyOp on their stripes as a real worker would, photos and event logs.
-import { applyOp, type RawImage } from "../../agent/imaging/ops";
+import type { RawImage } from "../../agent/imaging/ops";
+import { readTask, runTask, toTaskFailure } from "../../agent/roles/_worker-task";
 import type { SchedulerEvent } from "../../agent/manager";
 import { connectTo, PROTOCOL_VERSION, type Assign, type Connection, type Hello, type Message } from "../../agent/protocol";
 import sharp from "../../agent/sharp";
@@ -23,10 +24,9 @@ export interface FakeWorker extends AsyncDisposable {
   mute(): void;
 }
 
-/** Runs the op the way the grayscale worker does: params minus `image`, payload shaped by `params.image`. */
+/** Runs the op with the grayscale worker's own reading of an assign (raw stripe or whole file). */
 export async function runAssign(assign: Assign): Promise<{ meta: Record<string, unknown>; payload: Uint8Array }> {
-  const { image, ...params } = assign.params as { image: Omit<RawImage, "data"> };
-  const output = await applyOp(assign.op, params, { data: assign.payload, ...image });
+  const output = await runTask(readTask(assign));
   return { meta: { width: output.width, height: output.height, channels: output.channels }, payload: output.data };
 }
 
@@ -46,9 +46,14 @@ export async function startWorker(
     assigns,
     maxHeld: 0,
     answer: async (assign) => {
-      const { meta, payload } = await runAssign(assign);
+      const { taskId, attempt } = assign;
+      // As a real worker: a task that throws is answered with an error naming its code.
+      const reply: Message = await runAssign(assign).then(
+        ({ meta, payload }) => ({ type: "result" as const, taskId, attempt, meta, payload }),
+        (error) => ({ type: "error" as const, taskId, attempt, ...toTaskFailure(error) }),
+      );
       held -= 1;
-      await connection.send({ type: "result", taskId: assign.taskId, attempt: assign.attempt, meta, payload }).catch(() => {});
+      await connection.send(reply).catch(() => {});
     },
     mute: () => clearInterval(heartbeat),
     until: (count) => (assigns.length >= count ? Promise.resolve() : new Promise((resolve) => waits.push({ count, resolve }))),

@@ -1,6 +1,6 @@
-// The scheduler's pure delivery rules: which answer is taken, when a task has run out, how many stripes, when frame bytes are copied.
+// The scheduler's pure delivery rules: which answer is taken, when a task has run out, how many stripes, stripes or a whole file, when frame bytes are copied.
 import { describe, expect, test } from "bun:test";
-import { countStripes, hasRunOut, ownBytes, toDiscardReason } from "../../agent/manager/_delivery";
+import { chooseSplit, countStripes, hasRunOut, ownBytes, toDiscardReason } from "../../agent/manager/_delivery";
 import type { Task } from "../../agent/manager/_tasks";
 
 function taskAt(attempt: number, state: { done?: boolean; finished?: boolean; refused?: number } = {}): Task {
@@ -26,6 +26,17 @@ describe("delivery rules", () => {
   test("stripes: one per unit of credit, at most 16 MiB each, one for classify", () => {
     const image = (bytes: number) => ({ op: "blur", params: {}, image: { data: { length: bytes } as Uint8Array, width: 1, height: 1, channels: 1 } });
     expect([countStripes(image(1000), 0), countStripes(image(1000), 3), countStripes(image(7680 * 4320 * 3), 2), countStripes({ op: "classify", params: {}, encoded: new Uint8Array(9) }, 5)]).toEqual([1, 3, 6, 1]);
+  });
+
+  test("split: stripes only while jobs are fewer than workers; resize always whole; an output past a frame always striped", () => {
+    expect([
+      chooseSplit("blur", 7680, 4320, 1, 2),
+      chooseSplit("blur", 7680, 4320, 2, 2),
+      chooseSplit("blur", 7680, 4320, 1, 1),
+      chooseSplit("blur", 7680, 4320, 1, 0),
+      chooseSplit("resize", 640, 480, 1, 3),
+      chooseSplit("grayscale", 10000, 10000, 5, 2),
+    ]).toEqual(["stripes", "file", "file", "file", "file", "stripes"]);
   });
 
   test("a payload filling its own frame buffer is kept, a view into a bigger chunk is copied", () => {

@@ -133,10 +133,10 @@ describe("Scheduler delivery", () => {
     const { scheduler, log } = startScheduler();
     await using _ = scheduler;
     await using peer = await dialRaw(scheduler.port);
-    const hello = { version: 2, workerId: "future", ops: ["grayscale"], cores: 1, credit: 1 };
+    const hello = { version: 3, workerId: "future", ops: ["grayscale"], cores: 1, credit: 1 };
     peer.socket.write(Buffer.concat(encodeFrame(MESSAGE_TYPES.hello, JSON.stringify(hello), new Uint8Array(0))));
     await peer.closed;
-    expect(peer.messages).toEqual([{ type: "reject", reason: "hello speaks protocol version 2; this side speaks version 1" }]);
+    expect(peer.messages).toEqual([{ type: "reject", reason: "hello speaks protocol version 3; this side speaks version 2" }]);
     await log.waitFor((event) => event.type === "worker-rejected");
     await using _a = await startWorker(scheduler.port, { workerId: "a" });
     expect(await scheduler.submit(job)).toEqual(expected);

@@ -1,7 +1,9 @@
-// The scheduler over real sockets: striped jobs through fake workers equal the op on the whole photo; credit and queueing.
+// The scheduler over real sockets: striped jobs and whole files through fake workers equal the op on the whole photo; credit and queueing.
 import { describe, expect, test } from "bun:test";
 import { applyOp } from "../../agent/imaging/ops";
 import { Scheduler } from "../../agent/manager";
+import { join } from "node:path";
+import { FIXTURES } from "../helpers";
 import { makeGradient, pick, readRaw, recordEvents, startWorker } from "./_fleet";
 
 function startScheduler(options: { taskTimeoutMs?: number; maxAttempts?: number; heartbeatMs?: number } = {}) {
@@ -38,6 +40,24 @@ describe("Scheduler", () => {
     const result = await scheduler.submit({ op: "resize", params: { width: 100 }, image });
     expect(result).toEqual(await applyOp("resize", { width: 100 }, image));
     expect(pick(log.events, "job-started")).toEqual([{ type: "job-started", jobId: "job-1", op: "resize", stripes: 1 }]);
+  });
+
+  test("a whole file goes to one worker, which decodes it: the op on the decoded photo; a file that does not decode fails at once", async () => {
+    const { scheduler, log } = startScheduler({ maxAttempts: 5 });
+    await using _ = scheduler;
+    await using _a = await startWorker(scheduler.port, { workerId: "a", credit: 2 });
+    await using _b = await startWorker(scheduler.port, { workerId: "b", credit: 2 });
+    await log.waitFor((event) => event.type === "worker-joined" && event.workerId === "b");
+    const encoded = new Uint8Array(await Bun.file(join(FIXTURES, "chelsea.jpg")).arrayBuffer());
+    const size = { width: 451, height: 300 };
+    const result = await scheduler.submit({ op: "blur", params: { sigma: 2 }, encoded, size });
+    expect(result).toEqual(await applyOp("blur", { sigma: 2 }, await readRaw("chelsea.jpg")));
+    expect(pick(log.events, "job-started")).toEqual([{ type: "job-started", jobId: "job-1", op: "blur", stripes: 1 }]);
+    // A cut JPEG keeps its header (the manager's check passes) but does not decode on any worker.
+    const cut = scheduler.submit({ op: "blur", params: { sigma: 2 }, encoded: encoded.subarray(0, encoded.length / 2), size }).catch((error) => `${error.code} ${error.status}`);
+    expect(await cut).toBe("NOT_AN_IMAGE 422");
+    expect(pick(log.events, "task-assigned").filter((event) => event.jobId === "job-2")).toHaveLength(1);
+    expect(pick(log.events, "task-retry")).toEqual([]);
   });
 
   test("credit is respected: a worker with credit 1 never holds 2 tasks; the rest queue", async () => {
@@ -88,7 +108,11 @@ describe("Scheduler", () => {
       scheduler.submit({ op: "blur", params: { sigma: 0 }, image }).catch((error) => error.code),
       scheduler.submit({ op: "grayscale", params: {}, image: { ...image, height: 9 } }).catch((error) => error.code),
     ]);
-    expect(refused).toEqual(["UNKNOWN_OP", "BAD_PARAMS", "BAD_IMAGE"]);
+    const files = await Promise.all([
+      scheduler.submit({ op: "blur", params: { sigma: 2 }, encoded: new Uint8Array(0), size: { width: 16, height: 8 } }).catch((error) => error.code),
+      scheduler.submit({ op: "resize", params: { width: 9000, height: 9000 }, encoded: new Uint8Array(9), size: { width: 16, height: 8 } }).catch((error) => error.code),
+    ]);
+    expect([...refused, ...files]).toEqual(["UNKNOWN_OP", "BAD_PARAMS", "BAD_IMAGE", "BAD_IMAGE", "TOO_LARGE_FOR_OP"]);
     const pending = scheduler.submit({ op: "grayscale", params: {}, image }).catch((error) => `${error.code} ${error.status}`);
     await scheduler.stop("test over");
     expect([await pending, scheduler.pendingJobs]).toEqual(["SCHEDULER_STOPPED 503", 0]);

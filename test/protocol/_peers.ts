@@ -1,6 +1,6 @@
 // Test peers for the protocol: raw TCP ends that write exact bytes and decode what they get, a seeded RNG, sample messages.
 import type { Socket } from "bun";
-import { FrameDecoder, decodeMessage, type Frame, type Message } from "../../agent/protocol";
+import { FrameDecoder, PROTOCOL_VERSION, decodeMessage, type Frame, type Message } from "../../agent/protocol";
 import { readPhotos } from "../helpers";
 
 /** A real JPEG from test/fixtures, the payload of the sample messages. */
@@ -8,8 +8,8 @@ export const jpeg = readPhotos().get("chelsea.jpg")!;
 
 /** One message of every type; assign and result carry the JPEG. */
 export const samples: Message[] = [
-  { type: "hello", version: 1, workerId: "pi-3/grayscale", ops: ["grayscale", "blur"], cores: 4, credit: 2 },
-  { type: "welcome", version: 1, heartbeatMs: 1000 },
+  { type: "hello", version: PROTOCOL_VERSION, workerId: "pi-3/grayscale", ops: ["grayscale", "blur"], cores: 4, credit: 2 },
+  { type: "welcome", version: PROTOCOL_VERSION, heartbeatMs: 1000 },
   { type: "reject", reason: "no ops in common" },
   { type: "assign", taskId: "job-7/stripe-2", attempt: 1, op: "blur", params: { sigma: 2.5, halo: 8 }, payload: jpeg },
   { type: "result", taskId: "job-7/stripe-2", attempt: 1, meta: { width: 640, height: 80, format: "jpeg" }, payload: jpeg },

@@ -64,15 +64,15 @@ describe("Connection", () => {
     expect(describeReason(await client.closed)).toBe("PEER_REJECTED: peer rejected us: no ops in common");
   });
 
-  test("a hello of protocol version 2 gets a reject naming both versions", async () => {
+  test("a hello of protocol version 3 gets a reject naming both versions", async () => {
     const { listener, reasons } = listenEcho();
     await using _ = listener;
     await using raw = await dialRaw(listener.port);
-    raw.socket.write(concat(encodeFrame(MESSAGE_TYPES.hello, JSON.stringify({ version: 2, workerId: "w", ops: ["blur"], cores: 1, credit: 1 }))));
+    raw.socket.write(concat(encodeFrame(MESSAGE_TYPES.hello, JSON.stringify({ version: 3, workerId: "w", ops: ["blur"], cores: 1, credit: 1 }))));
     await raw.closed;
     expect({ got: raw.messages, reason: describeReason(await reasons[0]!) }).toEqual({
-      got: [{ type: "reject", reason: "hello speaks protocol version 2; this side speaks version 1" }],
-      reason: "PROTOCOL_VERSION: hello speaks protocol version 2; this side speaks version 1",
+      got: [{ type: "reject", reason: "hello speaks protocol version 3; this side speaks version 2" }],
+      reason: "PROTOCOL_VERSION: hello speaks protocol version 3; this side speaks version 2",
     });
   });
 
@@ -94,14 +94,14 @@ describe("Connection", () => {
       farewells.push(raw.messages);
     }
     expect((await Promise.all(reasons)).map(describeReason)).toEqual([
-      "PROTOCOL_ERROR: frame declares 2147483647 bytes, over the 67108864-byte limit",
-      "PROTOCOL_ERROR: frame declares 1195725856 bytes, over the 67108864-byte limit",
+      "PROTOCOL_ERROR: frame declares 2147483647 bytes, over the 134217728-byte limit",
+      "PROTOCOL_ERROR: frame declares 1195725856 bytes, over the 134217728-byte limit",
       "PROTOCOL_ERROR: unknown message type 0x99",
       `PROTOCOL_ERROR: stream ended inside a frame: ${cut.length - 7} of its ${cut.length - 4} bytes arrived`,
     ]);
     expect(farewells.slice(0, 3)).toEqual([
-      [{ type: "bye", reason: "PROTOCOL_ERROR: frame declares 2147483647 bytes, over the 67108864-byte limit" }],
-      [{ type: "bye", reason: "PROTOCOL_ERROR: frame declares 1195725856 bytes, over the 67108864-byte limit" }],
+      [{ type: "bye", reason: "PROTOCOL_ERROR: frame declares 2147483647 bytes, over the 134217728-byte limit" }],
+      [{ type: "bye", reason: "PROTOCOL_ERROR: frame declares 1195725856 bytes, over the 134217728-byte limit" }],
       [{ type: "bye", reason: "PROTOCOL_ERROR: unknown message type 0x99" }],
     ]);
     await using client = await connectTo({ hostname: "127.0.0.1", port: listener.port });

@@ -48,7 +48,7 @@ describe("messages", () => {
       refusal(result, JSON.stringify({ taskId: "t", attempt: 1 })),
       refusal(heartbeat, JSON.stringify({ inFlight: 0, done: 0, cpuPercent: 1, rssBytes: 1 }), new Uint8Array(3)),
       refusal(hello, JSON.stringify({ workerId: "w", ops: ["blur"], cores: 1, credit: 1 })),
-      refusal(hello, JSON.stringify({ version: 1, workerId: "", ops: [], cores: 0.5, credit: 1 })),
+      refusal(hello, JSON.stringify({ version: 2, workerId: "", ops: [], cores: 0.5, credit: 1 })),
     ]).toEqual([
       "PROTOCOL_ERROR: unknown message type 0x42",
       "PROTOCOL_ERROR: assign: header is not UTF-8 JSON (JSON Parse error: Expected '}')",
@@ -66,10 +66,10 @@ describe("messages", () => {
   });
 
   test("a hello or welcome of another version is PROTOCOL_VERSION, naming both versions", () => {
-    const hello = JSON.stringify({ version: 2, workerId: "w", ops: ["blur"], cores: 1, credit: 1, future: "field" });
+    const hello = JSON.stringify({ version: 3, workerId: "w", ops: ["blur"], cores: 1, credit: 1, future: "field" });
     expect([refusal(MESSAGE_TYPES.hello, hello), refusal(MESSAGE_TYPES.welcome, '{"version":0,"heartbeatMs":5}')]).toEqual([
-      "PROTOCOL_VERSION: hello speaks protocol version 2; this side speaks version 1",
-      "PROTOCOL_VERSION: welcome speaks protocol version 0; this side speaks version 1",
+      "PROTOCOL_VERSION: hello speaks protocol version 3; this side speaks version 2",
+      "PROTOCOL_VERSION: welcome speaks protocol version 0; this side speaks version 2",
     ]);
   });
 

@@ -1,6 +1,6 @@
 // A fake manager for worker suites: welcomes each hello, records every message in arrival order, hands them out by type.
 import type { FleetError } from "../../agent/errors";
-import { listenFor, type Connection, type Message } from "../../agent/protocol";
+import { listenFor, PROTOCOL_VERSION, type Connection, type Message } from "../../agent/protocol";
 
 type Event = Message | { type: "closed"; reason: FleetError };
 
@@ -18,7 +18,7 @@ export function listenManager(heartbeatMs = 20) {
     onConnection: (connection) => {
       connection.onMessage((message) => {
         record(connection, message);
-        if (message.type === "hello") return connection.send({ type: "welcome", version: 1, heartbeatMs });
+        if (message.type === "hello") return connection.send({ type: "welcome", version: PROTOCOL_VERSION, heartbeatMs });
       });
       connection.onClose((reason) => record(connection, { type: "closed", reason }));
     },

@@ -4,7 +4,7 @@ import { availableParallelism } from "node:os";
 import { applyOp, type RawImage } from "../../agent/imaging/ops";
 import { cutStripe, planStripes } from "../../agent/imaging/stripes";
 import { checkOptions } from "../../agent/options";
-import type { Assign } from "../../agent/protocol";
+import { PROTOCOL_VERSION, type Assign } from "../../agent/protocol";
 import worker from "../../agent/roles/grayscale-worker";
 import sharp from "../../agent/sharp";
 import { listenManager } from "./_fake-manager";
@@ -34,10 +34,10 @@ describe("grayscale-worker", () => {
     await using manager = listenManager();
     await using _ = await startWorker(manager.listener.port, { concurrency: 3 });
     const { event } = await manager.next("hello");
-    expect(event).toEqual({ type: "hello", version: 1, workerId: "worker-test", ops: IMAGE_OPS as never, cores: availableParallelism(), credit: 3 });
+    expect(event).toEqual({ type: "hello", version: PROTOCOL_VERSION, workerId: "worker-test", ops: IMAGE_OPS as never, cores: availableParallelism(), credit: 3 });
   });
 
-  test("a grayscale stripe of a real photo and a blur (sigma 2) come back exactly as applyOp makes them", async () => {
+  test("a grayscale stripe of a real photo, a blur (sigma 2) of raw pixels and of the whole file come back exactly as applyOp makes them", async () => {
     const photo = await decodePhoto();
     const stripe = planStripes(photo.height, 4, 0)[1]!;
     const stripeImage = { ...photo, height: stripe.rows, data: cutStripe(photo.data, photo.width, photo.channels, stripe) };
@@ -48,7 +48,10 @@ describe("grayscale-worker", () => {
     const { connection } = await manager.next("hello");
     await connection.send(assignOf("job-1/stripe-1", "grayscale", {}, stripeImage));
     await connection.send({ ...assignOf("job-2", "blur", { sigma: 2 }, photo), attempt: 2 });
-    const results = [(await manager.next("result")).event, (await manager.next("result")).event].sort((a, b) => a.taskId.localeCompare(b.taskId));
+    await connection.send({ type: "assign", taskId: "job-3", attempt: 1, op: "blur", params: { sigma: 2, image: "file" }, payload: readPhotos().get("chelsea.jpg")! });
+    const results = [];
+    for (let count = 0; count < 3; count++) results.push((await manager.next("result")).event);
+    results.sort((a, b) => a.taskId.localeCompare(b.taskId));
     for (const result of results) {
       const { ms, wait_ms } = result.meta as { ms: number; wait_ms: number };
       expect([ms > 0, wait_ms >= 0]).toEqual([true, true]);
@@ -58,6 +61,7 @@ describe("grayscale-worker", () => {
     expect(results).toEqual([
       { type: "result", taskId: "job-1/stripe-1", attempt: 1, meta: { width: photo.width, height: stripe.rows, channels: 1 }, payload: new Uint8Array(grey.data) },
       { type: "result", taskId: "job-2", attempt: 2, meta: { width: photo.width, height: photo.height, channels: 3 }, payload: new Uint8Array(blurred.data) },
+      { type: "result", taskId: "job-3", attempt: 1, meta: { width: photo.width, height: photo.height, channels: 3 }, payload: new Uint8Array(blurred.data) },
     ]);
   });
 
@@ -70,11 +74,12 @@ describe("grayscale-worker", () => {
     await connection.send({ ...assignOf("short", "grayscale", {}, pixel), payload: new Uint8Array(2) });
     await connection.send(assignOf("classify", "classify", {}, pixel));
     await connection.send(assignOf("bad-sigma", "blur", { sigma: 99 }, pixel));
+    await connection.send({ type: "assign", taskId: "not-a-file", attempt: 1, op: "invert", params: { image: "file" }, payload: new TextEncoder().encode("no picture") });
     const errors = [];
-    for (let count = 0; count < 4; count++) errors.push((await manager.next("error")).event);
-    expect(errors.map(({ taskId, code }) => `${taskId} ${code}`).sort()).toEqual(["bad-sigma BAD_PARAMS", "classify BAD_TASK", "no-image BAD_TASK", "short BAD_TASK"]);
+    for (let count = 0; count < 5; count++) errors.push((await manager.next("error")).event);
+    expect(errors.map(({ taskId, code }) => `${taskId} ${code}`).sort()).toEqual(["bad-sigma BAD_PARAMS", "classify BAD_TASK", "no-image BAD_TASK", "not-a-file NOT_AN_IMAGE", "short BAD_TASK"]);
     expect(errors.find((error) => error.taskId === "short")!.message).toBe("payload has 2 bytes; raw 1x1x3 needs 3");
-    expect([connection.isOpen, handle.stats().tasks_failed]).toEqual([true, 4]);
+    expect([connection.isOpen, handle.stats().tasks_failed]).toEqual([true, 5]);
   });
 
   test("past its credit and as many queued, the worker answers BUSY", async () => {
@@ -117,9 +122,9 @@ describe("grayscale-worker", () => {
     await using _ = await startWorker(manager.listener.port);
     const { connection } = await manager.next("hello");
     const pixel = { data: new Uint8Array([10, 20, 30]), width: 1, height: 1, channels: 3 };
-    await connection.send(assignOf("huge", "resize", { width: 5000, height: 5000 }, pixel));
+    await connection.send(assignOf("huge", "resize", { width: 7000, height: 7000 }, pixel));
     const { event } = await manager.next("error");
-    expect({ code: event.code, task: event.taskId, message: event.message }).toEqual({ code: "RESULT_TOO_LARGE", task: "huge", message: expect.stringContaining("exceeds the 67108864-byte limit") });
+    expect({ code: event.code, task: event.taskId, message: event.message }).toEqual({ code: "RESULT_TOO_LARGE", task: "huge", message: expect.stringContaining("exceeds the 134217728-byte limit") });
     await connection.send(assignOf("after", "invert", {}, pixel));
     expect((await manager.next("result")).event.payload).toEqual(new Uint8Array([245, 235, 225]));
   });

@@ -63,11 +63,11 @@ async function decodeRaw(bytes: Uint8Array | ArrayBuffer, pipeline: (image: Retu
   return { width: info.width, height: info.height, channels: info.channels, data: new Uint8Array(data) };
 }
 
-/** Runs `op` on both photos through the manager and checks each PNG result against sharp run locally. */
-async function expectSameAsSharp(fields: Record<string, string>, local: (image: ReturnType<typeof sharp>) => ReturnType<typeof sharp>) {
-  const { status, body } = await postJobs(toForm(PHOTOS.map((name) => [name, photos.get(name)!]), fields));
+/** Runs `op` on `names` (both photos by default) in one request and checks each PNG result against sharp run locally; answers the job ids. */
+async function expectSameAsSharp(fields: Record<string, string>, local: (image: ReturnType<typeof sharp>) => ReturnType<typeof sharp>, names = PHOTOS): Promise<string[]> {
+  const { status, body } = await postJobs(toForm(names.map((name) => [name, photos.get(name)!]), fields));
   expect(status).toBe(202);
-  expect(body.jobs).toHaveLength(2);
+  expect(body.jobs).toHaveLength(names.length);
   for (const [index, { id }] of (body.jobs as { id: string }[]).entries()) {
     expect(await waitDone(id)).toEqual({ id, state: "done", progress: 1 });
     const result = await fetch(`${base}/jobs/${id}/result`);
@@ -76,9 +76,16 @@ async function expectSameAsSharp(fields: Record<string, string>, local: (image: 
     // sharp decodes a grey PNG to sRGB unless told to keep `b-w`.
     const grey = (await sharp(png).metadata()).space === "b-w";
     const got = await decodeRaw(png, (image) => (grey ? image.toColourspace("b-w") : image));
-    const want = await decodeRaw(photos.get(PHOTOS[index]!)!, local);
+    const want = await decodeRaw(photos.get(names[index]!)!, local);
     expect({ ...got, data: Buffer.from(got.data).equals(Buffer.from(want.data)) }).toEqual({ ...want, data: true });
   }
+  return (body.jobs as { id: string }[]).map(({ id }) => id);
+}
+
+/** The `/events` of job `id` once its job-done event has arrived (the WebSocket may trail the HTTP answers). */
+async function eventsOf(id: string): Promise<Record<string, unknown>[]> {
+  while (!events.some((event) => event.type === "job-done" && event.jobId === id)) await Bun.sleep(5);
+  return events.filter((event) => event.jobId === id);
 }
 
 describe("manager", () => {
@@ -88,6 +95,21 @@ describe("manager", () => {
 
   test("blur sigma=2 (a string field converted by the op's schema) equals sharp's", async () => {
     await expectSameAsSharp({ op: "blur", sigma: "2" }, (image) => image.blur(2));
+  });
+
+  test("an image alone is cut into stripes for both workers; two at once go whole, one file to each; all equal sharp's", async () => {
+    const [alone] = await expectSameAsSharp({ op: "blur", sigma: "3" }, (image) => image.blur(3), ["coffee-480p.jpg"]);
+    const pair = await expectSameAsSharp({ op: "blur", sigma: "3" }, (image) => image.blur(3));
+    const split = async (id: string) => {
+      const seen = await eventsOf(id);
+      const started = seen.find((event) => event.type === "job-started")!;
+      const workers = new Set(seen.filter((event) => event.type === "task-done").map((event) => event.workerId));
+      return { stripes: started.stripes, workers: [...workers].sort() };
+    };
+    expect(await split(alone!)).toEqual({ stripes: 2, workers: ["w1", "w2"] });
+    const whole = await Promise.all(pair.map(split));
+    expect(whole.map((job) => job.stripes)).toEqual([1, 1]);
+    expect(whole.flatMap((job) => job.workers).sort()).toEqual(["w1", "w2"]);
   });
 
   test("jpeg and webp results decode to the image's size", async () => {
@@ -111,7 +133,7 @@ describe("manager", () => {
       [toForm(photo, { op: "teapot" }), 422, "BAD_JOB", /op: unknown op "teapot"; known: grayscale, .*classify/],
       [toForm(photo, { op: "blur", sigma: "abc" }), 422, "BAD_JOB", /\/sigma: Expected number/],
       [toForm(photo, { op: "grayscale", format: "gif" }), 422, "BAD_JOB", /format: "gif"/],
-      [toForm(photo, { op: "resize", width: "9000", height: "9000" }), 413, "TOO_LARGE_FOR_OP", /9000x9000 is 243000000 bytes raw, over the \d+-byte limit of one protocol frame/],
+      [toForm(photo, { op: "resize", width: "9000", height: "9000" }), 413, "TOO_LARGE_FOR_OP", /9000x9000 is up to 324000000 bytes raw, over the \d+-byte limit of one protocol frame/],
     ];
     for (const [form, status, error, message] of cases) {
       const answer = await postJobs(form);

@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { checkOptions } from "../../agent/options";
-import type { Assign, Result } from "../../agent/protocol";
+import { PROTOCOL_VERSION, type Assign, type Result } from "../../agent/protocol";
 import worker from "../../agent/roles/recognition-worker";
 import { REPO, makeTempDir, quietContext } from "../helpers";
 import { garbage, makeHugeHeader, photos } from "../recognition/_photos";
@@ -31,7 +31,7 @@ describe("recognition-worker", () => {
     await using manager = listenManager();
     await using _ = await startWorker(manager.listener.port, { concurrency: 2, batch: 2 });
     const { event } = await manager.next("hello");
-    expect(event).toEqual({ type: "hello", version: 1, workerId: "recognizer-test", ops: ["classify"], cores: availableParallelism(), credit: 8 });
+    expect(event).toEqual({ type: "hello", version: PROTOCOL_VERSION, workerId: "recognizer-test", ops: ["classify"], cores: availableParallelism(), credit: 8 });
   });
 
   test("classify answers objects, top5 and the image's size in meta, with an empty payload: cat, cup, person", async () => {
