@@ -146,6 +146,8 @@ export const ManagerStats = t.Object({
   jobs_failed: t.Number(),
   tasks_retried: t.Number(),
   tasks_discarded: t.Number(),
+  /** Bytes the outputs of finished jobs still kept hold (at most `--max-results`, but for one output larger than it). */
+  outputs_bytes: t.Number(),
   images_per_s: t.Number(),
   mbit_per_s: t.Number(),
   elapsed_s: t.Number(),

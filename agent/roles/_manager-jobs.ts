@@ -34,17 +34,31 @@ export function toJobView(job: JobRecord): { id: string; state: JobStateName; pr
   };
 }
 
+/** Bytes an output holds: its raw pixels (an 8K RGB image is 99.5 MB); classify objects count 0. */
+function outputBytes(output: JobOutput | undefined): number {
+  return output && "data" in output ? output.data.length : 0;
+}
+
 /**
- * Jobs by id, at most `capacity` of them. Room for new jobs is made by evicting finished
- * jobs (done or failed), oldest first; queued and running jobs are never evicted.
+ * Jobs by id, at most `capacity` of them, their outputs at most `maxOutputBytes` together.
+ * Room is made by evicting finished jobs (done or failed), oldest first; queued and running
+ * jobs are never evicted, nor the job that just finished (one output larger than the budget
+ * is kept alone).
  */
 export class JobTable {
   private readonly jobs = new Map<string, JobRecord>();
+  private heldBytes = 0;
 
   constructor(
     private readonly capacity: number,
+    private readonly maxOutputBytes: number,
     private readonly onChange: (job: JobRecord) => void,
   ) {}
+
+  /** Bytes the outputs of the table's jobs hold. */
+  get outputBytes(): number {
+    return this.heldBytes;
+  }
 
   /**
    * Adds `count` queued jobs, all or none.
@@ -81,10 +95,16 @@ export class JobTable {
     job.progress = progress;
   }
 
+  /** Records a job's output; older finished jobs are evicted while the outputs pass the byte budget. */
   markDone(id: string, output: JobOutput): void {
     const job = this.jobs.get(id);
     if (!job) return;
     Object.assign(job, { state: "done", progress: 1, output });
+    this.heldBytes += outputBytes(output);
+    for (const [otherId, other] of this.jobs) {
+      if (this.heldBytes <= this.maxOutputBytes) break;
+      if (otherId !== id && (other.state === "done" || other.state === "failed")) this.evict(otherId, other);
+    }
     this.onChange(job);
   }
 
@@ -110,9 +130,14 @@ export class JobTable {
     if (count > this.capacity) throw new FleetError("TOO_MANY_IMAGES", `${count} images in one request; the job table holds ${this.capacity}`, 413);
     for (const [id, job] of this.jobs) {
       if (this.jobs.size + count <= this.capacity) return;
-      if (job.state === "done" || job.state === "failed") this.jobs.delete(id);
+      if (job.state === "done" || job.state === "failed") this.evict(id, job);
     }
     if (this.jobs.size + count > this.capacity)
       throw new FleetError("JOBS_FULL", `${this.jobs.size} jobs unfinished; the table holds ${this.capacity}; retry later`, 503);
+  }
+
+  private evict(id: string, job: JobRecord): void {
+    this.heldBytes -= outputBytes(job.output);
+    this.jobs.delete(id);
   }
 }

@@ -23,6 +23,7 @@ const options = t.Object(
     maxAttempts: t.Integer({ minimum: 1, maximum: 100, default: 5, description: "attempts per task before its job fails" }),
     maxUpload: t.String({ default: "64MB", description: "largest POST /jobs body; 413 past it" }),
     maxJobs: t.Integer({ minimum: 1, maximum: 1_000_000, default: 1000, description: "jobs kept; finished ones evicted oldest first, 503 when all are unfinished" }),
+    maxResults: t.String({ default: "2GB", description: "bytes of finished outputs kept (raw pixels: an 8K image is 99.5 MB); the oldest finished jobs are evicted past it" }),
   },
   { additionalProperties: false },
 );
@@ -47,6 +48,7 @@ export default {
   async start(opts, context): Promise<RoleHandle> {
     const taskTimeoutMs = parseDuration(opts.taskTimeout, "--task-timeout");
     const maxUpload = parseSize(opts.maxUpload, "--max-upload");
+    const maxResults = parseSize(opts.maxResults, "--max-results");
     const totals = { accepted: 0, retried: 0, discarded: 0, done: 0, failed: 0, bytes: 0 };
     const series = new RateSeries();
     const timing = new RunningMeans(["decode", "send", "wait", "process", "receive", "job"] as const);
@@ -62,7 +64,7 @@ export default {
       throw new FleetError("PORT_UNAVAILABLE", `--worker-port ${opts.workerPort}: ${(error as Error).message}`, 409, { cause: error });
     }
     const publish = (json: string): void => void listening?.publish(EVENTS_TOPIC, json);
-    const jobs = new JobTable(opts.maxJobs, (job: JobRecord) => publish(JSON.stringify({ type: "job-state", ...toJobView(job) })));
+    const jobs = new JobTable(opts.maxJobs, maxResults, (job: JobRecord) => publish(JSON.stringify({ type: "job-state", ...toJobView(job) })));
     scheduler.on((event) => {
       if (event.type === "task-assigned") jobs.markRunning(event.jobId);
       else if (event.type === "job-progress") jobs.markProgress(event.jobId, event.progress);
@@ -149,6 +151,7 @@ export default {
         jobs_failed: totals.failed,
         tasks_retried: totals.retried,
         tasks_discarded: totals.discarded,
+        outputs_bytes: jobs.outputBytes,
         images_per_s: elapsedMs ? perSecond(totals.done, elapsedMs) : 0,
         mbit_per_s: elapsedMs ? mbitPerSecond(totals.bytes, elapsedMs) : 0,
         elapsed_s: elapsedMs / 1000,
