@@ -31,7 +31,8 @@ export interface Figures {
   functions: FunctionResults;
 }
 
-function median(values: number[]): number {
+/** The median: the middle value, or the mean of the two middle ones for an even count. */
+export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = sorted.length >> 1;
   return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;

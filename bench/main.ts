@@ -80,10 +80,11 @@ what the numbers include:
   6a: a manager process and one \`agent --role recognition-worker\` process; 4 POST /jobs?wait=1 of one photo each in flight; images of jobs done in the window.
   6a'-6e: worker processes fed to their credit over the protocol by bench/_classify-driver.ts (no manager);
   results counted over 5 s after a 2 s warm-up (8 s for 6e); c = --concurrency, b = --batch; 6e: --impair '{"cpu":0.25}', --concurrency 1 each.
-- 7: test/fixtures/large/coffee-8k.jpg (7680x4320). Ours: a manager process and grayscale worker processes, each job POST /jobs?wait=1 (upload, decode,
-  stripes of at most 16 MiB raw, worker ops, join; no result encode). Baseline: the same decode and applyOp in this process, no encode.
+- 7: test/fixtures/large/coffee-8k.jpg (7680x4320). Ours: a manager process and grayscale worker processes, each job POST /jobs?wait=1 (upload;
+  while jobs are fewer than workers the manager decodes and cuts stripes of at most 16 MiB raw, else the file goes whole to a worker that decodes it;
+  the raw output back to the manager; no result encode). Baseline: the same decode and applyOp in this process, no encode.
   7a: one job at a time (median of rounds, speed = 1/time); 7b: 8 jobs, 4 in flight to 2 workers (-c 1) against 2 at a time in process;
-  7c-7e: workers --impair '{"cpu":0.25}' --concurrency 1, blur sigma 8, 8 jobs 3 in flight (7c, 7d), one job alone (7e).`);
+  7c-7e: workers --impair '{"cpu":0.25}' --concurrency 1, blur sigma 8, 8 jobs 6 in flight (7c, 7d), one job alone (7e); 2 rounds, fleets in turn.`);
 
   mkdirSync(RESULTS, { recursive: true });
   writeFileSync(join(RESULTS, "latest.json"), `${JSON.stringify({ machine, load: { ...LOAD, rounds: ROUNDS, run_s: RUN_SECONDS, warmup_s: WARMUP_SECONDS }, rows, runs: Object.fromEntries(runs), disk, functions, recognition, grayscale, streamer }, null, 2)}\n`);

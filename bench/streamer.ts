@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runViewerLoad, type LoadFigures } from "../agent/streamer/load";
 import { AGENT, REPO, readCpuMs, spawnBun } from "./_process";
+import { median } from "./_table";
 
 /** Viewer counts of the side-by-side runs; Framefleet also runs EXTRA_VIEWERS. */
 export const VIEWER_COUNTS = [1, 10, 50, 100];
@@ -185,9 +186,8 @@ export async function runStreamer(): Promise<StreamResults> {
   }
 }
 
-const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)]!;
 
-/** One line per subject and run label, each figure the median over its rounds (lower median for two). */
+/** One line per subject and run label, each figure the median over its rounds (the mean of the two for two). */
 export function formatStreamRuns(results: StreamResults): string {
   const header = "subject     viewers      fps/viewer  fps min  gap p99 ms  first frame p50/max ms  CPU % of a core  RSS MB  load CPU %  rounds";
   const line = (name: string, key: string, runs: StreamRun[]) => {
