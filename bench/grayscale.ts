@@ -23,7 +23,7 @@ const PI_IMPAIR = '{"cpu":0.25}';
  */
 const PI_IN_FLIGHT = 6;
 /** Rounds of the Pi-class subjects; in a round each fleet runs once, in turn (single runs moved by 20%). */
-const PI_ROUNDS = 2;
+export const PI_ROUNDS = 2;
 
 
 /** A manager process and its worker processes. */

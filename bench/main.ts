@@ -7,7 +7,7 @@ import { formatRows, formatRuns, toRows } from "./_table";
 import { describeFolder, runDisk } from "./disk";
 import { runFunctions } from "./functions";
 import { LOAD, PHOTO, ROUNDS, RUN_SECONDS, WARMUP_SECONDS, runIngest, type LoadRun } from "./ingest";
-import { GRAYSCALE_ROUNDS, formatGrayscaleRuns, formatStripeCodecs, runGrayscale, toGrayscaleRows } from "./grayscale";
+import { GRAYSCALE_ROUNDS, PI_ROUNDS, formatGrayscaleRuns, formatStripeCodecs, runGrayscale, toGrayscaleRows } from "./grayscale";
 import { RECOGNITION_ROUNDS, formatRecognitionRuns, runRecognition, toRecognitionRows } from "./recognition";
 import { STREAM_NOTE, formatStreamRuns, runStreamer } from "./streamer";
 
@@ -56,9 +56,9 @@ async function main(): Promise<void> {
   console.log(formatRows(rows));
   console.log(`\nload runs (${RUN_SECONDS}s each; rounds ran in the order #1 of each server, then #2, ...):`);
   console.log(formatRuns(runs));
-  console.log(`\nrecognition runs (${RECOGNITION_ROUNDS} rounds, subjects in turn; Pi-class runs once):`);
+  console.log(`\nrecognition runs (${RECOGNITION_ROUNDS} rounds, subjects in turn; then the Pi-class runs in as many rounds):`);
   console.log(formatRecognitionRuns(recognition));
-  console.log(`\ngrayscale runs (overhead and capacity: ${GRAYSCALE_ROUNDS} rounds, subjects in turn; Pi-class once):`);
+  console.log(`\ngrayscale runs (overhead and capacity: ${GRAYSCALE_ROUNDS} rounds, subjects in turn; Pi-class: ${PI_ROUNDS} rounds, fleets in turn):`);
   console.log(formatGrayscaleRuns(grayscale));
   console.log(`\nstreamer runs (Framefleet against Debian's motion; ${STREAM_NOTE}):`);
   console.log(formatStreamRuns(streamer));
