@@ -6,15 +6,30 @@ import { MAX_WHOLE_BYTES, maxOutputBytes, type Job, type Task } from "./_tasks";
 /** Error codes by which a worker refuses a task without trying it (agent/roles/_worker-session.ts): sent again without spending an attempt. */
 export const REFUSALS: ReadonlySet<string> = new Set(["BUSY", "STOPPING"]);
 /**
- * Error codes by which a worker says the input itself is bad (agent/imaging/decode.ts): the
- * same file fails the same way on every worker (BAD_IMAGE: agent/recognition/preprocess.ts), so its job fails at once instead of
- * spending its attempts.
+ * Error codes by which a worker says the input itself is bad (agent/imaging/decode.ts,
+ * agent/recognition/preprocess.ts), with the HTTP status the job fails with: the same file
+ * fails the same way on every worker, so its job fails at once instead of spending its attempts.
  */
-export const INPUT_FAULTS: ReadonlySet<string> = new Set(["NOT_AN_IMAGE", "TOO_MANY_PIXELS", "BAD_IMAGE"]);
+export const INPUT_FAULTS: ReadonlyMap<string, number> = new Map([
+  ["NOT_AN_IMAGE", 422],
+  ["BAD_IMAGE", 422],
+  ["TOO_MANY_PIXELS", 413],
+]);
 /** Refusals after which a task fails anyway, so a fleet that only refuses cannot loop forever. */
 const MAX_REFUSALS = 100;
 /** Largest raw stripe payload (bytes) planned: 16 MiB, an eighth of the protocol's default frame maximum. */
 const MAX_STRIPE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * How long one attempt of `task` may take: `baseMs` (`--task-timeout`) per stripe-sized unit
+ * of work. A stripe is one unit; a whole file counts as many as the stripes of at most
+ * MAX_STRIPE_BYTES its RGB pixels would make (an 8K photo: 6), since one worker decodes it,
+ * runs the op on all of it and sends all of it back.
+ */
+export function attemptTimeoutMs(task: Task, baseMs: number): number {
+  if (task.job.input !== "file") return baseMs;
+  return baseMs * Math.max(1, Math.ceil((task.job.width * task.job.height * 3) / MAX_STRIPE_BYTES));
+}
 
 /**
  * Why an answer for attempt `attempt` of `task` is not taken, or null to take it: the job is
@@ -54,18 +69,36 @@ export function ownBytes(bytes: Uint8Array): Uint8Array {
   return bytes.buffer.byteLength - bytes.byteLength <= 4096 ? bytes : bytes.slice();
 }
 
+/** How image jobs travel: `auto` as `chooseSplit` decides, or always `stripes` / always `file` where the op and frame size allow. */
+export type SplitMode = "auto" | "stripes" | "file";
+
+/** What `chooseSplit` weighs for one image job. */
+export interface SplitCase {
+  op: ImageOp;
+  /** The image's size (pixels) and its encoded file's size (bytes). */
+  width: number;
+  height: number;
+  fileBytes: number;
+  /** Image jobs accepted and not yet settled, this one included. */
+  unfinishedJobs: number;
+  /** Workers offering the op. */
+  workers: number;
+  mode: SplitMode;
+}
+
 /**
- * How an image job of `width` x `height` pixels travels: `stripes` (the manager decodes it and
- * cuts raw stripes for several workers) or `file` (its encoded file goes whole to one worker,
- * which decodes it). Striping pays only while the fleet would otherwise idle: with
- * `unfinishedJobs` (this one included) at least `workers`, every worker already has a job of
- * its own, and whole files keep the manager's decode, the stripe copies and the join off the
- * serial path (Amdahl's law: the manager's decode sank the original project's speedup).
- * A non-stripeable op always goes as a file; an image whose raw output may not fit one
+ * How an image job travels: `stripes` (the manager decodes it and cuts raw stripes for
+ * several workers) or `file` (its encoded file goes whole to one worker, which decodes it).
+ * In `auto` mode striping pays only while the fleet would otherwise idle: with
+ * `unfinishedJobs` at least `workers`, every worker already has a job of its own, and whole
+ * files keep the manager's decode, the stripe copies and the join off the serial path
+ * (Amdahl's law: the manager's decode sank the original project's speedup).
+ * A non-stripeable op always goes as a file; a job whose file or raw output may not fit one
  * protocol frame always goes as stripes.
  */
-export function chooseSplit(op: ImageOp, width: number, height: number, unfinishedJobs: number, workers: number): "stripes" | "file" {
-  if (!OPS[op].stripeable) return "file";
-  if (maxOutputBytes(width, height) > MAX_WHOLE_BYTES) return "stripes";
-  return unfinishedJobs < workers ? "stripes" : "file";
+export function chooseSplit(job: SplitCase): "stripes" | "file" {
+  if (!OPS[job.op].stripeable) return "file";
+  if (Math.max(job.fileBytes, maxOutputBytes(job.width, job.height)) > MAX_WHOLE_BYTES) return "stripes";
+  if (job.mode !== "auto") return job.mode;
+  return job.unfinishedJobs < job.workers ? "stripes" : "file";
 }

@@ -163,7 +163,7 @@ export function toAssign(task: Task): Assign {
 
 /**
  * The problem with a result for `task`, or null when its `meta` and payload fit: a stripe's
- * width and rows, a whole image's size (resize excepted), detections for classify.
+ * width and rows, a whole file's output size (for resize the sides asked for), detections for classify.
  */
 export function checkResult(task: Task, result: Result): string | null {
   const { job } = task;
@@ -178,8 +178,11 @@ export function checkResult(task: Task, result: Result): string | null {
   const expected = width! * height! * channels!;
   if (result.payload.length !== expected) return `payload has ${result.payload.length} bytes, meta says ${width}x${height}x${channels} = ${expected}`;
   if (job.striped && (width !== job.width || height !== rowsOf(task))) return `output is ${width}x${height}, the stripe is ${job.width}x${rowsOf(task)}`;
-  if (job.input === "file" && OPS[job.op as ImageOp].stripeable && (width !== job.width || height !== job.height))
-    return `output is ${width}x${height}, the image is ${job.width}x${job.height}`;
+  if (job.input === "file") {
+    const given = job.op === "resize" ? (job.params as { width?: number; height?: number }) : { width: job.width, height: job.height };
+    if ((given.width ?? width) !== width || (given.height ?? height) !== height)
+      return `output is ${width}x${height}; ${job.op} of ${job.width}x${job.height} makes ${given.width ?? "any"}x${given.height ?? "any"}`;
+  }
   return null;
 }
 
@@ -221,6 +224,17 @@ function toShape(meta: Record<string, unknown>): RawShape {
 /** Largest raw payload (bytes) of a task sent whole or answered whole: the protocol's frame maximum less 1 MiB for the frame's header. */
 export const MAX_WHOLE_BYTES = DEFAULT_MAX_FRAME_BYTES - 1024 * 1024;
 
+/**
+ * The output size (pixels) of `op` on an image of `width` x `height`: the same but for
+ * resize, whose missing side keeps the aspect ratio (rounded, at least 1: sharp's result on
+ * 30 sizes tried, but its rounding is its own, so results are checked on the given sides only).
+ */
+function outputSize(op: string, params: Record<string, unknown>, width: number, height: number): [number, number] {
+  if (op !== "resize") return [width, height];
+  const target = params as { width?: number; height?: number };
+  return [target.width ?? Math.max(1, Math.round((width * target.height!) / height)), target.height ?? Math.max(1, Math.round((height * target.width!) / width))];
+}
+
 /** The most bytes a whole image's raw output of `width` x `height` pixels can take: 4 channels (no op makes more). */
 export function maxOutputBytes(width: number, height: number): number {
   return width * height * 4;
@@ -235,12 +249,7 @@ export function maxOutputBytes(width: number, height: number): number {
 export function checkJobFits(job: Job): void {
   if (job.op === "classify" || ("image" in job && OPS[job.op as ImageOp]?.stripeable !== false)) return;
   const input = "image" in job ? job.image : { ...(job as FileJob).size, data: (job as FileJob).encoded };
-  let [outWidth, outHeight] = [input.width, input.height];
-  if (job.op === "resize") {
-    const { width, height } = job.params as { width?: number; height?: number };
-    outWidth = width ?? Math.round((input.width * height!) / input.height);
-    outHeight = height ?? Math.round((input.height * width!) / input.width);
-  }
+  const [outWidth, outHeight] = outputSize(job.op, job.params, input.width, input.height);
   const bytes = Math.max(input.data.length, maxOutputBytes(outWidth, outHeight));
   if (bytes > MAX_WHOLE_BYTES)
     throw new FleetError("TOO_LARGE_FOR_OP", `${job.op} goes to one worker whole: ${input.width}x${input.height} -> ${outWidth}x${outHeight} is up to ${bytes} bytes raw, over the ${MAX_WHOLE_BYTES}-byte limit of one protocol frame`, 413);

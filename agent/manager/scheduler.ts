@@ -1,8 +1,8 @@
-// The manager's scheduling core: workers on a protocol port, jobs cut into stripe tasks, credit-based flow control, at-least-once delivery.
+// The manager's scheduling core: workers on a protocol port, jobs as stripe tasks or one whole-file task, credit-based flow control, at-least-once delivery.
 import { FleetError } from "../errors";
 import type { RawImage } from "../imaging/ops";
 import { listenFor, PROTOCOL_VERSION, type Connection, type Hello, type Message, type ProtocolListener, type Result, type TaskError } from "../protocol";
-import { countStripes, hasRunOut, INPUT_FAULTS, ownBytes, REFUSALS, toDiscardReason } from "./_delivery";
+import { attemptTimeoutMs, countStripes, hasRunOut, INPUT_FAULTS, ownBytes, REFUSALS, toDiscardReason } from "./_delivery";
 import { createEmitter, type EventListener, type RetryReason } from "./_events";
 import { greetWorker, refuseWorker, type HandshakeHooks } from "./_handshake";
 import { checkResult, joinOutputs, planJob, toAssign, toTiming, type ClassifyJob, type FileJob, type ImageJob, type Job, type JobOutput, type JobState, type Task } from "./_tasks";
@@ -28,10 +28,11 @@ const MISSED_HEARTBEATS = 3;
 /**
  * Runs jobs on the workers that dial its port (`listenFor` port, messages of agent/protocol).
  * A raw image job becomes stripe tasks (`countStripes`), a file or classify job one task; a worker holds at most
- * its hello credit of tasks, the rest wait in FIFO order. Each attempt is timed; a timeout,
- * an `error`, a bad result, a disconnect or 3 missed heartbeats sends the task again with
- * attempt + 1 (to another worker where one exists); only the current attempt's first result
- * is taken.
+ * its hello credit of tasks, the rest wait in FIFO order. Each attempt is timed
+ * (`attemptTimeoutMs`); a timeout, an `error`, a bad result, a disconnect or 3 missed
+ * heartbeats sends the task again with attempt + 1 (to another worker where one exists),
+ * but an input fault (INPUT_FAULTS: the file does not decode) fails the job at once; only the
+ * current attempt's first result is taken.
  */
 export class Scheduler implements AsyncDisposable {
   private readonly listener: ProtocolListener;
@@ -94,6 +95,7 @@ export class Scheduler implements AsyncDisposable {
    * whole file a worker decodes) or the objects found (classify: one whole-file task to a
    * worker offering it). Rejects with UNKNOWN_OP, BAD_PARAMS, BAD_IMAGE or DUPLICATE_JOB (422)
    * and TOO_LARGE_FOR_OP (413) up front, TASK_FAILED (502) when a task ran out of attempts,
+   * a worker's input fault as its code (NOT_AN_IMAGE, BAD_IMAGE 422; TOO_MANY_PIXELS 413),
    * SCHEDULER_STOPPED (503) when stopped first.
    */
   submit(job: ImageJob | FileJob): Promise<RawImage>;
@@ -175,7 +177,7 @@ export class Scheduler implements AsyncDisposable {
       this.retry(task!, "refused", `${worker.id}: ${message.code}: ${message.message}`);
     } else if (message.type === "error" && INPUT_FAULTS.has(message.code)) {
       worker.failed += 1;
-      this.failJob(task!.job, new FleetError(message.code, `${worker.id}: ${message.message}`, 422));
+      this.failJob(task!.job, new FleetError(message.code, `${worker.id}: ${message.message}`, INPUT_FAULTS.get(message.code)));
     } else if (message.type === "error") {
       worker.failed += 1;
       this.retry(task!, "error", `${worker.id}: ${message.code}: ${message.message}`);
@@ -239,9 +241,10 @@ export class Scheduler implements AsyncDisposable {
     task.takenAt = 0;
     worker.held.set(toHeldKey(task.id, task.attempt), task);
     const attempt = task.attempt;
+    const timeoutMs = attemptTimeoutMs(task, this.taskTimeoutMs);
     task.timer = setTimeout(() => {
-      if (task.attempt === attempt && !task.done) this.retry(task, "timeout", `no answer from ${worker.id} within ${this.taskTimeoutMs} ms`);
-    }, this.taskTimeoutMs);
+      if (task.attempt === attempt && !task.done) this.retry(task, "timeout", `no answer from ${worker.id} within ${timeoutMs} ms`);
+    }, timeoutMs);
     this.emitter.emit({ type: "task-assigned", jobId: task.job.id, taskId: task.id, stripe: task.stripe.index, attempt, workerId: worker.id });
     const taken = () => void (task.attempt === attempt && (task.takenAt = performance.now()));
     try {

@@ -1,6 +1,7 @@
 // Turns an uploaded image file (JPEG, PNG, WebP, ...) into the detector's input with sharp: upright, sRGB, 300x300 RGB bytes.
 import { FleetError } from "../errors";
 import sharp from "../sharp";
+import { toDecodeFailure } from "../imaging/decode";
 import { MODEL_INPUT_SIZE, type ModelInput } from "./_input";
 
 export { MODEL_INPUT_SIZE, type ModelInput };
@@ -13,7 +14,8 @@ export const MAX_INPUT_PIXELS = 50_000_000;
  * drops alpha, converts to sRGB and squeezes it to 300x300 (aspect not kept: the model's own
  * resize does not keep it either; boxes come back in fractions of each side).
  * @throws FleetError BAD_IMAGE (422) when sharp cannot read it (not an image, corrupt,
- *   truncated); TOO_MANY_PIXELS (413) past `maxPixels`, read from the header before decoding.
+ *   truncated); TOO_MANY_PIXELS (413) past `maxPixels`, read from the header before decoding;
+ *   as `toDecodeFailure` for this box's own faults.
  */
 export async function readModelInput(bytes: Uint8Array, maxPixels = MAX_INPUT_PIXELS): Promise<ModelInput> {
   const input = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -23,7 +25,7 @@ export async function readModelInput(bytes: Uint8Array, maxPixels = MAX_INPUT_PI
     const metadata = await sharp(input, { limitInputPixels: false }).metadata();
     upright = metadata.autoOrient ?? { width: metadata.width ?? 0, height: metadata.height ?? 0 };
   } catch (cause) {
-    throw new FleetError("BAD_IMAGE", `not an image sharp can read (${(cause as Error).message})`, 422, { cause });
+    throw toDecodeFailure(cause, "BAD_IMAGE", "not an image sharp can read");
   }
   const { width, height } = upright;
   if (width * height > maxPixels)
@@ -38,7 +40,7 @@ export async function readModelInput(bytes: Uint8Array, maxPixels = MAX_INPUT_PI
       .raw({ depth: "uchar" })
       .toBuffer();
   } catch (cause) {
-    throw new FleetError("BAD_IMAGE", `cannot decode the image (${(cause as Error).message})`, 422, { cause });
+    throw toDecodeFailure(cause, "BAD_IMAGE", "cannot decode the image");
   }
   const expected = MODEL_INPUT_SIZE * MODEL_INPUT_SIZE * 3;
   if (pixels.length !== expected) throw new FleetError("BAD_IMAGE", `decoded to ${pixels.length} bytes, expected ${expected} (RGB 300x300)`, 422);

@@ -41,9 +41,9 @@ function outputBytes(output: JobOutput | undefined): number {
 
 /**
  * Jobs by id, at most `capacity` of them, their outputs at most `maxOutputBytes` together.
- * Room is made by evicting finished jobs (done or failed), oldest first; queued and running
- * jobs are never evicted, nor the job that just finished (one output larger than the budget
- * is kept alone).
+ * Room is made by evicting finished jobs (done or failed), oldest first; for bytes, only
+ * those holding pixels. Queued and running jobs are never evicted, nor the job that just
+ * finished (one output larger than the budget is kept alone).
  */
 export class JobTable {
   private readonly jobs = new Map<string, JobRecord>();
@@ -95,7 +95,7 @@ export class JobTable {
     job.progress = progress;
   }
 
-  /** Records a job's output; older finished jobs are evicted while the outputs pass the byte budget. */
+  /** Records a job's output; older jobs holding pixels are evicted while the outputs pass the byte budget. */
   markDone(id: string, output: JobOutput): void {
     const job = this.jobs.get(id);
     if (!job) return;
@@ -103,7 +103,7 @@ export class JobTable {
     this.heldBytes += outputBytes(output);
     for (const [otherId, other] of this.jobs) {
       if (this.heldBytes <= this.maxOutputBytes) break;
-      if (otherId !== id && (other.state === "done" || other.state === "failed")) this.evict(otherId, other);
+      if (otherId !== id && outputBytes(other.output) > 0) this.evict(otherId, other);
     }
     this.onChange(job);
   }

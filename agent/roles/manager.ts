@@ -23,6 +23,10 @@ const options = t.Object(
     maxAttempts: t.Integer({ minimum: 1, maximum: 100, default: 5, description: "attempts per task before its job fails" }),
     maxUpload: t.String({ default: "64MB", description: "largest POST /jobs body; 413 past it" }),
     maxJobs: t.Integer({ minimum: 1, maximum: 1_000_000, default: 1000, description: "jobs kept; finished ones evicted oldest first, 503 when all are unfinished" }),
+    split: t.Union([t.Literal("auto"), t.Literal("stripes"), t.Literal("file")], {
+      default: "auto",
+      description: "how image jobs travel: auto (stripes while jobs are fewer than workers, else each file whole to one worker), or always stripes / always file",
+    }),
     maxResults: t.String({ default: "2GB", description: "bytes of finished outputs kept (raw pixels: an 8K image is 99.5 MB); the oldest finished jobs are evicted past it" }),
   },
   { additionalProperties: false },
@@ -78,55 +82,69 @@ export default {
       publish(toEventJson(event));
     });
 
-    // `?wait=1` answers once all jobs have settled (a load client's round trip): 200 with each
-    // job's view, or 502 JOB_FAILED with them when any failed; without it, 202 at once with the ids.
-    // Uploaded images not yet submitted: counted as unfinished jobs when the next one's split is chosen.
-    let preparing = 0;
+    // Image jobs accepted and not yet settled, those still being read or decoded included: what `chooseSplit` weighs.
+    let imageJobsOpen = 0;
     /** The job one uploaded image becomes: classify; an image op as its file for one worker, or decoded here and cut into stripes (`chooseSplit`). */
     const toJob = async (op: string, params: Record<string, unknown>, image: UploadedImage): Promise<Job> => {
       if (op === "classify") return { op, params: params as ClassifyParams, encoded: image.encoded };
-      const { width, height } = image.size;
-      if (chooseSplit(op as ImageOp, width, height, scheduler.pendingJobs + preparing, scheduler.workersFor(op)) === "file") return { op, params, encoded: image.encoded, size: image.size };
+      const { size, encoded } = image;
+      const split = chooseSplit({ op: op as ImageOp, ...size, fileBytes: encoded.length, unfinishedJobs: imageJobsOpen, workers: scheduler.workersFor(op), mode: opts.split });
+      if (split === "file") return { op, params, encoded, size };
       const decodeStarted = performance.now();
-      const raw = await decodeToRaw(image.encoded, image.where);
+      const raw = await decodeToRaw(encoded, image.where);
       timing.add("decode", performance.now() - decodeStarted);
       return { op, params, image: raw };
     };
 
+    // `?wait=1` answers once all jobs have settled (a load client's round trip): 200 with each
+    // job's view; when any failed, 422 JOB_FAILED if every failure was the input's fault (a file
+    // that does not decode), else 502; without it, 202 at once with the ids.
     const submit = async (request: Request): Promise<Response> => {
       if (stoppedAt) throw new FleetError("STOPPING", "the manager is stopping", 503);
       const { op, params, format, images } = await readJobRequest(request, maxUpload, (count) => jobs.makeRoom(count));
+      const counted = op === "classify" ? 0 : images.length;
+      imageJobsOpen += counted;
+      let created: JobRecord[];
       const inputs: Job[] = [];
-      preparing += images.length;
       try {
         for (const image of images) inputs.push(await toJob(op, params, image));
-      } finally {
-        preparing -= images.length;
+        created = jobs.create(inputs.length, op, format);
+      } catch (error) {
+        imageJobsOpen -= counted;
+        throw error;
       }
-      const created = jobs.create(inputs.length, op, format);
       totals.accepted += created.length;
       if (!firstAt) firstAt = Date.now();
+      const sizes = images.map((image) => image.encoded.length);
+      const names = images.map((image) => image.where);
+      const clientFaults = new Set<string>();
       const settled = created.map((job, index) =>
-        scheduler.submit({ ...inputs[index]!, id: job.id }).then(
-          (output) => {
-            totals.done += 1;
-            totals.bytes += images[index]!.encoded.length;
-            series.add(1, images[index]!.encoded.length);
-            jobs.markDone(job.id, output);
-          },
-          (error) => {
-            totals.failed += 1;
-            context.log("job_failed", { id: job.id, op, error: (error as Error).message });
-            jobs.markFailed(job.id, error);
-          },
-        ),
+        scheduler
+          .submit({ ...inputs[index]!, id: job.id })
+          .then(
+            (output) => {
+              totals.done += 1;
+              totals.bytes += sizes[index]!;
+              series.add(1, sizes[index]!);
+              jobs.markDone(job.id, output);
+            },
+            (error) => {
+              totals.failed += 1;
+              const failure = error instanceof FleetError ? new FleetError(error.code, `${names[index]}: ${error.message}`, error.status) : error;
+              if (failure instanceof FleetError && failure.status < 500) clientFaults.add(job.id);
+              context.log("job_failed", { id: job.id, op, error: (failure as Error).message });
+              jobs.markFailed(job.id, failure);
+            },
+          )
+          .finally(() => void (counted && (imageJobsOpen -= 1))),
       );
       if (!new URL(request.url).searchParams.has("wait")) return jsonResponse({ jobs: created.map((job) => ({ id: job.id })) }, 202);
       await Promise.all(settled);
       const views = created.map(toJobView);
       const failed = views.filter((view) => view.state === "failed");
       if (failed.length === 0) return jsonResponse({ jobs: views }, 200);
-      return jsonResponse({ error: "JOB_FAILED", message: `${failed.length} of ${views.length} jobs failed: ${failed[0]!.error}`, jobs: views }, 502);
+      const status = failed.every((view) => clientFaults.has(view.id)) ? 422 : 502;
+      return jsonResponse({ error: "JOB_FAILED", message: `${failed.length} of ${views.length} jobs failed: ${failed[0]!.error}`, jobs: views }, status);
     };
 
     const readResult = (id: string): Promise<Response> => {

@@ -1,6 +1,6 @@
 // The scheduler's pure delivery rules: which answer is taken, when a task has run out, how many stripes, stripes or a whole file, when frame bytes are copied.
 import { describe, expect, test } from "bun:test";
-import { chooseSplit, countStripes, hasRunOut, ownBytes, toDiscardReason } from "../../agent/manager/_delivery";
+import { chooseSplit, countStripes, hasRunOut, ownBytes, toDiscardReason, type SplitCase } from "../../agent/manager/_delivery";
 import type { Task } from "../../agent/manager/_tasks";
 
 function taskAt(attempt: number, state: { done?: boolean; finished?: boolean; refused?: number } = {}): Task {
@@ -28,15 +28,20 @@ describe("delivery rules", () => {
     expect([countStripes(image(1000), 0), countStripes(image(1000), 3), countStripes(image(7680 * 4320 * 3), 2), countStripes({ op: "classify", params: {}, encoded: new Uint8Array(9) }, 5)]).toEqual([1, 3, 6, 1]);
   });
 
-  test("split: stripes only while jobs are fewer than workers; resize always whole; an output past a frame always striped", () => {
+  test("split: stripes only while jobs are fewer than workers; resize always whole; past a frame always striped; forced modes", () => {
+    const job = (unfinishedJobs: number, workers: number, more: Partial<SplitCase> = {}): SplitCase => ({ op: "blur", width: 7680, height: 4320, fileBytes: 2e6, unfinishedJobs, workers, mode: "auto", ...more });
     expect([
-      chooseSplit("blur", 7680, 4320, 1, 2),
-      chooseSplit("blur", 7680, 4320, 2, 2),
-      chooseSplit("blur", 7680, 4320, 1, 1),
-      chooseSplit("blur", 7680, 4320, 1, 0),
-      chooseSplit("resize", 640, 480, 1, 3),
-      chooseSplit("grayscale", 10000, 10000, 5, 2),
-    ]).toEqual(["stripes", "file", "file", "file", "file", "stripes"]);
+      chooseSplit(job(1, 2)),
+      chooseSplit(job(2, 2)),
+      chooseSplit(job(1, 1)),
+      chooseSplit(job(1, 0)),
+      chooseSplit(job(1, 3, { op: "resize", width: 640, height: 480 })),
+      chooseSplit(job(5, 2, { width: 10000, height: 10000 })),
+      chooseSplit(job(5, 2, { fileBytes: 200e6 })),
+      chooseSplit(job(5, 2, { mode: "stripes" })),
+      chooseSplit(job(1, 3, { mode: "file" })),
+      chooseSplit(job(1, 3, { op: "resize", mode: "stripes" })),
+    ]).toEqual(["stripes", "file", "file", "file", "file", "stripes", "stripes", "stripes", "file", "file"]);
   });
 
   test("a payload filling its own frame buffer is kept, a view into a bigger chunk is copied", () => {

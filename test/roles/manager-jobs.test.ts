@@ -5,7 +5,7 @@ import { JobTable, type JobRecord } from "../../agent/roles/_manager-jobs";
 const raw = (bytes: number) => ({ data: new Uint8Array(bytes), width: bytes, height: 1, channels: 1 });
 
 describe("JobTable", () => {
-  test("outputs past the byte budget evict the oldest finished jobs, never unfinished ones nor the newest", () => {
+  test("outputs past the byte budget evict the oldest jobs holding pixels, never unfinished or failed ones nor the newest", () => {
     const changes: string[] = [];
     const table = new JobTable(10, 1000, (job: JobRecord) => changes.push(`${job.state}`));
     const [a, b, c, d] = table.create(4, "blur", "png");
@@ -14,8 +14,8 @@ describe("JobTable", () => {
     table.markDone(c!.id, raw(400));
     expect(table.outputBytes).toBe(800);
     table.markDone(d!.id, raw(700));
-    // 1500 bytes: a, the failed b and c go, oldest first, until the outputs are within 1000.
-    expect([a, b, c, d].map((job) => safeRead(table, job!.id))).toEqual(["JOB_NOT_FOUND", "JOB_NOT_FOUND", "JOB_NOT_FOUND", "done"]);
+    // 1500 bytes: a and c go, oldest first, until the outputs are within 1000; the failed b holds none and stays.
+    expect([a, b, c, d].map((job) => safeRead(table, job!.id))).toEqual(["JOB_NOT_FOUND", "failed", "JOB_NOT_FOUND", "done"]);
     expect(table.outputBytes).toBe(700);
     const [e] = table.create(1, "blur", "png");
     table.markDone(e!.id, raw(5000));

@@ -98,6 +98,11 @@ describe("manager", () => {
   });
 
   test("an image alone is cut into stripes for both workers; two at once go whole, one file to each; all equal sharp's", async () => {
+    // A cut JPEG passes the header check; alone it is decoded here (stripes) and refused with the request.
+    const photo = photos.get("coffee-480p.jpg")!;
+    const cut = photo.subarray(0, photo.length >> 1);
+    const refused = await postJobs(toForm([["cut.jpg", cut]], { op: "blur", sigma: "3" }));
+    expect([refused.status, refused.body.error, refused.body.message]).toEqual([422, "NOT_AN_IMAGE", expect.stringContaining("images[0] (cut.jpg): does not decode")]);
     const [alone] = await expectSameAsSharp({ op: "blur", sigma: "3" }, (image) => image.blur(3), ["coffee-480p.jpg"]);
     const pair = await expectSameAsSharp({ op: "blur", sigma: "3" }, (image) => image.blur(3));
     const split = async (id: string) => {
@@ -110,6 +115,11 @@ describe("manager", () => {
     const whole = await Promise.all(pair.map(split));
     expect(whole.map((job) => job.stripes)).toEqual([1, 1]);
     expect(whole.flatMap((job) => job.workers).sort()).toEqual(["w1", "w2"]);
+    // Two at once go whole: the cut one fails on its worker, at once, named; the request answers 422.
+    const response = await fetch(`${base}/jobs?wait=1`, { method: "POST", body: toForm([["good.jpg", photo], ["cut.jpg", cut]], { op: "blur", sigma: "3" }) });
+    const body = (await response.json()) as { error: string; message: string; jobs: { state: string; error?: string }[] };
+    expect([response.status, body.error, body.jobs.map((job) => job.state)]).toEqual([422, "JOB_FAILED", ["done", "failed"]]);
+    expect(body.jobs[1]!.error).toMatch(/^NOT_AN_IMAGE: images\[1\] \(cut\.jpg\): w[12]: task blur file: does not decode/);
   });
 
   test("jpeg and webp results decode to the image's size", async () => {
@@ -160,7 +170,7 @@ describe("manager", () => {
 
   test("stats count jobs and workers", () => {
     const stats = managerRole.stats();
-    expect(stats).toMatchObject({ role: "manager", workers: 2, jobs_queued: 0, jobs_running: 0, jobs_failed: 0, tasks_retried: 0 });
+    expect(stats).toMatchObject({ role: "manager", workers: 2, jobs_queued: 0, jobs_running: 0, jobs_failed: 1, tasks_retried: 0 });
     expect(stats.jobs_done).toBeGreaterThanOrEqual(8);
   });
 });
