@@ -2,6 +2,7 @@
 import { join } from "node:path";
 import { applyOp } from "../agent/imaging/ops";
 import sharp from "../agent/sharp";
+import type { SplitMode } from "../agent/manager";
 import { AGENT, REPO, spawnBun, stopChild, type Child } from "./_process";
 import { compare, formatTable, median, type Figure, type Row } from "./_table";
 
@@ -32,9 +33,12 @@ interface Fleet {
   stop(): Promise<void>;
 }
 
-/** Starts `agent --role manager` and `workers` grayscale workers (each `--concurrency concurrency`, optionally impaired); resolves once all have joined. */
-async function startFleet(workers: number, concurrency: number, impair?: string): Promise<Fleet> {
-  const manager = spawnBun([AGENT, "--no-control", "--role", "manager", "--port", "0", "--worker-port", "0", "--task-timeout", "300s"]);
+/**
+ * Starts `agent --role manager` (`--split split`) and `workers` grayscale workers (each
+ * `--concurrency concurrency`, optionally impaired); resolves once all have joined.
+ */
+async function startFleet(workers: number, concurrency: number, impair?: string, split: SplitMode = "auto"): Promise<Fleet> {
+  const manager = spawnBun([AGENT, "--no-control", "--role", "manager", "--port", "0", "--worker-port", "0", "--task-timeout", "300s", "--split", split]);
   const { port, worker_port } = (await manager.waitForEvent("manager_listening")) as { port: number; worker_port: number };
   const base = `http://127.0.0.1:${port}`;
   const children: Child[] = Array.from({ length: workers }, (_, index) =>
@@ -122,13 +126,17 @@ export interface GrayscaleResults {
   one_job_ms: { manager: number[]; in_process: number[] };
   stream_jobs_per_s: { manager_2_workers: number[]; in_process_2_at_a_time: number[] };
   pi_stream_jobs_per_s: Record<"1" | "2" | "3", number[]>;
+  /** One job alone on `--split stripes` fleets: both sides striped, the manager decoding (7e). */
   pi_single_ms: Record<"1" | "2", number[]>;
+  /** The same on the `auto` fleets: one worker gets the file and decodes it at Pi speed; two get stripes. */
+  pi_single_auto_ms: Record<"1" | "2", number[]>;
 }
 
 /**
  * Runs every subject. Overhead and capacity: `GRAYSCALE_ROUNDS` rounds, subjects in turn
  * (each fleet started once, warmed up with one job). Pi-class (`cpu 0.25`, `--concurrency 1`):
- * `PI_ROUNDS` rounds, the 1, 2 and 3 worker fleets in turn (each started once, warmed up with one job).
+ * `PI_ROUNDS` rounds, the 1, 2 and 3 worker fleets in turn (each started once, warmed up with one job),
+ * and for one job alone also 1 and 2 worker fleets with `--split stripes`.
  */
 export async function runGrayscale(): Promise<GrayscaleResults> {
   const jpeg = new Uint8Array(await Bun.file(PHOTO).arrayBuffer());
@@ -138,6 +146,7 @@ export async function runGrayscale(): Promise<GrayscaleResults> {
     stream_jobs_per_s: { manager_2_workers: [], in_process_2_at_a_time: [] },
     pi_stream_jobs_per_s: { "1": [], "2": [], "3": [] },
     pi_single_ms: { "1": [], "2": [] },
+    pi_single_auto_ms: { "1": [], "2": [] },
   };
   const one = await startFleet(1, 2);
   const two = await startFleet(2, 1);
@@ -153,16 +162,20 @@ export async function runGrayscale(): Promise<GrayscaleResults> {
     await Promise.all([one.stop(), two.stop()]);
   }
   const pi = { "1": await startFleet(1, 1, PI_IMPAIR), "2": await startFleet(2, 1, PI_IMPAIR), "3": await startFleet(3, 1, PI_IMPAIR) };
+  const striped = { "1": await startFleet(1, 1, PI_IMPAIR, "stripes"), "2": await startFleet(2, 1, PI_IMPAIR, "stripes") };
   try {
-    await Promise.all(Object.values(pi).map((fleet) => postJob(fleet.base, jpeg, BLUR_8)));
+    await Promise.all([...Object.values(pi), ...Object.values(striped)].map((fleet) => postJob(fleet.base, jpeg, BLUR_8)));
     for (let round = 0; round < PI_ROUNDS; round += 1) {
       for (const workers of ["1", "2", "3"] as const) {
         const { base } = pi[workers];
         results.pi_stream_jobs_per_s[workers].push((STREAM_JOBS * 1000) / (await timeStream(STREAM_JOBS, PI_IN_FLIGHT, () => postJob(base, jpeg, BLUR_8))));
-        if (workers !== "3") results.pi_single_ms[workers].push(await timeStream(1, 1, () => postJob(base, jpeg, BLUR_8)));
+        if (workers === "3") continue;
+        results.pi_single_auto_ms[workers].push(await timeStream(1, 1, () => postJob(base, jpeg, BLUR_8)));
+        results.pi_single_ms[workers].push(await timeStream(1, 1, () => postJob(striped[workers].base, jpeg, BLUR_8)));
       }
     }
   } finally {
+    await Promise.all(Object.values(striped).map((fleet) => fleet.stop()));
     await Promise.all(Object.values(pi).map((fleet) => fleet.stop()));
   }
   return results;
@@ -182,7 +195,7 @@ export function toGrayscaleRows(results: GrayscaleResults): Row[] {
     compare("7b", "stream of 8K blur jobs: manager + 2 workers vs in process 2 at a time", fromValues("manager, 2 workers", stream_jobs_per_s.manager_2_workers, "jobs/s"), fromValues("sharp, 2 at a time", stream_jobs_per_s.in_process_2_at_a_time, "jobs/s"), ">= 0.8"),
     compare("7c", "Pi-class stream of 8K blur (sigma 8): 2 workers vs 1", fromValues("2 workers", pi["2"], "jobs/s"), fromValues("1 worker", pi["1"], "jobs/s"), ">= 1.8"),
     compare("7d", "Pi-class stream of 8K blur (sigma 8): 3 workers vs 1", fromValues("3 workers", pi["3"], "jobs/s"), fromValues("1 worker", pi["1"], "jobs/s"), ">= 2.5"),
-    compare("7e", "Pi-class single 8K blur (sigma 8): speed, 2 workers vs 1", fromValues("2 workers", speedOf(single["2"]), "jobs/s"), fromValues("1 worker", speedOf(single["1"]), "jobs/s"), ">= 1.6"),
+    compare("7e", "Pi-class single 8K blur (sigma 8), --split stripes: speed, 2 workers vs 1", fromValues("2 workers", speedOf(single["2"]), "jobs/s"), fromValues("1 worker", speedOf(single["1"]), "jobs/s"), ">= 1.6"),
   ];
 }
 
@@ -212,7 +225,8 @@ export function formatGrayscaleRuns(results: GrayscaleResults): string {
       ["stream via manager + 2 workers, jobs/s", rate(results.stream_jobs_per_s.manager_2_workers)],
       ["stream in process 2 at a time, jobs/s", rate(results.stream_jobs_per_s.in_process_2_at_a_time)],
       ...(["1", "2", "3"] as const).map((workers) => [`Pi-class stream, ${workers} worker(s), jobs/s`, rate(results.pi_stream_jobs_per_s[workers])]),
-      ...(["1", "2"] as const).map((workers) => [`Pi-class single job, ${workers} worker(s), ms`, ms(results.pi_single_ms[workers])]),
+      ...(["1", "2"] as const).map((workers) => [`Pi-class single job, ${workers} worker(s), --split stripes, ms`, ms(results.pi_single_ms[workers])]),
+      ...(["1", "2"] as const).map((workers) => [`Pi-class single job, ${workers} worker(s), --split auto, ms`, ms(results.pi_single_auto_ms[workers])]),
     ],
   );
 }

@@ -84,7 +84,7 @@ what the numbers include:
   while jobs are fewer than workers the manager decodes and cuts stripes of at most 16 MiB raw, else the file goes whole to a worker that decodes it;
   the raw output back to the manager; no result encode). Baseline: the same decode and applyOp in this process, no encode.
   7a: one job at a time (median of rounds, speed = 1/time); 7b: 8 jobs, 4 in flight to 2 workers (-c 1) against 2 at a time in process;
-  7c-7e: workers --impair '{"cpu":0.25}' --concurrency 1, blur sigma 8, 8 jobs 6 in flight (7c, 7d), one job alone (7e); 2 rounds, fleets in turn.`);
+  7c-7e: workers --impair '{"cpu":0.25}' --concurrency 1, blur sigma 8, 8 jobs 6 in flight (7c, 7d), one job alone on --split stripes fleets (7e: the striping alone; with auto one worker gets the file and decodes it at Pi speed: see the runs); 2 rounds, fleets in turn.`);
 
   mkdirSync(RESULTS, { recursive: true });
   writeFileSync(join(RESULTS, "latest.json"), `${JSON.stringify({ machine, load: { ...LOAD, rounds: ROUNDS, run_s: RUN_SECONDS, warmup_s: WARMUP_SECONDS }, rows, runs: Object.fromEntries(runs), disk, functions, recognition, grayscale, streamer }, null, 2)}\n`);
