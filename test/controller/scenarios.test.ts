@@ -40,6 +40,8 @@ describe("scenarios", () => {
       [2, { cpu: 0.25 }],
       [3, { cpu: 0.25 }],
     ]);
+    const split = set.scenarios.find((scenario) => scenario.name === "grayscale-split")!;
+    expect(split.points.map((point) => point.roles.find((plan) => plan.role === "manager")!.options.split)).toEqual(["stripes", "file", "auto"]);
   });
 
   test("every meaning problem is reported at once, prefixed with its scenario", () => {
