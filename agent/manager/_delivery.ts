@@ -1,7 +1,7 @@
 // The scheduler's delivery rules as pure functions: which answers are taken, when a task has run out of attempts, how many stripes a job gets.
 import type { DiscardReason } from "./_events";
 import { OPS, type ImageOp } from "../imaging/ops";
-import { MAX_WHOLE_BYTES, maxOutputBytes, type Job, type Task } from "./_tasks";
+import { MAX_WHOLE_BYTES, wholeTaskBytes, type Job, type Task } from "./_tasks";
 
 /** Error codes by which a worker refuses a task without trying it (agent/roles/_worker-session.ts): sent again without spending an attempt. */
 export const REFUSALS: ReadonlySet<string> = new Set(["BUSY", "STOPPING"]);
@@ -98,7 +98,7 @@ export interface SplitCase {
  */
 export function chooseSplit(job: SplitCase): "stripes" | "file" {
   if (!OPS[job.op].stripeable) return "file";
-  if (Math.max(job.fileBytes, maxOutputBytes(job.width, job.height)) > MAX_WHOLE_BYTES) return "stripes";
+  if (wholeTaskBytes(job.fileBytes, job.width, job.height) > MAX_WHOLE_BYTES) return "stripes";
   if (job.mode !== "auto") return job.mode;
   return job.unfinishedJobs < job.workers ? "stripes" : "file";
 }

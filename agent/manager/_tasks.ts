@@ -235,9 +235,13 @@ function outputSize(op: string, params: Record<string, unknown>, width: number, 
   return [target.width ?? Math.max(1, Math.round((width * target.height!) / height)), target.height ?? Math.max(1, Math.round((height * target.width!) / width))];
 }
 
-/** The most bytes a whole image's raw output of `width` x `height` pixels can take: 4 channels (no op makes more). */
-export function maxOutputBytes(width: number, height: number): number {
-  return width * height * 4;
+/**
+ * The most bytes one frame of a task sent whole carries: its input (`inputBytes`, raw or
+ * encoded) or its raw output of `outWidth` x `outHeight` pixels at 4 channels (no op makes
+ * more), whichever is larger. Past MAX_WHOLE_BYTES it cannot go whole.
+ */
+export function wholeTaskBytes(inputBytes: number, outWidth: number, outHeight: number): number {
+  return Math.max(inputBytes, outWidth * outHeight * 4);
 }
 
 /**
@@ -250,7 +254,7 @@ export function checkJobFits(job: Job): void {
   if (job.op === "classify" || ("image" in job && OPS[job.op as ImageOp]?.stripeable !== false)) return;
   const input = "image" in job ? job.image : { ...(job as FileJob).size, data: (job as FileJob).encoded };
   const [outWidth, outHeight] = outputSize(job.op, job.params, input.width, input.height);
-  const bytes = Math.max(input.data.length, maxOutputBytes(outWidth, outHeight));
+  const bytes = wholeTaskBytes(input.data.length, outWidth, outHeight);
   if (bytes > MAX_WHOLE_BYTES)
     throw new FleetError("TOO_LARGE_FOR_OP", `${job.op} goes to one worker whole: ${input.width}x${input.height} -> ${outWidth}x${outHeight} is up to ${bytes} bytes raw, over the ${MAX_WHOLE_BYTES}-byte limit of one protocol frame`, 413);
 }
