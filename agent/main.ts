@@ -79,10 +79,10 @@ const main = defineCommand({
       process.exit(report.ok ? EXIT.OK : EXIT.FAILED);
     }
     const agent = flags.name ?? hostname();
-    const context = { agent, host: flags.host, log };
-    const supervisor = new Supervisor(context, { allowSourceCmd: Boolean(flags["allow-source-cmd"]), allowFilesAnywhere: Boolean(flags["allow-files-anywhere"]), dataDir: flags["data-dir"] });
     const controlPort = readPort(flags["control-port"], "--control-port");
     const token = readToken(flags["token-file"]);
+    const context = { agent, host: flags.host, token, log };
+    const supervisor = new Supervisor(context, { allowSourceCmd: Boolean(flags["allow-source-cmd"]), allowFilesAnywhere: Boolean(flags["allow-files-anywhere"]), dataDir: flags["data-dir"] });
 
     const roleArgv = pickRoleArgv(rawArgs, takesValue);
     if (!flags.role && roleArgv.length > 0) throw new FleetError("BAD_FLAG", `unknown flag ${roleArgv[0]} (role flags need --role)`);

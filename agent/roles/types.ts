@@ -8,6 +8,11 @@ export interface RoleContext {
   agent: string;
   /** Address servers of the role bind to (the agent's `--host`). */
   host: string;
+  /**
+   * The agent's shared secret (`--token-file` or AGENT_TOKEN), when it has one: the manager's
+   * HTTP endpoints and the worker plane's HMAC hello both use it. Undefined = open.
+   */
+  token?: string;
   /** Writes one structured log line (JSON to stderr). */
   log(event: string, fields?: Record<string, unknown>): void;
   /**
