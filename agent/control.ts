@@ -3,7 +3,7 @@ import { Elysia } from "elysia";
 import { staticPlugin } from "@elysiajs/static";
 import { arch, cpus, freemem, hostname, totalmem } from "node:os";
 import { join } from "node:path";
-import { timingSafeEqual } from "node:crypto";
+import { guardRequest, type AuthMode } from "./auth";
 import { CHART_JS } from "./chart-js";
 import { FleetError } from "./errors";
 import { answerErrorsAsJson } from "./http";
@@ -17,6 +17,8 @@ export interface ControlSettings {
   version: string;
   /** Bearer token every call but health and the page's files needs; none = open. */
   token?: string;
+  /** How the API is guarded (agent/auth.ts `chooseAuthMode`); default `token` with a token, else `loopback`. */
+  mode?: AuthMode;
   supervisor: Supervisor;
 }
 
@@ -43,19 +45,15 @@ function readLastFrame(supervisor: Supervisor, id: string): Uint8Array {
   return frame;
 }
 
-/** Compares the Authorization header with `Bearer TOKEN` in constant time. */
-function hasToken(header: string | null, token: string): boolean {
-  const given = Buffer.from(header ?? "");
-  const wanted = Buffer.from(`Bearer ${token}`);
-  return given.length === wanted.length && timingSafeEqual(given, wanted);
-}
-
 /**
- * Builds the control API of CONTRACT.md. With a token set, every call but
- * `GET /v1/health` and the page's files answers 401 without `Authorization: Bearer TOKEN`.
+ * Builds the control API of CONTRACT.md, guarded by `guardRequest` (agent/auth.ts): a
+ * foreign Origin gets 403, a mutating call without a JSON body 415, and with a token set
+ * every call but `GET /v1/health` and the page's files answers 401 without
+ * `Authorization: Bearer TOKEN`.
  */
 export async function createControlApp(settings: ControlSettings) {
   const { supervisor } = settings;
+  const mode = settings.mode ?? (settings.token ? "token" : "loopback");
   const startedAt = Date.now();
   const metrics = createMetricsExporter(settings.agent, () => supervisor.list());
   const health = (): Health => ({
@@ -67,17 +65,10 @@ export async function createControlApp(settings: ControlSettings) {
     memory: { total: totalmem(), free: freemem(), rss: process.memoryUsage.rss() },
     uptime_s: Math.round((Date.now() - startedAt) / 1000),
     roles: supervisor.list().length,
+    auth: mode,
   });
   return answerErrorsAsJson(new Elysia({ normalize: false }))
-    .onRequest(({ request }) => {
-      if (!settings.token) return;
-      const path = new URL(request.url).pathname;
-      if (isPublic(request.method, path) || hasToken(request.headers.get("authorization"), settings.token)) return;
-      return new Response(JSON.stringify({ error: "UNAUTHORIZED", message: "send Authorization: Bearer TOKEN" }), {
-        status: 401,
-        headers: { "content-type": "application/json", "www-authenticate": "Bearer" },
-      });
-    })
+    .onRequest(({ request }) => guardRequest(request, { mode, token: settings.token, isPublic }))
     .get("/v1/health", health)
     .get("/v1/roles", () => supervisor.list())
     .post(

@@ -4,6 +4,7 @@ import { hostname } from "node:os";
 import { readFileSync } from "node:fs";
 import packageJson from "../package.json" with { type: "json" };
 import { pickRoleArgv } from "./_argv";
+import { chooseAuthMode } from "./auth";
 import { createControlApp } from "./control";
 import { EXIT, FleetError, describeError } from "./errors";
 import { readFlags } from "./options";
@@ -59,6 +60,7 @@ const args = {
   host: { type: "string", default: "0.0.0.0", description: "address to bind" },
   control: { type: "boolean", default: true, description: "serve the control API (--no-control to turn off)" },
   "token-file": { type: "string", description: "file holding the bearer token (else AGENT_TOKEN)" },
+  "insecure-no-auth": { type: "boolean", description: "run without a token on a non-loopback --host (anyone on the network may start roles; every page says so)" },
   "allow-source-cmd": { type: "boolean", description: "let the control API start command sources (mjpeg-cmd, camera)" },
   "allow-files-anywhere": { type: "boolean", description: "let the control API read files (files: sources, --model) outside the working folder and data dir" },
   name: { type: "string", description: "agent name in figures and metrics (default: host name)" },
@@ -81,6 +83,10 @@ const main = defineCommand({
     const agent = flags.name ?? hostname();
     const controlPort = readPort(flags["control-port"], "--control-port");
     const token = readToken(flags["token-file"]);
+    // Protected mode guards what takes the token: the control API and roles with guarded endpoints (the manager).
+    const guarded = flags.control || Boolean(flags.role && findRole(flags.role).takesToken);
+    const authMode = guarded ? chooseAuthMode(flags.host, token, Boolean(flags["insecure-no-auth"])) : undefined;
+    if (authMode === "insecure") log("insecure_no_auth", { host: flags.host, warning: "no token: anyone who reaches this host may start roles and read results" });
     const context = { agent, host: flags.host, token, log };
     const supervisor = new Supervisor(context, { allowSourceCmd: Boolean(flags["allow-source-cmd"]), allowFilesAnywhere: Boolean(flags["allow-files-anywhere"]), dataDir: flags["data-dir"] });
 
@@ -91,9 +97,9 @@ const main = defineCommand({
     const first = flags.role ? await supervisor.start(flags.role, readFlags(findRole(flags.role).options, roleArgv), "cli", impairment) : undefined;
 
     const control = flags.control
-      ? (await createControlApp({ agent, version: packageJson.version, token, supervisor })).listen({ port: controlPort, hostname: flags.host })
+      ? (await createControlApp({ agent, version: packageJson.version, token, mode: authMode, supervisor })).listen({ port: controlPort, hostname: flags.host })
       : undefined;
-    if (control) log("control_listening", { port: control.server?.port, host: flags.host, token: token ? "required" : "none" });
+    if (control) log("control_listening", { port: control.server?.port, host: flags.host, auth: authMode });
 
     let finishing = false;
     const finish = async (): Promise<void> => {

@@ -15,6 +15,8 @@ export const Health = t.Object({
   memory: t.Object({ total: t.Number(), free: t.Number(), rss: t.Number() }),
   uptime_s: t.Number(),
   roles: t.Number(),
+  /** How the control API is guarded: `token`, `loopback` (no token, loopback only) or `insecure` (no token on the network, `--insecure-no-auth`). */
+  auth: t.Union([t.Literal("token"), t.Literal("loopback"), t.Literal("insecure")]),
 });
 export type Health = Static<typeof Health>;
 

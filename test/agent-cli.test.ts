@@ -41,6 +41,28 @@ describe("agent CLI", () => {
     }
   });
 
+  test("protected mode: a non-loopback bind without a token is refused in one line; loopback, a token or --insecure-no-auth start", async () => {
+    const refused = await Promise.all([["--host", "0.0.0.0", "--control-port", "0"], ["--no-control", "--host", "0.0.0.0", "--role", "manager", "--port", "0", "--worker-port", "0"]].map((args) => runAgent(args)));
+    for (const { code, stderr } of refused) {
+      const lines = stderr.trim().split("\n");
+      expect({ code, lines: lines.length, names: ["--token-file", "AGENT_TOKEN", "--insecure-no-auth"].every((name) => lines[0]!.includes(name)) }).toEqual({ code: 2, lines: 1, names: true });
+    }
+    const health = async (agent: ReturnType<typeof spawnAgent>) => {
+      const port = Number((await agent.waitFor("control_listening")).port);
+      return ((await (await fetch(`http://127.0.0.1:${port}/v1/health`)).json()) as { auth: string }).auth;
+    };
+    await using loopback = spawnAgent(["--host", "127.0.0.1", "--control-port", "0"]);
+    await using insecure = spawnAgent(["--host", "0.0.0.0", "--control-port", "0", "--insecure-no-auth"]);
+    using dir = makeTempDir();
+    await Bun.write(join(dir.path, "token"), "cli-token\n");
+    await using withToken = spawnAgent(["--host", "0.0.0.0", "--control-port", "0", "--token-file", join(dir.path, "token")]);
+    // A receiver alone is a data plane, open by design: it starts on any address without a token.
+    await using receiver = spawnAgent(["--no-control", "--host", "0.0.0.0", "--role", "receiver", "--port", "0", "--out", join(dir.path, "out")]);
+    await receiver.waitFor("receiver_listening");
+    expect(await Promise.all([health(loopback), health(insecure), health(withToken)])).toEqual(["loopback", "insecure", "token"]);
+    expect(insecure.stderr()).toContain('"event":"insecure_no_auth"');
+  });
+
   test("--version prints the package version", async () => {
     const { code, stdout } = await runAgent(["--version"]);
     expect({ code, stdout: stdout.trim() }).toEqual({ code: 0, stdout: (await Bun.file(join(REPO, "package.json")).json()).version });

@@ -18,9 +18,9 @@ let clockOffsetMs = 0;
 /** @type {Map<string, ReturnType<typeof createRoleView>>} */
 const views = new Map();
 
-/** GET `path` with the token the user gave, if any. @param {string} path */
+/** GET `path` with the token the user gave, if any (kept in sessionStorage: for this tab only). @param {string} path */
 async function get(path) {
-  const token = localStorage.getItem(TOKEN_KEY);
+  const token = sessionStorage.getItem(TOKEN_KEY);
   const response = await fetch(path, { headers: token ? { authorization: `Bearer ${token}` } : {}, cache: "no-store" });
   if (response.status === 401) throw new NeedsToken("this agent needs its token");
   if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
@@ -55,6 +55,7 @@ function showRoles(roles) {
 function showHealth(agent) {
   byId("agent-name").textContent = agent.agent;
   byId("health").textContent = `v${agent.version} on ${agent.host} (${agent.arch}, ${agent.cpus} cores), up ${agent.uptime_s} s, ${Math.round(agent.memory.rss / 1048576)} MB in use`;
+  byId("insecure").hidden = agent.auth !== "insecure";
 }
 
 /** Says what went wrong in the banner; a failed fetch means the agent is unreachable. @param {unknown} error */
@@ -93,7 +94,7 @@ async function poll() {
 
 byId("token-form").addEventListener("submit", (event) => {
   event.preventDefault();
-  localStorage.setItem(TOKEN_KEY, /** @type {HTMLInputElement} */ (byId("token")).value);
+  sessionStorage.setItem(TOKEN_KEY, /** @type {HTMLInputElement} */ (byId("token")).value);
   /** @type {HTMLFormElement} */ (event.target).hidden = true;
   void refresh();
 });

@@ -49,6 +49,7 @@ export default {
   name: "manager",
   summary: "image jobs over HTTP, cut into stripes or sent whole, run by the workers that dial its worker port",
   options,
+  takesToken: true,
   async start(opts, context): Promise<RoleHandle> {
     const taskTimeoutMs = parseDuration(opts.taskTimeout, "--task-timeout");
     const maxUpload = parseSize(opts.maxUpload, "--max-upload");

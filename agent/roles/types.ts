@@ -51,6 +51,12 @@ export interface Role<Options extends TObject = TObject> {
   summary: string;
   options: Options;
   /**
+   * The role serves endpoints guarded by the agent's token (the manager's jobs and worker
+   * port), so protected mode (agent/auth.ts) applies to it even with `--no-control`.
+   * Data planes (a receiver's uploads, a streamer's viewers) are open by design.
+   */
+  takesToken?: boolean;
+  /**
    * Starts the role with options already checked against `options`.
    * @throws FleetError when the options cannot work here (port taken, no files...).
    */

@@ -37,5 +37,24 @@ describe.skipIf(!hasChromium)("status page", () => {
     await page.click("#token-form button");
     await page.locator("#no-roles:not([hidden])").waitFor();
     expect(await page.locator("#health").innerText()).toContain("cores");
+    // Kept for the tab (sessionStorage): a reload does not ask again; a new tab's storage is empty.
+    await page.reload();
+    await page.locator("#no-roles:not([hidden])").waitFor();
+    expect({
+      form: await page.locator("#token-form").isHidden(),
+      session: await page.evaluate(() => sessionStorage.length),
+      local: await page.evaluate(() => localStorage.length),
+      insecure: await page.locator("#insecure").isHidden(),
+    }).toEqual({ form: true, session: 1, local: 0, insecure: true });
+  });
+
+  test("an agent run with --insecure-no-auth says so on its page", async () => {
+    await using open = spawnAgent(["--control-port", "0", "--host", "0.0.0.0", "--insecure-no-auth"]);
+    const port = Number((await open.waitFor("control_listening")).port);
+    await using browser = await launchBrowser();
+    const page = await browser.newPage();
+    await page.goto(`http://127.0.0.1:${port}/`);
+    await page.locator("#insecure:not([hidden])").waitFor();
+    expect(await page.locator("#insecure").innerText()).toContain("--insecure-no-auth");
   });
 });
