@@ -1,5 +1,5 @@
 // Runs roles on an agent: start with checked options, list, figures, stop; shared by the CLI and the control API.
-import { isAbsolute, normalize, relative, resolve } from "node:path";
+import { checkFilesSpec, checkReadPath, placeOutput, resolveRoots } from "./_read-policy";
 import { startRestarting, type RestartingHandle } from "./_impair-restart";
 import { FleetError } from "./errors";
 import { createImpairer } from "./impair";
@@ -20,19 +20,6 @@ export interface NetworkPolicy {
   dataDir: string;
   /** Let the control API read files anywhere (`files:` sources, `model`): the agent's `--allow-files-anywhere`; else only under its working folder or data dir. */
   allowFilesAnywhere?: boolean;
-}
-
-/** The folder a `files:` path or glob reads from: the path up to its first segment with a wildcard. */
-function toReadFolder(path: string): string {
-  const segments = path.split("/");
-  const wild = segments.findIndex((segment) => /[*?[{]/.test(segment));
-  return wild < 0 ? path : segments.slice(0, wild).join("/") || ".";
-}
-
-/** True when `path` (resolved from the working folder) is `root` or inside it. */
-function isInside(path: string, root: string): boolean {
-  const rel = relative(resolve(root), resolve(path));
-  return rel === "" || (!rel.startsWith("..") && !isAbsolute(rel));
 }
 
 interface Entry {
@@ -68,7 +55,7 @@ export class Supervisor {
   async start(roleName: string, rawOptions: unknown, origin: Origin, impairment?: Impairment): Promise<RoleInfo> {
     const role = findRole(roleName);
     const options = checkOptions<Record<string, unknown>>(role.options, rawOptions, origin);
-    if (origin === "api") this.holdToPolicy(options);
+    if (origin === "api") await this.holdToPolicy(options);
     const impair = createImpairer(impairment);
     const context: RoleContext = { ...this.context, impair };
     const named = { id: "" };
@@ -160,30 +147,22 @@ export class Supervisor {
   }
 
   /**
-   * Refuses command sources, files read from outside the working folder and data dir, and
-   * output paths outside the data dir; rewrites `out` to its place in the data dir.
+   * Refuses command sources, files read from outside the working folder and data dir (each
+   * match after realpath), and output paths outside the data dir; rewrites `out` to its
+   * place in the data dir.
    */
-  private holdToPolicy(options: Record<string, unknown>): void {
+  private async holdToPolicy(options: Record<string, unknown>): Promise<void> {
     if (typeof options.source === "string" && runsCommand(parseSourceSpec(options.source)) && !this.policy.allowSourceCmd)
       throw new FleetError(
         "SOURCE_CMD_REFUSED",
         `options.source "${options.source.split(":")[0]}" runs a command; this agent takes such sources only from its own command line (or when started with --allow-source-cmd)`,
         403,
       );
-    const reads = [
-      ["options.source", typeof options.source === "string" && options.source.startsWith("files:") ? toReadFolder(options.source.slice("files:".length)) : undefined],
-      ["options.model", typeof options.model === "string" ? options.model : undefined],
-    ] as const;
-    for (const [field, path] of reads) {
-      if (path === undefined || this.policy.allowFilesAnywhere) continue;
-      if (!isInside(path, ".") && !isInside(path, this.policy.dataDir))
-        throw new FleetError("PATH_REFUSED", `${field} reads "${path}", outside the agent's working folder and data dir; such paths are taken only from its own command line (or when started with --allow-files-anywhere)`, 403);
+    if (!this.policy.allowFilesAnywhere) {
+      const roots = await resolveRoots(this.policy.dataDir);
+      if (typeof options.source === "string" && options.source.startsWith("files:")) await checkFilesSpec("options.source", options.source.slice("files:".length), roots);
+      if (typeof options.model === "string") await checkReadPath("options.model", options.model, roots);
     }
-    if (typeof options.out === "string") {
-      const path = normalize(options.out);
-      if (isAbsolute(path) || path.startsWith(".."))
-        throw new FleetError("PATH_REFUSED", `options.out "${options.out}" must be a relative path inside the agent's data dir`, 403);
-      options.out = resolve(this.policy.dataDir, path);
-    }
+    if (typeof options.out === "string") options.out = await placeOutput("options.out", options.out, this.policy.dataDir);
   }
 }

@@ -1,8 +1,10 @@
 // The control API in process (app.handle): token, schema checks, command sources refused, role lifecycle.
 import { describe, expect, test } from "bun:test";
+import { copyFileSync, mkdirSync, symlinkSync } from "node:fs";
+import { join } from "node:path";
 import { createControlApp } from "../agent/control";
 import { Supervisor } from "../agent/supervisor";
-import { makeTempDir, quietContext } from "./helpers";
+import { FIXTURES, makeTempDir, quietContext } from "./helpers";
 
 const TOKEN = "s3cret-token";
 
@@ -92,5 +94,71 @@ describe("control API", () => {
       stopped: [200, "ended"],
       gone: [404, "NO_SUCH_ROLE"],
     });
+  });
+
+  test("cross-site calls: a form POST gets 415 (403 from a foreign Origin), any Bearer spelling works, JSON from our own page passes", async () => {
+    using dir = makeTempDir();
+    const { app } = await makeApp(dir.path);
+    const post = (headers: Record<string, string>, body: string) =>
+      app.handle(new Request("http://127.0.0.1:7700/v1/roles", { method: "POST", headers: { host: "127.0.0.1:7700", ...headers }, body }));
+    const form = "role=receiver&options=x";
+    const json = JSON.stringify({ role: "teapot", options: {} });
+    const answers = await Promise.all([
+      post({ "content-type": "application/x-www-form-urlencoded", origin: "http://evil.example" }, form),
+      post({ "content-type": "application/x-www-form-urlencoded", authorization: `Bearer ${TOKEN}` }, form),
+      post({ "content-type": "text/plain", authorization: `Bearer ${TOKEN}` }, json),
+      post({ "content-type": "application/json", authorization: `Bearer ${TOKEN}`, origin: "http://evil.example" }, json),
+      post({ "content-type": "application/json", authorization: `bearer ${TOKEN}`, origin: "http://127.0.0.1:7700" }, json),
+      post({ "content-type": "application/json", authorization: `BEARER   ${TOKEN}` }, json),
+      post({ "content-type": "application/json", authorization: `Bearer ${TOKEN}x` }, json),
+    ]);
+    const seen = await Promise.all(answers.map(async (response) => [response.status, ((await response.json()) as { error: string }).error]));
+    expect(seen).toEqual([
+      [403, "FOREIGN_ORIGIN"],
+      [415, "UNSUPPORTED_TYPE"],
+      [415, "UNSUPPORTED_TYPE"],
+      [403, "FOREIGN_ORIGIN"],
+      [422, "UNKNOWN_ROLE"],
+      [422, "UNKNOWN_ROLE"],
+      [401, "UNAUTHORIZED"],
+    ]);
+  });
+
+  test("without a token (loopback mode) a Host that is not loopback gets 403: DNS rebinding finds nothing", async () => {
+    using dir = makeTempDir();
+    const supervisor = new Supervisor(quietContext, { allowSourceCmd: false, dataDir: dir.path });
+    const app = await createControlApp({ agent: "test", version: "0.0.0", supervisor });
+    const get = (host: string) => app.handle(new Request(`http://${host}/v1/roles`, { headers: { host } }));
+    const answers = await Promise.all(["127.0.0.1:7700", "localhost:7700", "[::1]:7700", "rebind.evil.example:7700", "192.168.1.20:7700"].map(get));
+    expect(answers.map((response) => response.status)).toEqual([200, 200, 200, 403, 403]);
+    const health = (await (await app.handle(new Request("http://127.0.0.1/v1/health"))).json()) as { auth: string };
+    expect(health.auth).toBe("loopback");
+  });
+
+  test("paths: '..' in a glob, a symlink to /etc and a symlink to a photo outside get 403 PATH_REFUSED; a photo inside starts", async () => {
+    using dir = makeTempDir();
+    using outside = makeTempDir();
+    copyFileSync(join(FIXTURES, "chelsea.jpg"), join(outside.path, "cat.jpg"));
+    mkdirSync(join(dir.path, "photos"));
+    copyFileSync(join(FIXTURES, "chelsea.jpg"), join(dir.path, "photos", "inside.jpg"));
+    symlinkSync("/etc", join(dir.path, "etc-link"));
+    symlinkSync(join(outside.path, "cat.jpg"), join(dir.path, "photos", "linked.jpg"));
+    symlinkSync(outside.path, join(dir.path, "outside-link"));
+    const { app } = await makeApp(dir.path);
+    const sender = (source: string) => call(app, "POST", "/v1/roles", { role: "sender", options: { target: ["http://127.0.0.1:1/upload"], source, duration: "0" } });
+    const answers = [
+      await sender("files:*/../../x/*.jpg"),
+      await sender(`files:${dir.path}/etc-link`),
+      await sender(`files:${dir.path}/etc-link/*.conf`),
+      await sender(`files:${dir.path}/photos/linked.jpg`),
+      await sender(`files:${dir.path}/outside-link/*.jpg`),
+      await call(app, "POST", "/v1/roles", { role: "recognition-worker", options: { manager: "127.0.0.1:1", model: `${dir.path}/etc-link/passwd` } }),
+      await call(app, "POST", "/v1/roles", { role: "receiver", options: { port: 0, out: "etc-link/x" } }),
+    ];
+    expect(answers.map((answer) => [answer.status, answer.body.error])).toEqual(Array(7).fill([403, "PATH_REFUSED"]));
+    expect(answers[3]!.body.message).toContain(join(outside.path, "cat.jpg"));
+    const inside = await sender(`files:${dir.path}/photos/inside.jpg`);
+    expect(inside.status).toBe(201);
+    await call(app, "DELETE", `/v1/roles/${inside.body.id}`);
   });
 });

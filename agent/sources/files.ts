@@ -10,15 +10,26 @@ import type { Frame, FrameSource } from "./types";
 const MAX_TOTAL_BYTES = 512 * 1024 * 1024;
 const JPEG_NAME = /\.jpe?g$/i;
 
+/**
+ * Splits a files path into the folder it reads from (the path up to its first segment with a
+ * wildcard; the path itself when it has none) and the glob pattern of the rest.
+ */
+export function splitGlob(path: string): { folder: string; pattern: string } {
+  const segments = path.split("/");
+  const wild = segments.findIndex((segment) => /[*?[{]/.test(segment));
+  if (wild < 0) return { folder: path, pattern: "" };
+  return { folder: segments.slice(0, wild).join("/") || (path.startsWith("/") ? "/" : "."), pattern: segments.slice(wild).join("/") };
+}
+
 /** Lists the JPEG paths a files spec names, sorted: a file, every *.jpg/*.jpeg in a folder, or a glob's matches. */
-async function listPaths(path: string): Promise<string[]> {
+export async function listPaths(path: string): Promise<string[]> {
   const info = await stat(path).catch(() => undefined);
   if (info?.isFile()) return [path];
-  const glob = info?.isDirectory() ? new Bun.Glob("*.{jpg,jpeg,JPG,JPEG}") : new Bun.Glob(path);
-  const cwd = info?.isDirectory() ? path : ".";
+  const { folder, pattern } = info?.isDirectory() ? { folder: path, pattern: "*.{jpg,jpeg,JPG,JPEG}" } : splitGlob(path);
+  if (pattern === "" || !(await stat(folder).catch(() => undefined))?.isDirectory()) return [];
   const found: string[] = [];
-  for await (const match of glob.scan({ cwd, onlyFiles: true, absolute: false })) {
-    if (JPEG_NAME.test(match)) found.push(join(cwd, match));
+  for await (const match of new Bun.Glob(pattern).scan({ cwd: folder, onlyFiles: true, absolute: false })) {
+    if (JPEG_NAME.test(match)) found.push(join(folder, match));
   }
   return found.sort();
 }
