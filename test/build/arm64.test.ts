@@ -4,9 +4,10 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
+import { describeWith } from "../_requires";
 
 const ROOT = resolve(import.meta.dir, "../..");
-const QEMU = Bun.which("qemu-aarch64-static");
+const QEMU = Bun.which("qemu-aarch64-static") ?? "qemu-aarch64-static";
 /** ELF e_machine of AArch64. */
 const EM_AARCH64 = 0xb7;
 
@@ -36,7 +37,7 @@ async function readElfHeader(file: string) {
   };
 }
 
-describe.skipIf(!QEMU)("arm64 executables", () => {
+describeWith("qemu")("arm64 executables", () => {
   let scratch = "";
   let bin = "";
   let sysroot = "";
@@ -61,7 +62,7 @@ describe.skipIf(!QEMU)("arm64 executables", () => {
     mkdirSync(home);
     const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, XDG_CACHE_HOME: join(home, ".cache"), TMPDIR: scratch };
     const agent = join(bin, "agent-linux-arm64");
-    const { exitCode, stdout, stderr } = await run([QEMU!, "-L", sysroot, agent, "--self-test"], { cwd: bin, env });
+    const { exitCode, stdout, stderr } = await run([QEMU, "-L", sysroot, agent, "--self-test"], { cwd: bin, env });
     expect({ exitCode, stderr }).toMatchObject({ exitCode: 0 });
     const passed = (name: string) => ({ name, ok: true, detail: expect.any(String), ms: expect.any(Number) });
     expect(JSON.parse(stdout)).toEqual({

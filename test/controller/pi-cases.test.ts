@@ -1,9 +1,10 @@
 // The acceptance run: the five Raspberry Pi cases, 3 repeats each, end to end, and report.html drawn offline in Chromium.
-import { describe, expect, test } from "bun:test";
+import { describe, expect } from "bun:test";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { FIXTURES, REPO, makeTempDir } from "../helpers";
-import { hasChromium, launchBrowser } from "../web/_chromium";
+import { testWith } from "../_requires";
+import { launchBrowser } from "../web/_chromium";
 
 /** The parts of a browser canvas the check reads (the DOM library is not in this project's types). */
 type Canvas = { width: number; height: number; getContext(kind: "2d"): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } | null };
@@ -11,7 +12,7 @@ type Canvas = { width: number; height: number; getContext(kind: "2d"): { getImag
 const CASES = ["case1-1to1", "case2-2to1", "case3-3to1", "case4-2x2", "case5-3x3"];
 
 describe("the five Raspberry Pi cases", () => {
-  test("repeat 3: results.json with mean, std and ci95 for every figure, results.csv, and a report drawn offline", async () => {
+  testWith("chromium")("repeat 3: results.json with mean, std and ci95 for every figure, results.csv, and a report drawn offline", async () => {
     using dir = makeTempDir();
     // The shipped file, run shorter so the suite stays quick: same agents, roles and options.
     const shipped = await Bun.file(join(REPO, "scenarios.toml")).text();
@@ -37,7 +38,6 @@ describe("the five Raspberry Pi cases", () => {
     }
     expect((await Bun.file(join(out, "results.csv")).text()).trim().split("\r\n").length).toBe(1 + 15);
 
-    if (!hasChromium) return;
     await using browser = await launchBrowser();
     const context = await browser.newContext();
     await context.setOffline(true);

@@ -5,7 +5,8 @@ import { pathToFileURL } from "node:url";
 import { renderReport, writeReport } from "../../controller/report";
 import { summarizeRunResults, type Results, type RunResult, type ScenarioResult } from "../../controller/results";
 import { makeTempDir } from "../helpers";
-import { hasChromium, launchBrowser } from "../web/_chromium";
+import { launchBrowser } from "../web/_chromium";
+import { describeWith } from "../_requires";
 
 
 /** The bits of the page the in-page check uses (the project compiles without the DOM library). */
@@ -118,7 +119,7 @@ describe("renderReport", () => {
   });
 });
 
-describe.skipIf(!hasChromium)("report in Chromium", () => {
+describeWith("chromium")("report in Chromium", () => {
   test("draws every chart offline, with no request and no console error", async () => {
     using dir = makeTempDir("framefleet-report-");
     const path = await writeReport(dir.path, makeResults());

@@ -4,7 +4,8 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { FIXTURES, REPO, makeTempDir, spawnAgent } from "../helpers";
-import { createFleet, probeNetns, type Fleet } from "./_netns";
+import { testWith } from "../_requires";
+import { createFleet, type Fleet } from "./_netns";
 
 /*
  * Topology: pi1, pi2, worker1, worker2 each in a namespace with one veth to a bridge in a
@@ -41,8 +42,6 @@ const SENDERS = ["pi1", "pi2"];
 const RECEIVERS = ["worker1", "worker2"];
 const CONTROL_PORT = 7700;
 
-const netns = probeNetns();
-if (!netns.ok) console.log(`skipped "Across real network hops": ip netns not permitted (needs root and CAP_NET_ADMIN): ${netns.reason}`);
 
 /** Starts one agent inside each host's namespace on the fixed control port, with `token`; killed on dispose. */
 async function startAgents(fleet: Fleet, dataDir: string, token: string) {
@@ -121,7 +120,7 @@ const summarize = (result: Awaited<ReturnType<typeof runController>>) => ({
 });
 
 describe("Across real network hops", () => {
-  test.skipIf(!netns.ok)("case4-2x2: 100 Mbit/s tbf links cap it within 15%, bare veths run clearly faster", async () => {
+  testWith("netns")("case4-2x2: 100 Mbit/s tbf links cap it within 15%, bare veths run clearly faster", async () => {
     using dir = makeTempDir();
     await using fleet = createFleet([...SENDERS, ...RECEIVERS]);
     const token = randomBytes(18).toString("base64url");

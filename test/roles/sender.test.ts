@@ -3,6 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { FIXTURES, listSaved, makeTempDir, readPhotos, startRole } from "../helpers";
+import { testWith } from "../_requires";
 
 const photos = readPhotos();
 
@@ -82,7 +83,7 @@ describe("sender", () => {
     expect(Object.keys(stats.errors as object).length).toBe(1);
   });
 
-  test.skipIf(!Bun.which("ffmpeg"))("mjpeg-cmd: frames from a live ffmpeg MJPEG stream reach the receiver whole", async () => {
+  testWith("ffmpeg")("mjpeg-cmd: frames from a live ffmpeg MJPEG stream reach the receiver whole", async () => {
     using dir = makeTempDir();
     await using receiver = await startRole("receiver", { port: 0, out: dir.path, verify: "decode" });
     const camera = "ffmpeg -hide_banner -loglevel error -re -f lavfi -i testsrc2=size=320x240:rate=30 -f mjpeg -q:v 5 -";

@@ -6,8 +6,8 @@ import { readJpegHeader } from "../../agent/jpeg";
 import { StreamHub } from "../../agent/streamer/hub";
 import { FIXTURES, makeTempDir, startRole } from "../helpers";
 import { openSilentViewer, openViewer, readStats, waitForStats, type TestViewer } from "./_streamer";
+import { describeWith } from "../_requires";
 
-const noFfmpeg = !Bun.which("ffmpeg");
 
 async function startStreamer(options: Record<string, unknown> = {}) {
   const handle = await startRole("streamer", { port: 0, source: "synthetic:320x240", fps: 30, ...options });
@@ -50,7 +50,7 @@ describe("streamer routes", () => {
   });
 });
 
-describe.skipIf(noFfmpeg)("a real client", () => {
+describeWith("ffmpeg")("a real client", () => {
   test("ffmpeg decodes 30 frames of /stream?quality=low", async () => {
     const photo = join(FIXTURES, "chelsea-480p.jpg");
     const { width, height } = readJpegHeader(new Uint8Array(readFileSync(photo)));

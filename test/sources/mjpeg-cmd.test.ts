@@ -7,8 +7,8 @@ import { readJpegHeader } from "../../agent/jpeg";
 import { openCamera } from "../../agent/sources/camera";
 import { openMjpegCommand } from "../../agent/sources/mjpeg-cmd";
 import type { Frame, FrameSource } from "../../agent/sources/types";
+import { testWith } from "../_requires";
 
-const noFfmpeg = !Bun.which("ffmpeg");
 const CHELSEA = join(import.meta.dir, "../fixtures/chelsea.jpg");
 const testsrc = (seconds: number, flags = "") =>
   `ffmpeg -hide_banner -loglevel error ${flags} -f lavfi -i testsrc2=size=320x240:rate=30 -t ${seconds} -f mjpeg -`;
@@ -54,7 +54,7 @@ async function stopsWithin(pid: number, ms: number): Promise<boolean> {
 }
 
 describe("openMjpegCommand", () => {
-  test.skipIf(noFfmpeg)("delivers ffmpeg's frames newest first, then SOURCE_ENDED when it exits", async () => {
+  testWith("ffmpeg")("delivers ffmpeg's frames newest first, then SOURCE_ENDED when it exits", async () => {
     const source = await open(testsrc(3));
     const { frames, error } = await drain(source);
     expect(frames.length).toBeGreaterThan(0);
@@ -101,7 +101,7 @@ describe("openMjpegCommand", () => {
     });
   });
 
-  test.skipIf(noFfmpeg)("close() stops a long-running ffmpeg and its shell with SIGTERM", async () => {
+  testWith("ffmpeg")("close() stops a long-running ffmpeg and its shell with SIGTERM", async () => {
     const folder = mkdtempSync(join(tmpdir(), "framefleet-mjpeg-"));
     try {
       // ffmpeg runs in the background of the shell, so killing the shell alone would leave it running.

@@ -6,6 +6,7 @@ import { readJpegHeader } from "../../agent/jpeg";
 import { FIXTURES, readPhotos, startRole } from "../helpers";
 import { serveMjpeg } from "../roles/_mjpeg-server";
 import { join } from "node:path";
+import { testWith } from "../_requires";
 
 const photos = [...readPhotos().values()].slice(0, 3);
 const encoder = new TextEncoder();
@@ -120,7 +121,7 @@ describe("mjpeg-url source", () => {
     expect(readJpegHeader(new Uint8Array(await snapshot.arrayBuffer()))).toMatchObject({ width: 320, height: 240 });
   });
 
-  test.skipIf(!Bun.which("ffmpeg"))("pulls from ffmpeg serving -f mpjpeg", async () => {
+  testWith("ffmpeg")("pulls from ffmpeg serving -f mpjpeg", async () => {
     // ffmpeg cannot tell which port it bound: take a free one from the kernel (port 0), release it, hand it over.
     const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
     const port = probe.port;

@@ -2,7 +2,8 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { FIXTURES, REPO, makeTempDir } from "../helpers";
-import { hasChromium, launchBrowser } from "./_chromium";
+import { launchBrowser } from "./_chromium";
+import { describeWith } from "../_requires";
 
 const SCENARIOS = `duration = "3s"
 [agents]
@@ -45,7 +46,7 @@ async function startController(cwd: string) {
   }
 }
 
-describe.skipIf(!hasChromium)("controller run --ui", () => {
+describeWith("chromium")("controller run --ui", () => {
   test("the page shows progress, figures that change as runs go, and every agent", async () => {
     using dir = makeTempDir();
     await Bun.write(join(dir.path, "scenarios.toml"), SCENARIOS);

@@ -2,7 +2,8 @@
 import { describe, expect, test } from "bun:test";
 import type { Page } from "playwright-core";
 import { makeTempDir, readPhotos, spawnAgent } from "../helpers";
-import { hasChromium, launchBrowser } from "./_chromium";
+import { launchBrowser } from "./_chromium";
+import { describeWith } from "../_requires";
 
 /** True once the receiver's chart has data and its line is on the canvas (strongly blue pixels). */
 const CHART_DRAWN = `(() => {
@@ -20,7 +21,7 @@ function waitForTile(page: Page, label: string, value: string): Promise<void> {
   return page.locator(`section.role[data-role=receiver] .figure:has(span:text-is("${label}")) b:text-is("${value}")`).waitFor();
 }
 
-describe.skipIf(!hasChromium)("status page, live", () => {
+describeWith("chromium")("status page, live", () => {
   test("figures change as images arrive, the chart draws, the last frame shows, and a killed agent is reported", async () => {
     using dir = makeTempDir();
     await using agent = spawnAgent(["--control-port", "0", "--host", "127.0.0.1", "--role", "receiver", "--port", "0", "--out", dir.path]);

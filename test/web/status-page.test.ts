@@ -1,10 +1,11 @@
 // The agent status page in real headless Chromium (playwright-core): token prompt, roles and live figures.
 import { describe, expect, test } from "bun:test";
 import { makeTempDir, readPhotos, spawnAgent } from "../helpers";
-import { hasChromium, launchBrowser } from "./_chromium";
+import { launchBrowser } from "./_chromium";
+import { describeWith } from "../_requires";
 
 
-describe.skipIf(!hasChromium)("status page", () => {
+describeWith("chromium")("status page", () => {
   test("shows the receiver and its figures as images arrive", async () => {
     using dir = makeTempDir();
     await using agent = spawnAgent(["--control-port", "0", "--host", "127.0.0.1", "--role", "receiver", "--port", "0", "--out", dir.path]);

@@ -3,11 +3,12 @@ import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import sharp from "../../agent/sharp";
 import { FIXTURES, startRole } from "../helpers";
-import { hasChromium, launchBrowser } from "./_chromium";
+import { launchBrowser } from "./_chromium";
+import { describeWith } from "../_requires";
 
 const PHOTOS = ["astronaut-480p.jpg", "chelsea-480p.jpg", "coffee-480p.jpg"];
 
-describe.skipIf(!hasChromium)("upload page", () => {
+describeWith("chromium")("upload page", () => {
   test("runs three photos on two workers and shows progress, results and workers", async () => {
     await using fleet = await startRole("manager", { port: 0, workerPort: 0 });
     const { port, worker_port } = fleet.stats() as unknown as { port: number; worker_port: number };

@@ -2,7 +2,8 @@
 import { describe, expect, test } from "bun:test";
 import type { Page } from "playwright-core";
 import { startRole } from "../helpers";
-import { hasChromium, launchBrowser } from "./_chromium";
+import { launchBrowser } from "./_chromium";
+import { describeWith } from "../_requires";
 
 /** Bytes per frame the page shows for its own stream, once it shows one for `mode`. */
 async function readBytesPerFrame(page: Page, mode: string): Promise<number> {
@@ -12,7 +13,7 @@ async function readBytesPerFrame(page: Page, mode: string): Promise<number> {
   return Number(await page.locator("#frame-size").getAttribute("data-bytes"));
 }
 
-describe.skipIf(!hasChromium)("viewer page", () => {
+describeWith("chromium")("viewer page", () => {
   test("shows a moving stream as the background; high, low and reactions work", async () => {
     await using streamer = await startRole("streamer", { port: 0, source: "synthetic:640x480", fps: 30 });
     const base = `http://127.0.0.1:${streamer.stats().port}`;

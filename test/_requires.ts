@@ -1,0 +1,56 @@
+// Tests that need a tool of this machine (Chromium, ffmpeg, qemu, network namespaces): run, skip counted with its reason, or fail where CI requires the tool.
+import { describe, test } from "bun:test";
+import { existsSync } from "node:fs";
+import { probeNetns } from "./net/_netns";
+import { CHROMIUM } from "./web/_chromium";
+
+/** A tool some tests need, and why it may be missing. */
+export type Tool = "chromium" | "ffmpeg" | "qemu" | "netns";
+
+/** Why each tool is missing on this machine, or undefined where it is present. Probed once, on first use. */
+const missing = new Map<Tool, string | undefined>();
+const probes: Record<Tool, () => string | undefined> = {
+  chromium: () => (existsSync(CHROMIUM) ? undefined : `${CHROMIUM} not found (apt-get install chromium)`),
+  ffmpeg: () => (Bun.which("ffmpeg") ? undefined : "ffmpeg not found (apt-get install ffmpeg)"),
+  qemu: () => (Bun.which("qemu-aarch64-static") ? undefined : "qemu-aarch64-static not found (apt-get install qemu-user-static)"),
+  netns: () => {
+    if (!Bun.which("tc")) return "tc not found (apt-get install iproute2)";
+    const probe = probeNetns();
+    return probe.ok ? undefined : `ip netns not permitted (needs root and CAP_NET_ADMIN): ${probe.reason}`;
+  },
+};
+
+function whyMissing(tool: Tool): string | undefined {
+  if (!missing.has(tool)) missing.set(tool, probes[tool]());
+  return missing.get(tool);
+}
+
+/** Tools whose absence fails the run instead of skipping: `FRAMEFLEET_REQUIRE=chromium,ffmpeg,...` or `all` (.ci/run sets `all`). */
+function isRequired(tool: Tool): boolean {
+  const required = (process.env.FRAMEFLEET_REQUIRE ?? "").split(",").map((name) => name.trim());
+  return required.includes("all") || required.includes(tool);
+}
+
+/** True where `tool` is present. */
+export function has(tool: Tool): boolean {
+  return whyMissing(tool) === undefined;
+}
+
+/**
+ * `test` when `tool` is present. Otherwise a counted `test.skip` whose name carries the
+ * reason, or, when the run requires the tool, a test that fails naming what is missing.
+ */
+export function testWith(tool: Tool): typeof test {
+  const reason = whyMissing(tool);
+  if (reason === undefined) return test;
+  if (isRequired(tool)) return ((name: string) => test(name, () => { throw new Error(`required tool missing: ${reason}`); })) as unknown as typeof test;
+  return ((name: string, fn: () => unknown) => test.skip(`${name} [skipped: ${reason}]`, fn as () => void)) as unknown as typeof test;
+}
+
+/** `describe` when `tool` is present; else every test inside is skipped with the reason (or fails where required), as `testWith`. */
+export function describeWith(tool: Tool): typeof describe {
+  const reason = whyMissing(tool);
+  if (reason === undefined) return describe;
+  if (isRequired(tool)) return ((name: string) => describe(name, () => test(`needs ${tool}`, () => { throw new Error(`required tool missing: ${reason}`); }))) as unknown as typeof describe;
+  return ((name: string, fn: () => void) => describe.skip(`${name} [skipped: ${reason}]`, fn)) as unknown as typeof describe;
+}
