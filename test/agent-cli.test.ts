@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { REPO, makeTempDir, readPhotos, spawnAgent, startRole } from "./helpers";
+import { REPO, makeTempDir, readPhotos, spawnAgent, startRole, waitUntil } from "./helpers";
 
 const chelsea = readPhotos().get("chelsea.jpg")!;
 
@@ -80,7 +80,7 @@ describe("agent CLI", () => {
     const receiver = spawnAgent(args);
     await receiver.waitFor("receiver_listening");
     await using sender = await startRole("sender", { target: [`http://127.0.0.1:${port}/upload`], source: "files:test/fixtures", multiply: 5, concurrency: 16, duration: "0" });
-    while ((sender.stats().ok as number) < 200) await Bun.sleep(20);
+    await waitUntil("200 frames acknowledged", () => sender.stats(), (stats) => (stats.ok as number) >= 200);
     receiver.process.kill("SIGTERM");
     const code = await receiver.process.exited;
     await sender.stop();

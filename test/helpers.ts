@@ -100,3 +100,21 @@ export async function runController(args: string[], cwd: string): Promise<{ code
   const [code, stdout, stderr] = await Promise.all([child.exited, new Response(child.stdout).text(), new Response(child.stderr).text()]);
   return { code, stdout, stderr };
 }
+
+/** How long a wait may take before it fails: generous, for a loaded 2-core box (a bound, not a speed claim). */
+export const WAIT_DEADLINE_MS = 60_000;
+
+/**
+ * Polls `read()` every `everyMs` until `done(value)` holds and answers that value. Past
+ * `deadlineMs` it throws, naming `what` and the last value seen, so a stuck test says
+ * what state it was in instead of running into the suite's timeout.
+ */
+export async function waitUntil<T>(what: string, read: () => T | Promise<T>, done: (value: T) => boolean, deadlineMs = WAIT_DEADLINE_MS, everyMs = 20): Promise<T> {
+  const deadline = Date.now() + deadlineMs;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`waited ${deadlineMs} ms for ${what}; last seen: ${JSON.stringify(value)?.slice(0, 2000)}`);
+    await Bun.sleep(everyMs);
+  }
+}

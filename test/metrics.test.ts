@@ -5,7 +5,7 @@ import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import { createControlApp } from "../agent/control";
 import { Supervisor } from "../agent/supervisor";
 import type { ReceiverStats, RoleInfo } from "../agent/wire";
-import { makeTempDir, quietContext, readPhotos } from "./helpers";
+import { makeTempDir, quietContext, readPhotos, waitUntil } from "./helpers";
 
 /** One metric family as the parser answers it (the shape of prom2json). */
 interface Family {
@@ -28,7 +28,7 @@ test("every receiver figure is a gauge labelled agent, role, id (and topic, quan
   const uploads = [["kitchen", photo], ["kitchen", photo], ["garden", photo], ["garden", new TextEncoder().encode("not a jpeg")]] as const;
   for (const [topic, body] of uploads)
     await fetch(`http://127.0.0.1:${started.stats.port}/upload`, { method: "POST", body, headers: { "content-type": "image/jpeg", "x-topic": topic, "x-sent-at": String(Date.now()) } });
-  while (supervisor.get(started.id).stats.saved !== 3) await Bun.sleep(5);
+  await waitUntil("3 images saved", () => supervisor.get(started.id).stats, (stats) => stats.saved === 3, undefined, 5);
 
   const stats = (await (await call(`/v1/roles/${started.id}/stats`)).json()) as ReceiverStats;
   const response = await call("/metrics");

@@ -6,7 +6,7 @@ import type { RoleContext, RoleHandle } from "../../agent/roles/types";
 import { encodeFrame, MESSAGE_TYPES } from "../../agent/protocol";
 import { dialRaw } from "../protocol/_peers";
 import { startWorker as startFakeWorker } from "./_fleet";
-import { readPhotos, spawnAgent } from "../helpers";
+import { readPhotos, spawnAgent, waitUntil } from "../helpers";
 
 const photo = readPhotos().get("coffee-480p.jpg")!;
 
@@ -50,8 +50,9 @@ async function postJobs(base: string, count: number, sigma = "2"): Promise<strin
   return ((await response.json()) as { jobs: { id: string }[] }).jobs.map((job) => job.id);
 }
 
-async function until(check: () => boolean): Promise<void> {
-  while (!check()) await Bun.sleep(20);
+/** Waits until `check` holds (failing with the check and the manager's figures past the deadline). */
+async function until(fleet: { stats(): unknown }, check: () => boolean): Promise<void> {
+  await waitUntil(check.toString(), () => ({ holds: check(), stats: fleet.stats() }), (seen) => seen.holds);
 }
 
 describe("manager with worker processes", () => {
@@ -59,12 +60,12 @@ describe("manager with worker processes", () => {
     await using fleet = await startManager({ taskTimeout: "5s" });
     await using w1 = spawnWorker(fleet.workerAddress, "w1");
     await using w2 = spawnWorker(fleet.workerAddress, "w2");
-    await until(() => fleet.stats().workers === 2);
+    await until(fleet, () => fleet.stats().workers === 2);
     const ids = await postJobs(fleet.base, 100);
-    await until(() => fleet.stats().jobs_done >= 25);
+    await until(fleet, () => fleet.stats().jobs_done >= 25);
     w1.process.kill("SIGKILL");
-    await until(() => fleet.stats().jobs_done + fleet.stats().jobs_failed === 100);
-    await until(() => fleet.events.filter((event) => event.type === "job-done").length >= fleet.stats().jobs_done);
+    await until(fleet, () => fleet.stats().jobs_done + fleet.stats().jobs_failed === 100);
+    await until(fleet, () => fleet.events.filter((event) => event.type === "job-done").length >= fleet.stats().jobs_done);
     expect({ done: fleet.stats().jobs_done, failed: fleet.stats().jobs_failed }).toEqual({ done: 100, failed: 0 });
     const doneIds = fleet.events.filter((event) => event.type === "job-done").map((event) => event.jobId);
     expect([doneIds.length, new Set(doneIds).size, ids.every((id) => doneIds.includes(id))]).toEqual([100, 100, true]);
@@ -81,9 +82,9 @@ describe("manager with worker processes", () => {
     await using fleet = await startManager({ taskTimeout: "400ms", maxAttempts: 10 });
     await using w1 = spawnWorker(fleet.workerAddress, "w1", ["--impair", '{"loss":0.15,"seed":11}']);
     await using w2 = spawnWorker(fleet.workerAddress, "w2", ["--impair", '{"loss":0.15,"seed":12}']);
-    await until(() => fleet.stats().workers === 2);
+    await until(fleet, () => fleet.stats().workers === 2);
     await postJobs(fleet.base, 40, "1");
-    await until(() => fleet.stats().jobs_done + fleet.stats().jobs_failed === 40);
+    await until(fleet, () => fleet.stats().jobs_done + fleet.stats().jobs_failed === 40);
     expect({ done: fleet.stats().jobs_done, failed: fleet.stats().jobs_failed }).toEqual({ done: 40, failed: 0 });
     const reasons = new Set(fleet.lines.filter((line) => line.event === "task_retry").map((line) => line.reason));
     expect(reasons).toEqual(new Set(["timeout"]));
@@ -107,9 +108,9 @@ describe("manager with worker processes", () => {
     await wrongVersion.closed;
     expect(wrongVersion.messages.map((message) => message.type)).toEqual(["reject"]);
     await using w1 = spawnWorker(fleet.workerAddress, "w1");
-    await until(() => fleet.stats().workers === 1);
+    await until(fleet, () => fleet.stats().workers === 1);
     await postJobs(fleet.base, 2);
-    await until(() => fleet.stats().jobs_done === 2);
+    await until(fleet, () => fleet.stats().jobs_done === 2);
     expect(fleet.stats().workers).toBe(1);
     void w1;
   });
@@ -118,17 +119,17 @@ describe("manager with worker processes", () => {
     await using fleet = await startManager({ taskTimeout: "60s" });
     const port = Number(fleet.workerAddress.split(":")[1]);
     const silent = await startFakeWorker(port, { workerId: "silent", credit: 1 }, () => "silent");
-    await until(() => fleet.stats().workers === 1);
+    await until(fleet, () => fleet.stats().workers === 1);
     await postJobs(fleet.base, 10);
     await silent.until(1);
     await using late = spawnWorker(fleet.workerAddress, "late");
-    await until(() => fleet.events.some((event) => event.type === "task-assigned" && event.workerId === "late"));
+    await until(fleet, () => fleet.events.some((event) => event.type === "task-assigned" && event.workerId === "late"));
     // The scheduler's own events, without the job table's state changes interleaved.
     const scheduled = fleet.events.filter((event) => event.type !== "job-state");
     const joined = scheduled.findIndex((event) => event.type === "worker-joined" && event.workerId === "late");
     expect(scheduled[joined + 1]).toMatchObject({ type: "task-assigned", workerId: "late" });
     await silent[Symbol.asyncDispose]();
-    await until(() => fleet.stats().jobs_done === 10);
+    await until(fleet, () => fleet.stats().jobs_done === 10);
     void late;
   });
 });

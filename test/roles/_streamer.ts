@@ -1,6 +1,7 @@
 // Helpers of the streamer tests: viewers on raw sockets that count whole frames, a viewer that reads nothing, polling /stats.
 import { StreamReader } from "../../agent/streamer/_http-stream";
 import type { StreamerStats } from "../../agent/streamer/stats";
+import { waitUntil } from "../helpers";
 
 /** A viewer on a raw socket: counts whole frames; `await using` closes it. */
 export interface TestViewer extends AsyncDisposable {
@@ -64,11 +65,7 @@ export async function readStats(port: number): Promise<StreamerStats> {
   return (await (await fetch(`http://127.0.0.1:${port}/stats`)).json()) as StreamerStats;
 }
 
-/** Polls /stats every 50 ms until `ready` holds; answers those stats. */
+/** Polls /stats every 50 ms until `ready` holds; answers those stats (fails with the last stats past the wait deadline). */
 export async function waitForStats(port: number, ready: (stats: StreamerStats) => boolean): Promise<StreamerStats> {
-  for (;;) {
-    const stats = await readStats(port);
-    if (ready(stats)) return stats;
-    await Bun.sleep(50);
-  }
+  return await waitUntil(`streamer /stats on port ${port} to satisfy ${ready.toString().slice(0, 120)}`, () => readStats(port), ready, undefined, 50);
 }

@@ -3,7 +3,7 @@ import { expect, test } from "bun:test";
 import { createControlApp } from "../../agent/control";
 import { Supervisor } from "../../agent/supervisor";
 import type { RoleInfo } from "../../agent/wire";
-import { makeTempDir, quietContext, readPhotos } from "../helpers";
+import { makeTempDir, quietContext, readPhotos, waitUntil } from "../helpers";
 
 const TOKEN = "frame-token";
 
@@ -21,7 +21,7 @@ test("GET /v1/roles/:id/frame.jpg: 404 JSON before a frame, the last saved bytes
   const photos = readPhotos();
   for (const name of ["coffee-480p.jpg", "chelsea-480p.jpg"]) {
     await fetch(`http://127.0.0.1:${info.stats.port}/upload`, { method: "POST", body: photos.get(name)!, headers: { "content-type": "image/jpeg" } });
-    while (supervisor.get(info.id).stats.saved !== (name === "coffee-480p.jpg" ? 1 : 2)) await Bun.sleep(5);
+    await waitUntil(`${name} saved`, () => supervisor.get(info.id).stats, (stats) => stats.saved === (name === "coffee-480p.jpg" ? 1 : 2), undefined, 5);
   }
   const after = await call(frame);
   expect({

@@ -1,7 +1,7 @@
 // The streamer's viewer page in real headless Chromium: a moving picture, quality buttons that change the bytes per frame, live reactions.
 import { describe, expect, test } from "bun:test";
 import type { Page } from "playwright-core";
-import { startRole } from "../helpers";
+import { startRole, waitUntil } from "../helpers";
 import { launchBrowser } from "./_chromium";
 import { describeWith } from "../_requires";
 
@@ -24,8 +24,8 @@ describeWith("chromium")("viewer page", () => {
     // Only the picture, away from the panel: the synthetic square moves every frame, so it changes.
     const picture = { x: 400, y: 300, width: 400, height: 300 };
     const first = await page.screenshot({ clip: picture });
-    // Waits until the picture has changed (the test fails by its timeout otherwise).
-    for (let second = await page.screenshot({ clip: picture }); Buffer.compare(first, second) === 0; ) second = await page.screenshot({ clip: picture });
+    // Waits until the picture has changed (fails past the wait deadline).
+    await waitUntil("the streamed picture to change", async () => Buffer.compare(first, await page.screenshot({ clip: picture })) !== 0, (changed) => changed, undefined, 0);
     // The picture is the stream at the medium tier's full size, not a scaled or placeholder image.
     const size = await page.evaluate(() => {
       const image = (globalThis as unknown as { document: { getElementById(id: string): { naturalWidth: number; naturalHeight: number } } }).document.getElementById("stream");
