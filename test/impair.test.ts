@@ -1,5 +1,6 @@
 // App-level impairment: seeded draws, cpu slow-down, token-bucket rate, jitter, checks, netem refusal, the API's 422s.
-import { describe, expect, test } from "bun:test";
+import { describe, expect, spyOn, test } from "bun:test";
+import { CpuThrottle } from "../agent/_impair-cpu";
 import { IncarnationTotals } from "../agent/_impair-merge";
 import { findNetemProblem } from "../agent/_impair-netem";
 import { TokenBucket, parseRate } from "../agent/_impair-rate";
@@ -20,30 +21,22 @@ function catchFleetError(run: () => unknown): FleetError {
   throw new Error("no error thrown");
 }
 
+/** Runs `run` with Bun.sleep spied on (still sleeping); answers the waits (ms) asked for, in order. */
+async function recordSleeps(run: () => Promise<unknown>): Promise<number[]> {
+  const sleep = spyOn(Bun, "sleep");
+  try {
+    await run();
+    return sleep.mock.calls.map(([ms]) => Number(ms));
+  } finally {
+    sleep.mockRestore();
+  }
+}
+
 /** A fixed amount of arithmetic (CPU-bound, no allocation); returns a value so it is not optimized away. */
 function burnCpu(rounds: number): number {
   let x = 1;
   for (let round = 0; round < rounds; round += 1) x = (x * 1103515245 + 12345) % 2147483647;
   return x;
-}
-
-/** Rounds of burnCpu that take about `ms` here, measured after a warm-up so the JIT has settled. */
-function calibrateBurn(ms: number): number {
-  let rounds = 100_000;
-  for (;;) {
-    const began = performance.now();
-    burnCpu(rounds);
-    const took = performance.now() - began;
-    if (took >= 20) return Math.round((rounds * ms) / took);
-    rounds *= 2;
-  }
-}
-
-/** Wall time (ms) of `run`. */
-async function time(run: () => unknown): Promise<number> {
-  const began = performance.now();
-  await run();
-  return performance.now() - began;
 }
 
 describe("impairer", () => {
@@ -81,44 +74,45 @@ describe("impairer", () => {
     });
   });
 
-  test("cpu = 0.25 makes a CPU-bound unit of ~50 ms take 4x as long (±15%)", async () => {
+  test("cpu = 0.25: after a CPU-bound unit the throttle idles 3x the CPU time it used (its own accounting, not the clock)", async () => {
     const impair = createImpairer({ cpu: 0.25 });
-    const rounds = calibrateBurn(50);
-    const factors: string[] = [];
-    const measured: number[] = [];
-    for (let round = 0; round < 5; round += 1) {
-      let cpuMs = 0;
-      let busyMs = 0;
-      const total = await time(() =>
-        impair.runUnit(() => {
-          const cpuBefore = process.cpuUsage();
-          busyMs = performance.now();
-          burnCpu(rounds);
-          busyMs = performance.now() - busyMs;
-          const used = process.cpuUsage(cpuBefore);
-          cpuMs = (used.user + used.system) / 1000;
-        }),
-      );
-      // The box's two cores are shared with other test runs: the time they took the core from
-      // the busy loop (its wall time minus its CPU time) is not this unit's and is taken out.
-      const stolen = Math.max(busyMs - cpuMs, 0);
-      measured.push((total - stolen) / cpuMs);
-      factors.push(`${total.toFixed(0)} ms for ${cpuMs.toFixed(0)} ms CPU (${stolen.toFixed(0)} ms stolen)`);
-    }
-    const factor = measured.sort((a, b) => a - b)[2]!;
-    console.log(`cpu 0.25: factor ${factor.toFixed(2)}; ${factors.join(", ")}`);
-    expect(factor).toBeGreaterThan(4 * 0.85);
-    expect(factor).toBeLessThan(4 * 1.15);
+    let cpuMs = 0;
+    const waits = await recordSleeps(() =>
+      impair.runUnit(() => {
+        const before = process.cpuUsage();
+        burnCpu(2_000_000);
+        const used = process.cpuUsage(before);
+        cpuMs = (used.user + used.system) / 1000;
+      }),
+    );
+    const idled = impair.describe()!.idled_ms as number;
+    console.log(`cpu 0.25: unit used ${cpuMs.toFixed(1)} ms CPU, throttle idled ${idled.toFixed(1)} ms`);
+    // The throttle charges the process's CPU time over the unit: the unit's own and any the
+    // runtime's threads used meanwhile, never less. The idle it asked for is the one it counted.
+    expect(idled / cpuMs).toBeGreaterThanOrEqual(3);
+    expect(idled / cpuMs).toBeLessThan(3 * 1.5);
+    expect(waits.map(Math.round)).toEqual([Math.round(idled)]);
   });
 
-  test("rate: 2.5 MB at 20Mbit takes ~1 s (±15%)", async () => {
+  test("cpu: concurrent units idle end to end on one timeline (a slower CPU does not idle in parallel)", async () => {
+    const throttle = new CpuThrottle(0.25);
+    const waits = await recordSleeps(() => Promise.all([throttle.afterWork(10), throttle.afterWork(10), throttle.afterWork(10)]));
+    // 30 ms of idle each; the second waits for the first's, the third for both (less the µs the calls took).
+    expect({ idled: throttle.idledMs, waits: waits.map(Math.round) }).toEqual({ idled: 90, waits: [30, 60, 90] });
+  });
+
+  test("rate: a message past the bucket's depth is told to wait for exactly its debt at the rate", async () => {
     const impair = createImpairer({ rate: "20Mbit" });
-    const elapsed = await time(async () => {
-      for (let message = 0; message < 100; message += 1) await impair.throttle(25_000);
+    // 20 Mbit/s = 2,500 bytes/ms; the bucket starts full with 50 ms of rate (125,000 bytes).
+    const waits = await recordSleeps(async () => {
+      await impair.throttle(100_000);
+      await impair.throttle(150_000);
     });
-    console.log(`rate 20Mbit: 2.5 MB in ${elapsed.toFixed(0)} ms`);
-    expect(elapsed).toBeGreaterThan(850);
-    expect(elapsed).toBeLessThan(1150);
+    // The first fits the full bucket: no wait. The second is 125,000 bytes in debt (less the µs of refill since): 50 ms.
+    expect(waits.length).toBe(1);
+    expect(waits[0]!).toBeLessThanOrEqual(50);
+    expect(waits[0]!).toBeGreaterThan(45);
+    expect(impair.describe()!.throttled_ms).toBe(Math.round(waits[0]!));
   });
 
   test("token bucket: starts full with 50 ms of rate, then paces; a message past the depth waits only for itself", () => {
@@ -131,10 +125,11 @@ describe("impairer", () => {
 
   test("jitter: each wait is delay ± jitter, spread over that range", async () => {
     const impair = createImpairer({ delay: "30ms", jitter: "15ms", seed: 5 });
-    const waits = await Promise.all(Array.from({ length: 40 }, () => time(() => impair.beforeSend())));
+    const waits = await recordSleeps(() => Promise.all(Array.from({ length: 40 }, () => impair.beforeSend())));
     console.log(`delay 30ms ± 15ms: waits ${Math.min(...waits).toFixed(1)}..${Math.max(...waits).toFixed(1)} ms`);
-    expect(Math.min(...waits)).toBeGreaterThanOrEqual(14);
-    expect(Math.max(...waits)).toBeLessThan(45 + 25);
+    expect(waits.length).toBe(40);
+    expect(Math.min(...waits)).toBeGreaterThanOrEqual(15);
+    expect(Math.max(...waits)).toBeLessThanOrEqual(45);
     expect(Math.max(...waits) - Math.min(...waits)).toBeGreaterThan(15);
   });
 
