@@ -31,9 +31,9 @@ describe("agent CLI", () => {
     for (const [args, named] of cases) {
       const { code, stderr } = await runAgent([...args]);
       const lines = stderr.trim().split("\n");
-      expect({ args, code: code !== 0, lines: lines.length, named: lines[0]!.includes(named), stack: /\n\s+at /.test(stderr) }).toEqual({
+      expect({ args, code, lines: lines.length, named: lines[0]!.includes(named), stack: /\n\s+at /.test(stderr) }).toEqual({
         args,
-        code: true,
+        code: 2,
         lines: 1,
         named: true,
         stack: false,

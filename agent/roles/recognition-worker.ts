@@ -11,7 +11,7 @@ const options = t.Object(
   {
     manager: sessionOptions.manager,
     concurrency: t.Integer({ minimum: 1, maximum: 64, default: availableParallelism(), description: "inference threads, each with its own model (one per core uses every core)" }),
-    model: t.Optional(t.String({ minLength: 1, description: "a TensorFlow.js graph model folder (model.json + shards [+ labels.json]) with the input and outputs of the built-in COCO SSD" })),
+    model: t.Optional(t.String({ minLength: 1, description: "a TensorFlow.js graph model folder (model.json + shards [+ labels.json]) with the input and outputs of the built-in COCO SSD; default the built-in COCO SSD" })),
     batch: t.Integer({ minimum: 1, maximum: 16, default: 1, description: "most queued images one inference thread takes per model call" }),
     id: sessionOptions.id,
     reconnect: sessionOptions.reconnect,

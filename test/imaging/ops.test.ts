@@ -75,7 +75,7 @@ describe("applyOp", () => {
   });
 
   test("a data length that does not match the dimensions is BAD_IMAGE 422", async () => {
-    expect(applyOp("invert", {}, { ...rgba, height: 6 })).rejects.toMatchObject({ code: "BAD_IMAGE", status: 422 });
-    expect(applyOp("invert", {}, { ...rgba, channels: 5 })).rejects.toMatchObject({ code: "BAD_IMAGE", status: 422 });
+    await expect(applyOp("invert", {}, { ...rgba, height: 6 })).rejects.toMatchObject({ code: "BAD_IMAGE", status: 422 });
+    await expect(applyOp("invert", {}, { ...rgba, channels: 5 })).rejects.toMatchObject({ code: "BAD_IMAGE", status: 422 });
   });
 });
