@@ -1,5 +1,7 @@
 // GET /metrics of a receiver read back with a Prometheus text-format parser: names, labels and values match its /stats.
 import { expect, test } from "bun:test";
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
 // @ts-expect-error the package ships no types; what it answers is typed below
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import { createControlApp } from "../agent/control";
@@ -63,4 +65,47 @@ test("every receiver figure is a gauge labelled agent, role, id (and topic, quan
     ),
   });
   expect({ saved: stats.saved, rejected: stats.rejected, topics: Object.keys(stats.topics).sort() }).toEqual({ saved: 3, rejected: 1, topics: ["garden", "kitchen"] });
+  // Against counts made outside the role: what this test posted, and the files on disk.
+  const value = (name: string, labels: Record<string, string> = role) =>
+    byName.get(name)!.metrics.find((sample) => JSON.stringify(sample.labels) === JSON.stringify(labels))?.value;
+  expect({
+    saved: value("framefleet_receiver_saved"),
+    rejected: value("framefleet_receiver_rejected"),
+    kitchen: value("framefleet_receiver_topic_saved", { ...role, topic: "kitchen" }),
+    files: String(readdirSync(join(dir.path, "images", "kitchen")).length + readdirSync(join(dir.path, "images", "garden")).length),
+  }).toEqual({ saved: "3", rejected: "1", kitchen: "2", files: "3" });
+});
+
+test("sender, manager and streamer figures are exported too, each equal to a count made outside the role", async () => {
+  using dir = makeTempDir();
+  const supervisor = new Supervisor(quietContext, { allowSourceCmd: false, dataDir: dir.path });
+  const app = await createControlApp({ agent: "test", version: "0.0.0", supervisor });
+  await using _stop = { [Symbol.asyncDispose]: async () => void (await supervisor.stopAll()) };
+  const start = async (role: string, options: Record<string, unknown>) => supervisor.start(role, options, "api");
+  const scrape = async () => parsePrometheusTextFormat(await (await app.handle(new Request("http://localhost/metrics"))).text()) as Family[];
+  const valueOf = (families: Family[], name: string, id: string) => families.find((family) => family.name === name)?.metrics.find((sample) => sample.labels?.id === id)?.value;
+
+  const receiver = await start("receiver", { port: 0, out: "images" });
+  // A sender that ends by itself stays listed (ended) with its final figures.
+  const sender = await start("sender", { target: [`http://127.0.0.1:${receiver.stats.port}/upload`], source: "synthetic:64x48", multiply: 2, fps: 20, duration: "500ms" });
+  await supervisor.ended(sender.id);
+  const manager = await start("manager", { port: 0, workerPort: 0 });
+  await start("grayscale-worker", { manager: `127.0.0.1:${manager.stats.worker_port}`, concurrency: 1 });
+  await waitUntil("the worker to join", () => supervisor.get(manager.id).stats, (stats) => stats.workers === 1);
+  const form = new FormData();
+  for (const name of ["a.jpg", "b.jpg"]) form.append("images", new File([readPhotos().get("chelsea-480p.jpg")!], name));
+  form.append("op", "invert");
+  expect((await fetch(`http://127.0.0.1:${manager.stats.port}/jobs?wait=1`, { method: "POST", body: form })).status).toBe(200);
+  const streamer = await start("streamer", { port: 0, source: "synthetic:64x48", fps: 10 });
+  const viewer = await fetch(`http://127.0.0.1:${streamer.stats.port}/stream?quality=low`);
+  await waitUntil("one viewer", () => supervisor.get(streamer.id).stats, (stats) => stats.viewer_count === 1);
+
+  const families = await scrape();
+  await viewer.body?.cancel();
+  const saved = readdirSync(join(dir.path, "images", "topic-0")).length;
+  expect({
+    senderOk: valueOf(families, "framefleet_sender_ok", sender.id),
+    managerDone: valueOf(families, "framefleet_manager_jobs_done", manager.id),
+    streamerViewers: valueOf(families, "framefleet_streamer_viewer_count", streamer.id),
+  }).toEqual({ senderOk: String(saved), managerDone: "2", streamerViewers: "1" });
 });
