@@ -5,6 +5,7 @@ import { join } from "node:path";
 // @ts-expect-error the package ships no types; what it answers is typed below
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import { createControlApp } from "../agent/control";
+import { RateSeries } from "../agent/metrics";
 import { Supervisor } from "../agent/supervisor";
 import type { ReceiverStats, RoleInfo } from "../agent/wire";
 import { makeTempDir, quietContext, readPhotos, waitUntil } from "./helpers";
@@ -108,4 +109,14 @@ test("sender, manager and streamer figures are exported too, each equal to a cou
     managerDone: valueOf(families, "framefleet_manager_jobs_done", manager.id),
     streamerViewers: valueOf(families, "framefleet_streamer_viewer_count", streamer.id),
   }).toEqual({ senderOk: String(saved), managerDone: "2", streamerViewers: "1" });
+});
+
+test("rate_5s counts the last 5 complete seconds only: the current second and older ones are left out", () => {
+  const series = new RateSeries();
+  const second = (s: number, ms = 0) => s * 1000 + ms;
+  series.add(100, 0, second(1000)); // 6 s before "now": outside the window
+  for (const s of [1001, 1002, 1003, 1004, 1005]) series.add(10, 1000, second(s, 500));
+  series.add(7, 0, second(1006, 10)); // the current, incomplete second
+  expect({ rate: series.rate(5, second(1006, 900)), points: series.points().length }).toEqual({ rate: 10, points: 7 });
+  expect(series.rate(5, second(1012))).toBe(0);
 });

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { FleetError } from "../../agent/errors";
 import { compareResults, formatComparison, readResults } from "../../controller/compare";
 import { summarizeRunResults, writeResults, type Results, type RunResult, type ScenarioResult } from "../../controller/results";
-import { makeTempDir } from "../helpers";
+import { makeTempDir, runController } from "../helpers";
 
 function makeRun(repeat: number, images_per_s: number, mbit_per_s: number): RunResult {
   return {
@@ -120,5 +120,17 @@ describe("readResults", () => {
         says: true,
       });
     }
+  });
+});
+
+describe("controller compare (the command)", () => {
+  test("prints the same table for two results.json files and exits 0; a missing file exits 2 naming it", async () => {
+    using dir = makeTempDir("framefleet-compare-");
+    const [a, b] = [join(dir.path, "a"), join(dir.path, "b")];
+    const [{ json: aJson }, { json: bJson }] = [await writeResults(a, A), await writeResults(b, B)];
+    const printed = await runController(["compare", aJson, bJson], dir.path);
+    expect({ code: printed.code, stdout: printed.stdout.trimEnd() }).toEqual({ code: 0, stdout: formatComparison(compareResults(A, B)) });
+    const missing = await runController(["compare", aJson, join(dir.path, "nope.json")], dir.path);
+    expect({ code: missing.code, names: missing.stderr.includes("nope.json"), stack: /\n\s+at /.test(missing.stderr) }).toEqual({ code: 2, names: true, stack: false });
   });
 });
