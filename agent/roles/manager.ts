@@ -63,7 +63,7 @@ export default {
 
     let scheduler: Scheduler;
     try {
-      scheduler = new Scheduler({ hostname: context.host, port: opts.workerPort, taskTimeoutMs, maxAttempts: opts.maxAttempts });
+      scheduler = new Scheduler({ hostname: context.host, port: opts.workerPort, taskTimeoutMs, maxAttempts: opts.maxAttempts, token: context.token });
     } catch (error) {
       throw new FleetError("PORT_UNAVAILABLE", `--worker-port ${opts.workerPort}: ${(error as Error).message}`, 409, { cause: error });
     }
