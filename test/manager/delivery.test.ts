@@ -16,7 +16,7 @@ const image = makeGradient(24, 1);
 const expected = await applyOp("grayscale", {}, image);
 const job = { id: "j", op: "grayscale", params: {}, image };
 /** The challenge an open scheduler sends first on every connection (its nonce is fresh each time). */
-const challenge = { type: "challenge", version: PROTOCOL_VERSION, nonce: expect.stringMatching(/^[A-Za-z0-9+/]{43}=$/), auth: false };
+const challenge = { type: "challenge", version: PROTOCOL_VERSION, nonce: expect.stringMatching(/^[A-Za-z0-9+/]{43}=$/), auth: false } as const;
 
 describe("Scheduler delivery", () => {
   test("a silent worker's task times out and is redone by the other worker; the result is taken once", async () => {
