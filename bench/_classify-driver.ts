@@ -1,6 +1,6 @@
 // A minimal manager for the recognition bench: speaks the worker protocol, keeps every worker's credit full of classify tasks, counts results.
 // It measures the worker and the protocol alone, without the manager's HTTP side and scheduler (bench/_classify-manager.ts has those).
-import { listenFor, PROTOCOL_VERSION, type Connection } from "../agent/protocol";
+import { checkHello, createChallenge, createWelcome, listenFor, type Connection } from "../agent/protocol";
 
 /** A listening driver: workers dial `port`; `measure()` counts the results of a window. */
 export interface ClassifyDriver extends AsyncDisposable {
@@ -14,7 +14,7 @@ export interface ClassifyDriver extends AsyncDisposable {
 }
 
 /**
- * Starts a driver on 127.0.0.1 that answers each hello with a welcome, sends the worker as
+ * Starts a driver on 127.0.0.1 that challenges each connection (open: no token), answers each hello with a welcome, sends the worker as
  * many classify tasks as its credit, and a new one for every result or error, cycling
  * through `images` (encoded files).
  */
@@ -37,9 +37,13 @@ export function startClassifyDriver(images: Uint8Array[]): ClassifyDriver {
     hostname: "127.0.0.1",
     port: 0,
     onConnection: (connection) => {
+      const challenge = createChallenge(undefined);
+      void connection.send(challenge).catch(() => {});
       connection.onMessage((message) => {
         if (message.type === "hello") {
-          void connection.send({ type: "welcome", version: PROTOCOL_VERSION, heartbeatMs: 1000 }).catch(() => {});
+          const problem = checkHello(undefined, challenge, message);
+          if (problem) return void connection.close(problem);
+          void connection.send(createWelcome(undefined, challenge, message, 1000)).catch(() => {});
           workers.add(connection);
           for (let i = 0; i < message.credit; i++) feed(connection);
           for (const wake of waiters.splice(0)) wake();

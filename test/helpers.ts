@@ -26,10 +26,13 @@ export function makeTempDir(prefix = "framefleet-"): { path: string } & Disposab
 
 export const quietContext: RoleContext = { agent: "test", host: "127.0.0.1", log: () => {} };
 
-/** Starts a role in process with options checked as the control API checks them; stopped on dispose. */
-export async function startRole(name: string, options: Record<string, unknown>): Promise<RoleHandle & AsyncDisposable> {
+/**
+ * Starts a role in process with options checked as the control API checks them; stopped on
+ * dispose. `context` overrides `quietContext` (e.g. `{ token }` for an agent with a shared secret).
+ */
+export async function startRole(name: string, options: Record<string, unknown>, context: Partial<RoleContext> = {}): Promise<RoleHandle & AsyncDisposable> {
   const role = findRole(name);
-  const handle = await role.start(checkOptions(role.options, options, "api"), quietContext);
+  const handle = await role.start(checkOptions(role.options, options, "api"), { ...quietContext, ...context });
   let stopped = false;
   const stop = async () => {
     if (stopped) return;

@@ -1,4 +1,4 @@
-// The manager's upload page: submit images to POST /jobs, follow each job live on /events (polling GET /jobs/:id while the socket is down), watch the fleet.
+// The manager's upload page: submit images to POST /jobs, follow each job live on /events (polling GET /jobs/:id while the socket is down), watch the fleet; asks once for the manager's token when it has one.
 // @ts-check
 /** @typedef {import("../agent/wire").ManagerStats} ManagerStats */
 /** @typedef {import("../agent/wire").WorkerRow} WorkerRow */
@@ -15,6 +15,39 @@ const jobs = new Map();
 let chosen = [];
 /** @type {WebSocket | undefined} */
 let socket;
+
+/** Where the tab keeps the manager's token (sessionStorage: gone when the tab closes). */
+const TOKEN_KEY = "framefleet-manager-token";
+/** Set once the user declined to give the token: the page stops asking. */
+let declined = false;
+
+/** Asks the user for the token (once per tab), keeps it in sessionStorage; true when one was given. */
+function askToken() {
+  if (declined) return false;
+  const given = prompt("This manager needs its token (the agent's --token-file or AGENT_TOKEN):");
+  if (!given) {
+    declined = true;
+    showBanner("this manager needs its token: reload the page to enter it");
+    return false;
+  }
+  sessionStorage.setItem(TOKEN_KEY, given.trim());
+  return true;
+}
+
+/**
+ * `fetch` with the tab's token as `Authorization: Bearer`; a 401 asks for the token (unless
+ * another call got a new one meanwhile) and sends the request again, once.
+ * @param {string} path @param {RequestInit} [init] @returns {Promise<Response>}
+ */
+async function call(path, init = {}) {
+  const send = (/** @type {string | null} */ token) =>
+    fetch(path, { cache: "no-store", ...init, headers: token ? { authorization: `Bearer ${token}` } : {} });
+  const used = sessionStorage.getItem(TOKEN_KEY);
+  const response = await send(used);
+  if (response.status !== 401) return response;
+  if (sessionStorage.getItem(TOKEN_KEY) === used && !askToken()) return response;
+  return send(sessionStorage.getItem(TOKEN_KEY));
+}
 
 /** The entry of job `id`, made when first seen. @param {string} id */
 function readEntry(id) {
@@ -81,13 +114,25 @@ function createJobCard(id, file, op, format) {
       state.textContent = view.state === "failed" ? `failed: ${view.error ?? ""}` : `${view.state} ${Math.round(view.progress * 100)}%`;
       workers.textContent = `workers: ${entry.workers.size ? [...entry.workers].join(", ") : "—"}`;
       if (view.state === "done" && link.hidden) {
-        link.href = `/jobs/${encodeURIComponent(view.id)}/result`;
         link.hidden = false;
         if (view.result) void showDetections(view.result);
-        else after.src = link.href;
+        void showResult(link, after, view.id, !view.result);
       }
     },
   };
+}
+
+/**
+ * Fetches a job's result with the token and offers it as a blob URL (a plain link or `<img>`
+ * could not send the token); `link.dataset.result` keeps its address.
+ * @param {HTMLAnchorElement} link @param {HTMLImageElement} after @param {string} id @param {boolean} isImage
+ */
+async function showResult(link, after, id, isImage) {
+  link.dataset.result = `/jobs/${encodeURIComponent(id)}/result`;
+  const response = await call(link.dataset.result);
+  if (!response.ok) return;
+  link.href = URL.createObjectURL(await response.blob());
+  if (isImage) after.src = link.href;
 }
 
 /** Shows job `id` again, when it has a card. @param {string} id */
@@ -107,14 +152,17 @@ function takeEvent(event) {
 
 /** Opens `/events`, reopened a second after it drops. */
 function connectEvents() {
-  socket = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/events`);
+  // Browsers cannot set headers on a WebSocket: the token goes as ?token=.
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  const query = token ? `?token=${encodeURIComponent(token)}` : "";
+  socket = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/events${query}`);
   socket.addEventListener("message", (message) => takeEvent(JSON.parse(String(message.data))));
   socket.addEventListener("close", () => setTimeout(connectEvents, POLL_MS));
 }
 
 /** Reads `GET /jobs/:id` into the entry of `id`. @param {string} id */
 async function pollJob(id) {
-  const response = await fetch(`/jobs/${encodeURIComponent(id)}`, { cache: "no-store" });
+  const response = await call(`/jobs/${encodeURIComponent(id)}`);
   if (response.ok) mergeView(readEntry(id), /** @type {JobView} */ (await response.json()));
   showJob(id);
 }
@@ -130,7 +178,7 @@ async function submitJobs(form) {
     if (/** @type {HTMLElement} */ (input.parentElement).dataset.for?.split(" ").includes(op) && /** @type {HTMLInputElement} */ (input).value !== "")
       body.set(/** @type {HTMLInputElement} */ (input).name, /** @type {HTMLInputElement} */ (input).value);
   for (const file of chosen) body.append("images", file, file.name);
-  const response = await fetch("/jobs", { method: "POST", body });
+  const response = await call("/jobs", { method: "POST", body });
   const answer = await response.json();
   if (!response.ok) throw new Error(`${answer.error ?? response.status}: ${answer.message ?? "POST /jobs failed"}`);
   byId("no-jobs").hidden = true;
@@ -161,8 +209,8 @@ function showParams() {
 async function refresh() {
   try {
     const [stats, workers] = await Promise.all([
-      fetch("/stats", { cache: "no-store" }).then((r) => /** @type {Promise<ManagerStats>} */ (r.json())),
-      fetch("/workers", { cache: "no-store" }).then((r) => /** @type {Promise<WorkerRow[]>} */ (r.json())),
+      call("/stats").then(readOk).then((body) => /** @type {ManagerStats} */ (body)),
+      call("/workers").then(readOk).then((body) => /** @type {WorkerRow[]} */ (body)),
     ]);
     byId("link").textContent = `port ${stats.port} · workers dial ${stats.worker_port} · ${formatNumber(stats.images_per_s)} images/s`;
     byId("banner").hidden = true;
@@ -185,6 +233,13 @@ async function refresh() {
   } catch (error) {
     showBanner(`manager unreachable: ${/** @type {Error} */ (error).message}`);
   }
+}
+
+/** The JSON body of a 2xx answer; throws `CODE: message` otherwise. @param {Response} response */
+async function readOk(response) {
+  const body = await response.json();
+  if (!response.ok) throw new Error(`${body.error ?? response.status}: ${body.message ?? ""}`);
+  return body;
 }
 
 /** @param {string} text */

@@ -1,10 +1,10 @@
 // The manager's scheduling core: workers on a protocol port, jobs as stripe tasks or one whole-file task, credit-based flow control, at-least-once delivery.
 import { FleetError } from "../errors";
 import type { RawImage } from "../imaging/ops";
-import { listenFor, PROTOCOL_VERSION, type Connection, type Hello, type Message, type ProtocolListener, type Result, type TaskError } from "../protocol";
+import { HANDSHAKE_MAX_FRAME_BYTES, HELLO_TIMEOUT_MS, listenFor, type Connection, type Hello, type Message, type ProtocolListener, type Result, type TaskError } from "../protocol";
 import { attemptTimeoutMs, countStripes, hasRunOut, INPUT_FAULTS, ownBytes, REFUSALS, toDiscardReason } from "./_delivery";
 import { createEmitter, type EventListener, type RetryReason } from "./_events";
-import { greetWorker, refuseWorker, type HandshakeHooks } from "./_handshake";
+import { greetWorker, type HandshakeHooks } from "./_handshake";
 import { checkResult, joinOutputs, planJob, toAssign, toTiming, type ClassifyJob, type FileJob, type ImageJob, type Job, type JobOutput, type JobState, type Task } from "./_tasks";
 import type { Detections } from "../wire";
 import { createWorker, pickWorker, toHeldKey, toSnapshot, type WorkerSnapshot, type WorkerState } from "./_workers";
@@ -21,6 +21,10 @@ export interface SchedulerOptions {
   maxAttempts?: number;
   /** The heartbeat period told to workers in `welcome`; one silent for 3 periods is dropped. Default 1000 ms. */
   heartbeatMs?: number;
+  /** The shared token every hello must prove (HMAC challenge-response, agent/protocol/auth.ts); undefined = open. */
+  token?: string;
+  /** A connection that has not said a valid hello this long is closed; default HELLO_TIMEOUT_MS (5000 ms). */
+  helloTimeoutMs?: number;
 }
 
 const MISSED_HEARTBEATS = 3;
@@ -32,7 +36,9 @@ const MISSED_HEARTBEATS = 3;
  * (`attemptTimeoutMs`); a timeout, an `error`, a bad result, a disconnect or 3 missed
  * heartbeats sends the task again with attempt + 1 (to another worker where one exists),
  * but an input fault (INPUT_FAULTS: the file does not decode) fails the job at once; only the
- * current attempt's first result is taken.
+ * current attempt's first result is taken. A worker is admitted only after a hello whose
+ * proof holds (`token`), within `helloTimeoutMs`, in frames of at most 64 KiB until then;
+ * a live worker is never replaced by a newcomer with its id (the newcomer is refused).
  */
 export class Scheduler implements AsyncDisposable {
   private readonly listener: ProtocolListener;
@@ -43,12 +49,7 @@ export class Scheduler implements AsyncDisposable {
   private readonly sweep: ReturnType<typeof setInterval>;
   private readonly taskTimeoutMs: number;
   private readonly maxAttempts: number;
-  private readonly hooks: HandshakeHooks<WorkerState> = {
-    admit: (connection, hello) => this.admit(connection, hello),
-    handle: (worker, message) => this.handle(worker, message),
-    lose: (worker, reason) => this.lose(worker, "disconnect", `${reason.code}: ${reason.message}`),
-    emit: (event) => this.emitter.emit(event),
-  };
+  private readonly hooks: HandshakeHooks<WorkerState>;
   private readonly heartbeatMs: number;
   private jobSeq = 0;
   private stopped: Promise<void> | null = null;
@@ -58,7 +59,22 @@ export class Scheduler implements AsyncDisposable {
     this.taskTimeoutMs = options.taskTimeoutMs ?? 5000;
     this.maxAttempts = options.maxAttempts ?? 5;
     this.heartbeatMs = options.heartbeatMs ?? 1000;
-    this.listener = listenFor({ hostname: options.hostname, port: options.port, onConnection: (connection) => greetWorker(connection, this.hooks) });
+    this.hooks = {
+      token: options.token,
+      helloTimeoutMs: options.helloTimeoutMs ?? HELLO_TIMEOUT_MS,
+      heartbeatMs: this.heartbeatMs,
+      refuse: (hello) => this.refuse(hello),
+      admit: (connection, hello) => this.admit(connection, hello),
+      handle: (worker, message) => this.handle(worker, message),
+      lose: (worker, reason) => this.lose(worker, "disconnect", `${reason.code}: ${reason.message}`),
+      emit: (event) => this.emitter.emit(event),
+    };
+    this.listener = listenFor({
+      hostname: options.hostname,
+      port: options.port,
+      handshakeFrameBytes: HANDSHAKE_MAX_FRAME_BYTES,
+      onConnection: (connection) => greetWorker(connection, this.hooks),
+    });
     this.sweep = setInterval(() => this.sweepStale(), this.heartbeatMs);
   }
 
@@ -140,13 +156,19 @@ export class Scheduler implements AsyncDisposable {
     return total;
   }
 
-  private admit(connection: Connection, hello: Hello): WorkerState | null {
-    if (this.stopped) return (refuseWorker(connection, "manager stopping", this.hooks.emit), null);
-    const previous = this.workers.get(hello.workerId);
-    if (previous) this.drop(previous, "disconnect", "replaced by a new connection of the same workerId");
+  /** Why an authenticated hello is still refused: the manager is stopping, or a live worker has its id (never displaced). */
+  private refuse(hello: Hello): string | null {
+    if (this.stopped) return "manager stopping";
+    const live = this.workers.get(hello.workerId);
+    if (live && !live.gone) {
+      return `workerId "${hello.workerId}" is already connected from ${live.connection.remote}; a live worker is never replaced: give this one another --id, or retry once the other has left`;
+    }
+    return null;
+  }
+
+  private admit(connection: Connection, hello: Hello): WorkerState {
     const worker = createWorker(connection, hello);
     this.workers.set(worker.id, worker);
-    void connection.send({ type: "welcome", version: PROTOCOL_VERSION, heartbeatMs: this.heartbeatMs }).catch(() => {});
     this.emitter.emit({ type: "worker-joined", workerId: worker.id, remote: connection.remote, ops: hello.ops, credit: hello.credit });
     this.dispatch();
     return worker;
@@ -295,7 +317,7 @@ export class Scheduler implements AsyncDisposable {
     queueMicrotask(() => this.dispatch());
   }
 
-  /** A worker is gone (closed, replaced, or silent): its current attempts are sent again elsewhere. */
+  /** A worker is gone (closed or silent): its current attempts are sent again elsewhere. */
   private lose(worker: WorkerState, reason: RetryReason, detail: string): void {
     if (worker.gone) return;
     worker.gone = true;

@@ -9,6 +9,11 @@ import { decodeMessage, encodeMessage, type Bye, type Message, type Reject } fro
 export interface ConnectionOptions {
   /** Largest frame accepted or sent, in bytes after the length field; default 128 MiB (DEFAULT_MAX_FRAME_BYTES). A peer declaring more is cut off. */
   maxFrameBytes?: number;
+  /**
+   * Largest frame accepted from the peer until `raiseFrameLimit` is called (the handshake: a
+   * peer not yet admitted cannot make us buffer much); default `maxFrameBytes` (no separate limit).
+   */
+  handshakeFrameBytes?: number;
   /** Queued outgoing bytes past which `send` makes its caller wait; default 8 MiB. */
   maxWritableBytes?: number;
   /** How long `close` lets queued bytes and the farewell leave before cutting the socket, in ms; default 2000. */
@@ -58,7 +63,7 @@ export class Connection implements AsyncDisposable {
   constructor(options: ConnectionOptions = {}) {
     this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     this.closeTimeoutMs = options.closeTimeoutMs ?? 2000;
-    this.decoder = new FrameDecoder(this.maxFrameBytes);
+    this.decoder = new FrameDecoder(Math.min(options.handshakeFrameBytes ?? this.maxFrameBytes, this.maxFrameBytes));
     this.queue = new WriteQueue(options.maxWritableBytes ?? 8 * 1024 * 1024);
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
   }
@@ -95,6 +100,11 @@ export class Connection implements AsyncDisposable {
   send(message: Message, onTaken?: () => void): Promise<void> {
     if (this.state !== "open") return Promise.reject(this.closedError());
     return this.queue.write(this.socket, encodeMessage(message, this.maxFrameBytes), onTaken);
+  }
+
+  /** The peer is admitted (its hello or welcome checked): frames up to `maxFrameBytes` are taken from now on. */
+  raiseFrameLimit(): void {
+    this.decoder.setMaxFrameBytes(this.maxFrameBytes);
   }
 
   /** Sets the one message handler; messages that arrived before it are handed to it now, in order. */

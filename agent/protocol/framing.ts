@@ -78,7 +78,22 @@ export class FrameDecoder {
   private declared = -1;
   private failure: FleetError | null = null;
 
-  constructor(readonly maxFrameBytes = DEFAULT_MAX_FRAME_BYTES) {}
+  /** `maxFrameBytes`: the largest frame taken (bytes after the length field) until `setMaxFrameBytes`. */
+  constructor(private maxFrameBytes = DEFAULT_MAX_FRAME_BYTES) {}
+
+  /** The largest frame taken now, in bytes after the length field. */
+  get frameLimit(): number {
+    return this.maxFrameBytes;
+  }
+
+  /**
+   * Changes the largest frame taken from the next length field on (e.g. 64 KiB before a
+   * peer is admitted, then the full limit). A frame whose length was already read keeps
+   * the limit it was checked against.
+   */
+  setMaxFrameBytes(bytes: number): void {
+    this.maxFrameBytes = bytes;
+  }
 
   /** Bytes received and not yet part of a delivered frame. */
   get bufferedBytes(): number {

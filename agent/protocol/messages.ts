@@ -1,11 +1,21 @@
-// The manager/worker messages of the protocol (version 2: an assign may carry a whole image file, `params.image` "file"): schemas (the types and the checks), type bytes, encode and decode.
+// The manager/worker messages of the protocol (version 3: the manager opens with a challenge, hello and welcome carry HMAC proofs): schemas (the types and the checks), type bytes, encode and decode.
 import { Type as t, type Static, type TSchema } from "@sinclair/typebox";
 import { TypeCompiler, type TypeCheck } from "@sinclair/typebox/compiler";
 import { FleetError } from "../errors";
 import { DEFAULT_MAX_FRAME_BYTES, encodeFrame, type Frame } from "./framing";
 
-/** The protocol version this code speaks; a hello or welcome naming another is answered with `reject`. */
-export const PROTOCOL_VERSION = 2;
+/**
+ * The protocol version this code speaks; a challenge, hello or welcome naming another is
+ * answered with `reject`. 2: an assign may carry a whole image file; 3: the manager opens
+ * with `challenge`, hello and welcome carry HMAC proofs of the shared token (handshake.ts).
+ */
+export const PROTOCOL_VERSION = 3;
+
+/**
+ * Most tasks a worker may ask to hold at once in its hello (`credit`): 64. A worker with
+ * more threads offers 64; the cap keeps one connection from draining the whole queue.
+ */
+export const MAX_CREDIT = 64;
 
 /** The ops a worker can offer (CONTRACT.md): image ops on stripes for grayscale workers, `classify` for recognition workers. */
 export const OPS = ["grayscale", "blur", "sharpen", "edges", "sepia", "invert", "brightness", "contrast", "resize", "classify"] as const;
@@ -17,23 +27,35 @@ const Attempt = t.Integer({ minimum: 1 });
 const Count = t.Integer({ minimum: 0 });
 const Reason = t.String({ maxLength: 1024 });
 const JsonObject = t.Record(t.String(), t.Unknown());
+/** 32 random bytes in base64 (RFC 4648 section 4, padded): 44 characters. */
+const Nonce = t.String({ pattern: "^[A-Za-z0-9+/]{43}=$" });
+/** An HMAC-SHA256 digest in lower-case hex: 64 characters. */
+const Proof = t.String({ pattern: "^[0-9a-f]{64}$" });
 const OpName = t.Union(OPS.map((op) => t.Literal(op)));
 
 /** Each message's JSON header; `payload` (raw bytes after the header) only on assign and result. */
 const headers = {
-  /** Worker -> manager, first message: who it is, what it can do, how many tasks it takes at once (`credit`). */
+  /** Manager -> worker, first message on accept: a fresh `nonce`, and whether the manager holds a token (`auth`) the hello must prove. */
+  challenge: t.Object({ version: t.Literal(PROTOCOL_VERSION), nonce: Nonce, auth: t.Boolean() }, strict),
+  /**
+   * Worker -> manager, the answer to the challenge: who it is, what it can do, how many tasks
+   * it takes at once (`credit`, at most MAX_CREDIT), its own `nonce`, and with a token the
+   * `proof` of it (handshake.ts `proveHello`).
+   */
   hello: t.Object(
     {
       version: t.Literal(PROTOCOL_VERSION),
       workerId: t.String({ minLength: 1, maxLength: 128 }),
       ops: t.Array(OpName, { minItems: 1, uniqueItems: true }),
       cores: t.Integer({ minimum: 1 }),
-      credit: t.Integer({ minimum: 1 }),
+      credit: t.Integer({ minimum: 1, maximum: MAX_CREDIT }),
+      nonce: Nonce,
+      proof: t.Optional(Proof),
     },
     strict,
   ),
-  /** Manager -> worker: hello accepted; the worker sends a heartbeat every `heartbeatMs`. */
-  welcome: t.Object({ version: t.Literal(PROTOCOL_VERSION), heartbeatMs: t.Integer({ minimum: 1 }) }, strict),
+  /** Manager -> worker: hello accepted; the worker sends a heartbeat every `heartbeatMs`; with a token, the manager's `proof` (handshake.ts `proveWelcome`). */
+  welcome: t.Object({ version: t.Literal(PROTOCOL_VERSION), heartbeatMs: t.Integer({ minimum: 1 }), proof: t.Optional(Proof) }, strict),
   /** Either side: the peer is refused and the connection ends. */
   reject: t.Object({ reason: Reason }, strict),
   /** Manager -> worker: run `op` with `params` on the payload; `attempt` counts from 1 and grows on each retransmission. */
@@ -56,6 +78,7 @@ type Kind = keyof Headers;
 type Carrying = "assign" | "result";
 type MessageOf<K extends Kind> = { type: K } & Static<Headers[K]> & (K extends Carrying ? { payload: Uint8Array } : unknown);
 
+export type Challenge = MessageOf<"challenge">;
 export type Hello = MessageOf<"hello">;
 export type Welcome = MessageOf<"welcome">;
 export type Reject = MessageOf<"reject">;
@@ -65,13 +88,14 @@ export type TaskError = MessageOf<"error">;
 export type Heartbeat = MessageOf<"heartbeat">;
 export type Bye = MessageOf<"bye">;
 /** Every message, told apart by `type`. */
-export type Message = Hello | Welcome | Reject | Assign | Result | TaskError | Heartbeat | Bye;
+export type Message = Challenge | Hello | Welcome | Reject | Assign | Result | TaskError | Heartbeat | Bye;
 
 /** The type byte of each message on the wire. */
 export const MESSAGE_TYPES = {
   hello: 0x01,
   welcome: 0x02,
   reject: 0x03,
+  challenge: 0x04,
   assign: 0x10,
   result: 0x11,
   error: 0x12,
@@ -95,7 +119,7 @@ for (const kind of Object.keys(headers) as Kind[]) {
     code: MESSAGE_TYPES[kind],
     check: TypeCompiler.Compile(headers[kind] as TSchema),
     carries: kind === "assign" || kind === "result",
-    versioned: kind === "hello" || kind === "welcome",
+    versioned: kind === "challenge" || kind === "hello" || kind === "welcome",
   };
   specs.set(kind, spec);
   byCode[spec.code] = spec;
@@ -120,7 +144,7 @@ export function encodeMessage(message: Message, maxFrameBytes = DEFAULT_MAX_FRAM
 
 /**
  * Decodes one frame into a message, checking its header strictly (unknown keys refused).
- * Throws PROTOCOL_VERSION (naming both versions) for a hello or welcome of another protocol
+ * Throws PROTOCOL_VERSION (naming both versions) for a challenge, hello or welcome of another protocol
  * version, PROTOCOL_ERROR naming what was wrong for anything else malformed. The payload
  * is a view of the frame's bytes, not a copy.
  */

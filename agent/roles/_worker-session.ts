@@ -1,10 +1,24 @@
-// What every worker role shares: dial the manager, hello with credit, run assigned tasks, heartbeats, reconnect with backoff, stats, stop.
+// What every worker role shares: dial the manager, answer its challenge with an authenticated hello, run assigned tasks, heartbeats, reconnect with backoff, stats, stop.
 import { Type as t } from "@sinclair/typebox";
 import { availableParallelism, hostname as readHostname } from "node:os";
 import { FleetError } from "../errors";
 import { NO_IMPAIRMENT } from "../impair";
 import { RateSeries, perSecond, round2 } from "../metrics";
-import { PROTOCOL_VERSION, connectTo, type Assign, type Connection, type Message, type Op, type Result, type TaskError } from "../protocol";
+import {
+  HANDSHAKE_MAX_FRAME_BYTES,
+  MAX_CREDIT,
+  answerChallenge,
+  checkWelcome,
+  connectTo,
+  type Assign,
+  type Challenge,
+  type Connection,
+  type Hello,
+  type Message,
+  type Op,
+  type Result,
+  type TaskError,
+} from "../protocol";
 import { Slots } from "../slots";
 import { parseDuration } from "../units";
 import { toTaskFailure } from "./_worker-task";
@@ -30,7 +44,7 @@ export interface TaskRunner<Task> {
   stats?(): Record<string, unknown>;
 }
 
-/** A session's settings: `credit` tasks run at once (and as many more may wait; past that BUSY). */
+/** A session's settings: `credit` tasks run at once (and as many more may wait; past that BUSY); at most MAX_CREDIT (64) are offered. */
 export interface SessionSettings {
   role: string;
   manager: string;
@@ -43,16 +57,18 @@ export interface SessionSettings {
 const MAX_RECONNECT_MS = 30_000;
 
 /**
- * Starts serving `runner` to the manager: dials, says hello with `credit`, answers each
- * assign with a result or an error, beats every `heartbeatMs` of the welcome, and redials
- * a lost or unreachable manager (wait doubling from `reconnect` up to 30 s).
+ * Starts serving `runner` to the manager: dials, answers the manager's challenge with a hello
+ * (`credit`, and the proof of `context.token`, agent/protocol/auth.ts), takes tasks only once
+ * the welcome's proof holds, answers each assign with a result or an error, beats every
+ * `heartbeatMs` of the welcome, and redials a lost, unreachable or refusing manager (wait
+ * doubling from `reconnect` up to 30 s).
  * @throws FleetError BAD_MANAGER (422) for an address that is not HOST:PORT, BAD_OPTIONS for a bad `reconnect`.
  */
 export function startWorkerSession<Task>(settings: SessionSettings, context: RoleContext, runner: TaskRunner<Task>): RoleHandle {
   const manager = parseManager(settings.manager);
   const reconnectMs = parseDuration(settings.reconnect, "--reconnect");
   const workerId = settings.id ?? `${readHostname()}-${process.pid}`;
-  const { credit } = settings;
+  const credit = Math.min(settings.credit, MAX_CREDIT);
   const cores = availableParallelism();
   const impair = context.impair ?? NO_IMPAIRMENT;
   const slots = new Slots(credit);
@@ -142,13 +158,37 @@ export function startWorkerSession<Task>(settings: SessionSettings, context: Rol
     }, everyMs);
   };
 
+  // Refuses the manager: says why (reject), logs it, closes.
+  const refuseManager = (connection: Connection, reason: string): void => {
+    context.log("worker_refused_manager", { manager: settings.manager, remote: connection.remote, reason });
+    void connection.send({ type: "reject", reason }).catch(() => {});
+    void connection.close(reason);
+  };
+
+  // The handshake: challenge -> hello (with proof) -> welcome (its proof checked); tasks only after it.
+  const handshake = { challenge: undefined as Challenge | undefined, hello: undefined as Hello | undefined };
+  const greet = (connection: Connection, challenge: Challenge): void => {
+    try {
+      handshake.challenge = challenge;
+      handshake.hello = answerChallenge(context.token, challenge, { workerId, ops: runner.ops, cores, credit });
+    } catch (error) {
+      return refuseManager(connection, (error as Error).message);
+    }
+    void connection.send(handshake.hello).catch(() => {});
+  };
+
   const handle = (connection: Connection, message: Message): void => {
-    if (message.type === "assign") accept(connection, message);
-    else if (message.type === "welcome") {
+    if (welcomed && message.type === "assign") accept(connection, message);
+    else if (message.type === "challenge" && !handshake.challenge) greet(connection, message);
+    else if (message.type === "welcome" && handshake.hello && !welcomed) {
+      const problem = checkWelcome(context.token, handshake.challenge!, handshake.hello, message);
+      if (problem) return refuseManager(connection, problem);
       welcomed = true;
+      connection.raiseFrameLimit();
       startHeartbeats(connection, message.heartbeatMs);
       context.log("worker_welcomed", { manager: settings.manager, heartbeat_ms: message.heartbeatMs });
-    } else context.log("worker_unexpected_message", { type: message.type });
+    } else if (!welcomed) refuseManager(connection, `protocol error: got ${message.type} before the handshake was done`);
+    else context.log("worker_unexpected_message", { type: message.type });
   };
 
   // One session per loop turn: dial, hello, serve until the connection ends, wait, again.
@@ -160,7 +200,7 @@ export function startWorkerSession<Task>(settings: SessionSettings, context: Rol
       let connection: Connection;
       try {
         dialing = true;
-        connection = await connectTo(manager);
+        connection = await connectTo({ ...manager, handshakeFrameBytes: HANDSHAKE_MAX_FRAME_BYTES });
       } catch (error) {
         context.log("worker_dial_failed", { manager: settings.manager, error: (error as Error).message, retry_ms: waitMs });
         await pause(waitMs);
@@ -175,15 +215,15 @@ export function startWorkerSession<Task>(settings: SessionSettings, context: Rol
       }
       if (sessions++ > 0) totals.reconnects += 1;
       current = connection;
+      handshake.challenge = handshake.hello = undefined;
       connection.onMessage((message) => handle(connection, message));
-      const hello = { type: "hello", version: PROTOCOL_VERSION, workerId, ops: runner.ops, cores, credit } as const;
-      await connection.send(hello).catch(() => {});
       const reason = await connection.closed;
       clearInterval(heartbeat);
       current = undefined;
       if (welcomed) waitMs = reconnectMs;
       welcomed = false;
       if (stopping) break;
+      if (reason.code === "PEER_REJECTED") context.log("worker_rejected", { manager: settings.manager, reason: reason.message, retry_ms: waitMs });
       context.log("worker_manager_lost", { manager: settings.manager, reason: `${reason.code}: ${reason.message}`, retry_ms: waitMs });
       await pause(waitMs);
       waitMs = Math.min(waitMs * 2, MAX_RECONNECT_MS);

@@ -1,4 +1,4 @@
-// The manager role: image jobs over HTTP (POST /jobs, GET /jobs/:id[/result], WebSocket /events) run by workers on its worker port.
+// The manager role: image jobs over HTTP (POST /jobs, GET /jobs/:id[/result], WebSocket /events; the token when one is set) run by authenticated workers on its worker port.
 import { Elysia } from "elysia";
 import { staticPlugin } from "@elysiajs/static";
 import { join } from "node:path";
@@ -11,6 +11,7 @@ import { chooseSplit, Scheduler, type Job, type SchedulerEvent } from "../manage
 import { RateSeries, RunningMeans, mbitPerSecond, perSecond } from "../metrics";
 import { parseDuration, parseSize } from "../units";
 import type { ClassifyParams, ManagerStats, WorkerRow } from "../wire";
+import { checkRequest, type GateRules } from "./_http-auth";
 import { JobTable, toJobView, type JobRecord } from "./_manager-jobs";
 import { encodeImage, readJobRequest, type UploadedImage } from "./_manager-upload";
 import type { Role, RoleHandle } from "./types";
@@ -36,6 +37,26 @@ const options = t.Object(
 const WEB_DIR = (Bun as { isStandaloneExecutable?: boolean }).isStandaloneExecutable
   ? join(import.meta.dir, "web")
   : join(import.meta.dir, "..", "..", "web");
+
+/** The upload page and its files (`/`, one path segment with a file extension): open to anyone, the page asks for the token. */
+function isPagePath(path: string): boolean {
+  return path === "/" || /^\/[\w.-]+\.(html|js|css|svg|png|ico)$/.test(path);
+}
+
+/**
+ * The manager's HTTP rules: with a token, every path but the page needs `Authorization: Bearer
+ * TOKEN` (`/events` also `?token=`, as browsers cannot set WebSocket headers); POST /jobs and
+ * WebSocket upgrades from a foreign Origin get 403 whether or not a token is set.
+ */
+function toGateRules(token: string | undefined): GateRules {
+  return {
+    token,
+    isPublic: isPagePath,
+    takesQueryToken: (path) => path === "/events",
+    sameOriginOnly: true,
+    hint: "send Authorization: Bearer TOKEN (the agent's --token-file or AGENT_TOKEN); /events also takes ?token=TOKEN",
+  };
+}
 
 /** The WebSocket topic every `/events` client is subscribed to. */
 const EVENTS_TOPIC = "events";
@@ -64,7 +85,7 @@ export default {
 
     let scheduler: Scheduler;
     try {
-      scheduler = new Scheduler({ hostname: context.host, port: opts.workerPort, taskTimeoutMs, maxAttempts: opts.maxAttempts });
+      scheduler = new Scheduler({ hostname: context.host, port: opts.workerPort, taskTimeoutMs, maxAttempts: opts.maxAttempts, token: context.token });
     } catch (error) {
       throw new FleetError("PORT_UNAVAILABLE", `--worker-port ${opts.workerPort}: ${(error as Error).message}`, 409, { cause: error });
     }
@@ -179,7 +200,9 @@ export default {
       };
     };
 
+    const gate = toGateRules(context.token);
     const server = answerErrorsAsJson(new Elysia({ serve: { maxRequestBodySize: maxUpload } }))
+      .onRequest(({ request }) => checkRequest(request, gate))
       .post("/jobs", ({ request }) => submit(request).catch(errorResponse), { parse: "none" })
       .get("/jobs/:id", ({ params }) => toJobView(jobs.read(params.id)))
       .get("/jobs/:id/result", ({ params }) => readResult(params.id).catch(errorResponse))

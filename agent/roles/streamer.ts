@@ -12,6 +12,7 @@ import { readClientStats, readStreamerStats, type StreamerStats } from "../strea
 import { TIERS, isViewerMode, type Tier, type TierSettings } from "../streamer/tiers";
 import { BOUNDARY, type StreamWriter } from "../streamer/viewer";
 import { parseDuration } from "../units";
+import { VIEWER_COOKIE, checkRequest, holdsToken, type GateRules } from "./_http-auth";
 import type { LastFrame, Role, RoleHandle } from "./types";
 
 const quality = (value: number) => t.Integer({ minimum: 1, maximum: 100, default: value, description: "JPEG quality of the tier" });
@@ -32,6 +33,9 @@ const options = t.Object(
     lowQuality: quality(30),
     lowScale: scale(0.5),
     sourceQuality: t.Integer({ minimum: 1, maximum: 100, default: 90, description: "JPEG quality of synthetic source frames" }),
+    viewerToken: t.Optional(
+      t.String({ minLength: 8, maxLength: 256, description: "closes the page, /stream, /snapshot.jpg and /stats to viewers without it (?token= once; the page keeps it as a cookie); default open" }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -54,6 +58,29 @@ const STREAM_HEADERS = {
 
 /** Longest `?client=` name kept (64 characters). */
 const MAX_CLIENT_NAME = 64;
+
+/**
+ * The streamer's rules: open by default (viewers are its users); with `--viewer-token` every
+ * path needs it, as `?token=`, the page's cookie, or `Authorization: Bearer`.
+ */
+function toGateRules(viewerToken: string | undefined): GateRules {
+  return {
+    token: viewerToken,
+    isPublic: () => false,
+    takesQueryToken: () => true,
+    cookie: VIEWER_COOKIE,
+    sameOriginOnly: false,
+    hint: "open the page once as /?token=TOKEN (the streamer's --viewer-token); it keeps it as a cookie",
+  };
+}
+
+/**
+ * The cookie that keeps a viewer's token for the page's own requests (`<img src=/stream>`,
+ * fetch /stats): HttpOnly, SameSite=Strict, for the whole server (RFC 6265).
+ */
+function toViewerCookie(token: string): string {
+  return `${VIEWER_COOKIE}=${encodeURIComponent(token)}; Path=/; HttpOnly; SameSite=Strict`;
+}
 
 export default {
   name: "streamer",
@@ -93,7 +120,9 @@ export default {
     const stats = (): StreamerStats =>
       final ?? readStreamerStats(hub, { port: boundPort, startedAt, reactions: reactions.count, uplinkBps, spec: opts.source, now: Date.now() });
 
+    const { viewerToken } = opts;
     const app = answerErrorsAsJson(new Elysia())
+      .onRequest(({ request }) => checkRequest(request, toGateRules(viewerToken)))
       .get("/stream", ({ query }) => stream(query))
       .get("/snapshot.jpg", () => {
         const frame = hub.latest;
@@ -102,10 +131,12 @@ export default {
       })
       .get("/stats", ({ query }) => (query.client === undefined ? stats() : readClientStats(hub, query.client.slice(0, MAX_CLIENT_NAME), reactions.count)))
       .post("/reactions", () => jsonResponse({ reactions: ++reactions.count }, 201))
-      .get("/*", ({ path }) => {
+      .get("/*", ({ path, query }) => {
         const file = PAGE_FILES[path];
         if (!file) throw new FleetError("NOT_FOUND", `no page ${path}`, 404);
-        return new Response(Bun.file(join(WEB_DIR, file[0])), { headers: { "content-type": file[1] } });
+        // A page opened with a valid ?token= keeps it as a cookie for its own requests.
+        const keep = viewerToken !== undefined && holdsToken(viewerToken, [query.token]) ? { "set-cookie": toViewerCookie(viewerToken) } : {};
+        return new Response(Bun.file(join(WEB_DIR, file[0])), { headers: { "content-type": file[1], ...keep } });
       });
     try {
       app.listen({ port: opts.port, hostname: context.host, idleTimeout: 0 });

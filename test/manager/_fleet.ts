@@ -2,7 +2,7 @@
 import type { RawImage } from "../../agent/imaging/ops";
 import { readTask, runTask, toTaskFailure } from "../../agent/roles/_worker-task";
 import type { SchedulerEvent } from "../../agent/manager";
-import { connectTo, PROTOCOL_VERSION, type Assign, type Connection, type Hello, type Message } from "../../agent/protocol";
+import { answerChallenge, checkWelcome, connectTo, type Assign, type Challenge, type Connection, type Hello, type HelloFields, type Message } from "../../agent/protocol";
 import sharp from "../../agent/sharp";
 import { FIXTURES } from "../helpers";
 
@@ -30,11 +30,16 @@ export async function runAssign(assign: Assign): Promise<{ meta: Record<string, 
   return { meta: { width: output.width, height: output.height, channels: output.channels }, payload: output.data };
 }
 
-/** Dials the scheduler, says hello (credit 1 unless told) and follows `behave` for each assign; heartbeats as welcomed. */
+/**
+ * Dials the scheduler, answers its challenge with a hello (credit 1 unless told; proving
+ * `token` when given) and follows `behave` for each assign; heartbeats once its welcome's proof
+ * holds. Resolves once the hello is sent.
+ */
 export async function startWorker(
   port: number,
-  hello: Partial<Hello> & { workerId: string },
+  fields: Partial<HelloFields> & { workerId: string },
   behave: (assign: Assign, index: number) => Behaviour = () => "answer",
+  token?: string,
 ): Promise<FakeWorker> {
   const connection = await connectTo({ hostname: "127.0.0.1", port });
   const assigns: Assign[] = [];
@@ -63,8 +68,19 @@ export async function startWorker(
     },
   };
   connection.onClose(() => clearInterval(heartbeat));
+  const said = Promise.withResolvers<void>();
+  let challenge: Challenge | undefined;
+  let hello: Hello | undefined;
   connection.onMessage(async (message: Message) => {
+    if (message.type === "challenge") {
+      challenge = message;
+      hello = answerChallenge(token, message, { ops: ["grayscale", "blur", "resize"], cores: 1, credit: 1, ...fields });
+      await connection.send(hello);
+      return said.resolve();
+    }
     if (message.type === "welcome") {
+      const problem = checkWelcome(token, challenge!, hello!, message);
+      if (problem) return void connection.close(problem);
       heartbeat = setInterval(() => void connection.send({ type: "heartbeat", inFlight: held, done: 0, cpuPercent: 1, rssBytes: 1 }).catch(() => {}), message.heartbeatMs);
       return;
     }
@@ -84,7 +100,7 @@ export async function startWorker(
       await connection.send({ type: "error", taskId: assign.taskId, attempt: assign.attempt, code: "STOPPING", message: "the worker is stopping" });
     } else if (behaviour === "leave") await connection.close("leaving mid-task");
   });
-  await connection.send({ type: "hello", version: PROTOCOL_VERSION, ops: ["grayscale", "blur", "resize"], cores: 1, credit: 1, ...hello });
+  await Promise.race([said.promise, connection.closed]);
   return worker;
 }
 

@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { applyOp } from "../../agent/imaging/ops";
 import { Scheduler } from "../../agent/manager";
-import { MESSAGE_TYPES, encodeFrame } from "../../agent/protocol";
+import { MESSAGE_TYPES, PROTOCOL_VERSION, encodeFrame } from "../../agent/protocol";
 import { dialRaw } from "../protocol/_peers";
 import { makeGradient, pick, recordEvents, startWorker } from "./_fleet";
 
@@ -15,6 +15,8 @@ function startScheduler(options: { taskTimeoutMs?: number; maxAttempts?: number;
 const image = makeGradient(24, 1);
 const expected = await applyOp("grayscale", {}, image);
 const job = { id: "j", op: "grayscale", params: {}, image };
+/** The challenge an open scheduler sends first on every connection (its nonce is fresh each time). */
+const challenge = { type: "challenge", version: PROTOCOL_VERSION, nonce: expect.stringMatching(/^[A-Za-z0-9+/]{43}=$/), auth: false } as const;
 
 describe("Scheduler delivery", () => {
   test("a silent worker's task times out and is redone by the other worker; the result is taken once", async () => {
@@ -133,10 +135,10 @@ describe("Scheduler delivery", () => {
     const { scheduler, log } = startScheduler();
     await using _ = scheduler;
     await using peer = await dialRaw(scheduler.port);
-    const hello = { version: 3, workerId: "future", ops: ["grayscale"], cores: 1, credit: 1 };
+    const hello = { version: 4, workerId: "future", ops: ["grayscale"], cores: 1, credit: 1 };
     peer.socket.write(Buffer.concat(encodeFrame(MESSAGE_TYPES.hello, JSON.stringify(hello), new Uint8Array(0))));
     await peer.closed;
-    expect(peer.messages).toEqual([{ type: "reject", reason: "hello speaks protocol version 3; this side speaks version 2" }]);
+    expect(peer.messages).toEqual([challenge, { type: "reject", reason: "hello speaks protocol version 4; this side speaks version 3" }]);
     await log.waitFor((event) => event.type === "worker-rejected");
     await using _a = await startWorker(scheduler.port, { workerId: "a" });
     expect(await scheduler.submit(job)).toEqual(expected);
@@ -150,7 +152,7 @@ describe("Scheduler delivery", () => {
     const heartbeat = { inFlight: 0, done: 0, cpuPercent: 0, rssBytes: 0 };
     peer.socket.write(Buffer.concat(encodeFrame(MESSAGE_TYPES.heartbeat, JSON.stringify(heartbeat), new Uint8Array(0))));
     await peer.closed;
-    expect(peer.messages[0]).toEqual({ type: "reject", reason: "expected hello first, got heartbeat" });
+    expect(peer.messages.slice(0, 2)).toEqual([challenge, { type: "reject", reason: "expected hello first, got heartbeat" }]);
     expect(pick(log.events, "worker-rejected", ["remote"])).toEqual([{ type: "worker-rejected", reason: "expected hello first, got heartbeat" }]);
   });
 });

@@ -106,7 +106,7 @@ describe("manager with worker processes", () => {
     const hello = JSON.stringify({ version: 99, workerId: "old", ops: ["grayscale"], cores: 1, credit: 1 });
     for (const part of encodeFrame(MESSAGE_TYPES.hello, hello)) wrongVersion.socket.write(part);
     await wrongVersion.closed;
-    expect(wrongVersion.messages.map((message) => message.type)).toEqual(["reject"]);
+    expect(wrongVersion.messages.map((message) => message.type)).toEqual(["challenge", "reject"]);
     await using w1 = spawnWorker(fleet.workerAddress, "w1");
     await until(fleet, () => fleet.stats().workers === 1);
     await postJobs(fleet.base, 2);

@@ -8,14 +8,15 @@ export const jpeg = readPhotos().get("chelsea.jpg")!;
 
 /** One message of every type; assign and result carry the JPEG. */
 export const samples: Message[] = [
-  { type: "hello", version: PROTOCOL_VERSION, workerId: "pi-3/grayscale", ops: ["grayscale", "blur"], cores: 4, credit: 2 },
-  { type: "welcome", version: PROTOCOL_VERSION, heartbeatMs: 1000 },
+  { type: "hello", version: PROTOCOL_VERSION, workerId: "pi-3/grayscale", ops: ["grayscale", "blur"], cores: 4, credit: 2, nonce: "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", proof: "5d".repeat(32) },
+  { type: "welcome", version: PROTOCOL_VERSION, heartbeatMs: 1000, proof: "0f".repeat(32) },
   { type: "reject", reason: "no ops in common" },
   { type: "assign", taskId: "job-7/stripe-2", attempt: 1, op: "blur", params: { sigma: 2.5, halo: 8 }, payload: jpeg },
   { type: "result", taskId: "job-7/stripe-2", attempt: 1, meta: { width: 640, height: 80, format: "jpeg" }, payload: jpeg },
   { type: "error", taskId: "job-7/stripe-3", attempt: 2, code: "DECODE_FAILED", message: "not a JPEG: ümlaut 😀" },
   { type: "heartbeat", inFlight: 2, done: 41, cpuPercent: 187.5, rssBytes: 73_400_320 },
   { type: "bye", reason: "shutting down" },
+  { type: "challenge", version: PROTOCOL_VERSION, nonce: "q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq80=", auth: true },
 ];
 
 /** Mulberry32: a tiny seeded generator of floats in [0, 1), for repeatable random cuts. */

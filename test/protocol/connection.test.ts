@@ -64,15 +64,15 @@ describe("Connection", () => {
     expect(describeReason(await client.closed)).toBe("PEER_REJECTED: peer rejected us: no ops in common");
   });
 
-  test("a hello of protocol version 3 gets a reject naming both versions", async () => {
+  test("a hello of protocol version 2 gets a reject naming both versions", async () => {
     const { listener, reasons } = listenEcho();
     await using _ = listener;
     await using raw = await dialRaw(listener.port);
-    raw.socket.write(concat(encodeFrame(MESSAGE_TYPES.hello, JSON.stringify({ version: 3, workerId: "w", ops: ["blur"], cores: 1, credit: 1 }))));
+    raw.socket.write(concat(encodeFrame(MESSAGE_TYPES.hello, JSON.stringify({ version: 2, workerId: "w", ops: ["blur"], cores: 1, credit: 1 }))));
     await raw.closed;
     expect({ got: raw.messages, reason: describeReason(await reasons[0]!) }).toEqual({
-      got: [{ type: "reject", reason: "hello speaks protocol version 3; this side speaks version 2" }],
-      reason: "PROTOCOL_VERSION: hello speaks protocol version 3; this side speaks version 2",
+      got: [{ type: "reject", reason: "hello speaks protocol version 2; this side speaks version 3" }],
+      reason: "PROTOCOL_VERSION: hello speaks protocol version 2; this side speaks version 3",
     });
   });
 

@@ -34,8 +34,9 @@ describe("messages", () => {
   });
 
   test("malformed headers are PROTOCOL_ERRORs naming what was wrong", () => {
-    const { hello, assign, heartbeat, result } = MESSAGE_TYPES;
+    const { hello, assign, heartbeat, result, challenge } = MESSAGE_TYPES;
     const goodAssign = { taskId: "t", attempt: 1, op: "blur", params: {} };
+    const goodHello = { version: 3, workerId: "w", ops: ["blur"], cores: 1, credit: 1, nonce: "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=" };
     expect([
       refusal(0x42, "{}"),
       refusal(assign, "{not json"),
@@ -48,7 +49,11 @@ describe("messages", () => {
       refusal(result, JSON.stringify({ taskId: "t", attempt: 1 })),
       refusal(heartbeat, JSON.stringify({ inFlight: 0, done: 0, cpuPercent: 1, rssBytes: 1 }), new Uint8Array(3)),
       refusal(hello, JSON.stringify({ workerId: "w", ops: ["blur"], cores: 1, credit: 1 })),
-      refusal(hello, JSON.stringify({ version: 2, workerId: "", ops: [], cores: 0.5, credit: 1 })),
+      refusal(hello, JSON.stringify({ version: 3, workerId: "", ops: [], cores: 0.5, credit: 1, nonce: "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=" })),
+      refusal(hello, JSON.stringify({ ...goodHello, credit: 65 })),
+      refusal(hello, JSON.stringify({ ...goodHello, nonce: "short=" })),
+      refusal(hello, JSON.stringify({ ...goodHello, proof: "ABC" })),
+      refusal(challenge, JSON.stringify({ version: 3, nonce: goodHello.nonce })),
     ]).toEqual([
       "PROTOCOL_ERROR: unknown message type 0x42",
       "PROTOCOL_ERROR: assign: header is not UTF-8 JSON (JSON Parse error: Expected '}')",
@@ -60,16 +65,25 @@ describe("messages", () => {
       "PROTOCOL_ERROR: assign: /extra Unexpected property (got true)",
       "PROTOCOL_ERROR: result: /meta Expected required property",
       "PROTOCOL_ERROR: heartbeat: carries 3 payload bytes; it takes none",
-      "PROTOCOL_ERROR: hello: /version Expected required property",
+      "PROTOCOL_ERROR: hello: /version Expected required property; /nonce Expected required property",
       "PROTOCOL_ERROR: hello: /workerId Expected string length greater or equal to 1 (got \"\"); /ops Expected array length to be greater or equal to 1 (got []); /cores Expected integer (got 0.5)",
+      "PROTOCOL_ERROR: hello: /credit Expected integer to be less or equal to 64 (got 65)",
+      "PROTOCOL_ERROR: hello: /nonce Expected string to match '^[A-Za-z0-9+/]{43}=$' (got \"short=\")",
+      "PROTOCOL_ERROR: hello: /proof Expected string to match '^[0-9a-f]{64}$' (got \"ABC\")",
+      "PROTOCOL_ERROR: challenge: /auth Expected required property",
     ]);
   });
 
-  test("a hello or welcome of another version is PROTOCOL_VERSION, naming both versions", () => {
-    const hello = JSON.stringify({ version: 3, workerId: "w", ops: ["blur"], cores: 1, credit: 1, future: "field" });
-    expect([refusal(MESSAGE_TYPES.hello, hello), refusal(MESSAGE_TYPES.welcome, '{"version":0,"heartbeatMs":5}')]).toEqual([
-      "PROTOCOL_VERSION: hello speaks protocol version 3; this side speaks version 2",
-      "PROTOCOL_VERSION: welcome speaks protocol version 0; this side speaks version 2",
+  test("a challenge, hello or welcome of another version is PROTOCOL_VERSION, naming both versions", () => {
+    const hello = JSON.stringify({ version: 2, workerId: "w", ops: ["blur"], cores: 1, credit: 1, future: "field" });
+    expect([
+      refusal(MESSAGE_TYPES.hello, hello),
+      refusal(MESSAGE_TYPES.welcome, '{"version":0,"heartbeatMs":5}'),
+      refusal(MESSAGE_TYPES.challenge, '{"version":4,"nonce":"","auth":false}'),
+    ]).toEqual([
+      "PROTOCOL_VERSION: hello speaks protocol version 2; this side speaks version 3",
+      "PROTOCOL_VERSION: welcome speaks protocol version 0; this side speaks version 3",
+      "PROTOCOL_VERSION: challenge speaks protocol version 4; this side speaks version 3",
     ]);
   });
 

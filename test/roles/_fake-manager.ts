@@ -1,11 +1,14 @@
-// A fake manager for worker suites: welcomes each hello, records every message in arrival order, hands them out by type.
+// A fake manager for worker suites: challenges each connection, welcomes each hello whose proof holds (else rejects it), records every message in arrival order, hands them out by type.
 import type { FleetError } from "../../agent/errors";
-import { listenFor, PROTOCOL_VERSION, type Connection, type Message } from "../../agent/protocol";
+import { checkHello, createChallenge, createWelcome, listenFor, type Connection, type Message } from "../../agent/protocol";
 
 type Event = Message | { type: "closed"; reason: FleetError };
 
-/** Listens on 127.0.0.1, a free port; `next(type)` takes the first recorded event of that type, waiting for it. */
-export function listenManager(heartbeatMs = 20) {
+/**
+ * Listens on 127.0.0.1, a free port, and runs the manager's handshake (agent/protocol/auth.ts)
+ * under `token`; `next(type)` takes the first recorded event of that type, waiting for it.
+ */
+export function listenManager(heartbeatMs = 20, token?: string) {
   const events: { connection: Connection; event: Event }[] = [];
   const waiters: (() => void)[] = [];
   const record = (connection: Connection, event: Event) => {
@@ -16,11 +19,16 @@ export function listenManager(heartbeatMs = 20) {
     hostname: "127.0.0.1",
     port: 0,
     onConnection: (connection) => {
+      const challenge = createChallenge(token);
       connection.onMessage((message) => {
         record(connection, message);
-        if (message.type === "hello") return connection.send({ type: "welcome", version: PROTOCOL_VERSION, heartbeatMs });
+        if (message.type !== "hello") return;
+        const problem = checkHello(token, challenge, message);
+        if (problem) return void connection.send({ type: "reject", reason: problem }).then(() => connection.close(problem));
+        return connection.send(createWelcome(token, challenge, message, heartbeatMs));
       });
       connection.onClose((reason) => record(connection, { type: "closed", reason }));
+      void connection.send(challenge).catch(() => {});
     },
   });
   const next = async <T extends Event["type"]>(type: T): Promise<{ connection: Connection; event: Extract<Event, { type: T }> }> => {

@@ -34,7 +34,7 @@ describe("grayscale-worker", () => {
     await using manager = listenManager();
     await using _ = await startWorker(manager.listener.port, { concurrency: 3 });
     const { event } = await manager.next("hello");
-    expect(event).toEqual({ type: "hello", version: PROTOCOL_VERSION, workerId: "worker-test", ops: IMAGE_OPS as never, cores: availableParallelism(), credit: 3 });
+    expect(event).toEqual({ type: "hello", version: PROTOCOL_VERSION, workerId: "worker-test", ops: IMAGE_OPS as never, cores: availableParallelism(), credit: 3, nonce: expect.stringMatching(/^[A-Za-z0-9+/]{43}=$/) });
   });
 
   test("a grayscale stripe of a real photo, a blur (sigma 2) of raw pixels and of the whole file come back exactly as applyOp makes them", async () => {

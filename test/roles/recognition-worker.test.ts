@@ -31,7 +31,7 @@ describe("recognition-worker", () => {
     await using manager = listenManager();
     await using _ = await startWorker(manager.listener.port, { concurrency: 2, batch: 2 });
     const { event } = await manager.next("hello");
-    expect(event).toEqual({ type: "hello", version: PROTOCOL_VERSION, workerId: "recognizer-test", ops: ["classify"], cores: availableParallelism(), credit: 8 });
+    expect(event).toEqual({ type: "hello", version: PROTOCOL_VERSION, workerId: "recognizer-test", ops: ["classify"], cores: availableParallelism(), credit: 8, nonce: expect.stringMatching(/^[A-Za-z0-9+/]{43}=$/) });
   });
 
   test("classify answers objects, top5 and the image's size in meta, with an empty payload: cat, cup, person", async () => {

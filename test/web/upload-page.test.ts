@@ -28,11 +28,12 @@ describeWith("chromium")("upload page", () => {
     expect(await cards.count()).toBe(3);
     for (let index = 0; index < 3; index += 1) {
       const card = cards.nth(index);
+      await card.locator("img.after[src]").waitFor({ state: "attached" });
       await card.locator("img.after").evaluate((img) => ((img as unknown as { complete: boolean }).complete ? null : new Promise((done) => img.addEventListener("load", done))));
       expect(await card.locator("img.after").evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth)).toBeGreaterThan(0);
       expect(await card.locator("img.before").evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth)).toBeGreaterThan(0);
       expect(await card.locator(".workers").innerText()).toMatch(/workers: w[12]/);
-      const href = await card.locator("a.download").getAttribute("href");
+      const href = await card.locator("a.download").getAttribute("data-result");
       const response = await fetch(new URL(href!, base));
       expect(response.headers.get("content-type")).toBe("image/png");
       const meta = await sharp(new Uint8Array(await response.arrayBuffer())).metadata();
@@ -41,6 +42,33 @@ describeWith("chromium")("upload page", () => {
     const names = (await page.locator("#workers td:first-child").allInnerTexts()).sort();
     expect(names).toEqual(["w1", "w2"]);
     await page.locator("#queue .figure", { hasText: "done" }).locator("b", { hasText: /^3$/ }).waitFor(); // refreshed once a second
+  });
+
+  test("a manager with a token: the page asks for it once, keeps it for the tab, and runs a job with it", async () => {
+    const token = "page-token-9e2";
+    await using fleet = await startRole("manager", { port: 0, workerPort: 0 }, { token });
+    const { port, worker_port } = fleet.stats() as unknown as { port: number; worker_port: number };
+    await using _ = await startRole("grayscale-worker", { manager: `127.0.0.1:${worker_port}`, concurrency: 1, id: "w1" }, { token });
+    await using browser = await launchBrowser();
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    const prompts: string[] = [];
+    page.on("dialog", (dialog) => {
+      prompts.push(dialog.message());
+      void dialog.accept(token);
+    });
+    await page.goto(`http://127.0.0.1:${port}/`);
+    await page.locator("#workers tr:nth-child(2)").waitFor();
+    await page.setInputFiles("#images", [join(FIXTURES, "chelsea-480p.jpg")]);
+    await page.click("#submit");
+    await page.locator(".job[data-state='done']").waitFor();
+    await page.locator(".job img.after[src]").waitFor({ state: "attached" });
+    const width = await page.locator(".job img.after").evaluate((img) => new Promise((done) => {
+      const image = img as unknown as { complete: boolean; naturalWidth: number; addEventListener(type: string, listener: () => void): void };
+      if (image.complete) done(image.naturalWidth);
+      else image.addEventListener("load", () => done(image.naturalWidth));
+    }));
+    const kept = await page.evaluate(() => (globalThis as unknown as { sessionStorage: { getItem(key: string): string | null } }).sessionStorage.getItem("framefleet-manager-token"));
+    expect({ prompts: prompts.length, kept, wide: (width as number) > 0 }).toEqual({ prompts: 1, kept: token, wide: true });
   });
 
   test("classify: three photos on a recognition worker; boxes drawn over each photo, top labels cat, cup, person, JSON download", async () => {
@@ -64,7 +92,7 @@ describeWith("chromium")("upload page", () => {
       const card = cards.nth(index);
       expect(await card.locator("svg.detections rect").count()).toBeGreaterThan(0);
       expect(await card.locator(".labels").innerText()).toMatch(/^(cat|cup|person) 0\.\d\d/);
-      const href = await card.locator("a.download").getAttribute("href");
+      const href = await card.locator("a.download").getAttribute("data-result");
       const result = (await (await fetch(new URL(href!, base))).json()) as { objects: unknown[]; top5: unknown[] };
       expect(result.objects.length).toBeGreaterThan(0);
     }
