@@ -3,7 +3,7 @@ import { Elysia } from "elysia";
 import { staticPlugin } from "@elysiajs/static";
 import { arch, cpus, freemem, hostname, totalmem } from "node:os";
 import { join } from "node:path";
-import { guardRequest, type AuthMode } from "./auth";
+import { checkRequest, type AuthMode, type GateRules } from "./auth";
 import { CHART_JS } from "./chart-js";
 import { FleetError } from "./errors";
 import { answerErrorsAsJson } from "./http";
@@ -28,11 +28,25 @@ const WEB_DIR = (Bun as { isStandaloneExecutable?: boolean }).isStandaloneExecut
   : join(import.meta.dir, "..", "web");
 
 /** Paths anyone may read: the health probe and the status page's own files (the page then asks for the token). */
-function isPublic(method: string, path: string): boolean {
-  return (
-    method === "GET" &&
-    (path === "/v1/health" || path === "/" || path === "/vendor/chart.js" || /^\/[\w.-]+\.(html|js|css|svg)$/.test(path))
-  );
+function isPublic(path: string): boolean {
+  return path === "/v1/health" || path === "/" || path === "/vendor/chart.js" || /^\/[\w.-]+\.(html|js|css|svg)$/.test(path);
+}
+
+/**
+ * The control API's gate: the token (header only) when set, browsers' cross-site calls
+ * refused, JSON-only mutating calls (no HTML form can send JSON), and in loopback mode only
+ * loopback Host names (DNS rebinding).
+ */
+function toGateRules(token: string | undefined, mode: AuthMode): GateRules {
+  return {
+    token,
+    isPublic,
+    takesQueryToken: () => false,
+    sameOriginOnly: true,
+    jsonOnly: true,
+    loopbackHostOnly: mode === "loopback",
+    hint: "send Authorization: Bearer TOKEN (the agent's --token-file or AGENT_TOKEN)",
+  };
 }
 
 /**
@@ -46,7 +60,7 @@ function readLastFrame(supervisor: Supervisor, id: string): Uint8Array {
 }
 
 /**
- * Builds the control API of CONTRACT.md, guarded by `guardRequest` (agent/auth.ts): a
+ * Builds the control API of CONTRACT.md, guarded by `checkRequest` (agent/auth.ts): a
  * foreign Origin gets 403, a mutating call without a JSON body 415, and with a token set
  * every call but `GET /v1/health` and the page's files answers 401 without
  * `Authorization: Bearer TOKEN`.
@@ -54,6 +68,7 @@ function readLastFrame(supervisor: Supervisor, id: string): Uint8Array {
 export async function createControlApp(settings: ControlSettings) {
   const { supervisor } = settings;
   const mode = settings.mode ?? (settings.token ? "token" : "loopback");
+  const gate = toGateRules(settings.token, mode);
   const startedAt = Date.now();
   const metrics = createMetricsExporter(settings.agent, () => supervisor.list());
   const health = (): Health => ({
@@ -68,7 +83,7 @@ export async function createControlApp(settings: ControlSettings) {
     auth: mode,
   });
   return answerErrorsAsJson(new Elysia({ normalize: false }))
-    .onRequest(({ request }) => guardRequest(request, { mode, token: settings.token, isPublic }))
+    .onRequest(({ request }) => checkRequest(request, gate))
     .get("/v1/health", health)
     .get("/v1/roles", () => supervisor.list())
     .post(

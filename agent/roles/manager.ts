@@ -11,7 +11,7 @@ import { chooseSplit, Scheduler, type Job, type SchedulerEvent } from "../manage
 import { RateSeries, RunningMeans, mbitPerSecond, perSecond } from "../metrics";
 import { parseDuration, parseSize } from "../units";
 import type { ClassifyParams, ManagerStats, WorkerRow } from "../wire";
-import { checkRequest, type GateRules } from "./_http-auth";
+import { checkRequest, type GateRules } from "../auth";
 import { JobTable, toJobView, type JobRecord } from "./_manager-jobs";
 import { encodeImage, readJobRequest, type UploadedImage } from "./_manager-upload";
 import type { Role, RoleHandle } from "./types";

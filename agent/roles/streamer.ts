@@ -12,7 +12,7 @@ import { readClientStats, readStreamerStats, type StreamerStats } from "../strea
 import { TIERS, isViewerMode, type Tier, type TierSettings } from "../streamer/tiers";
 import { BOUNDARY, type StreamWriter } from "../streamer/viewer";
 import { parseDuration } from "../units";
-import { VIEWER_COOKIE, checkRequest, holdsToken, type GateRules } from "./_http-auth";
+import { checkRequest, holdsToken, type GateRules } from "../auth";
 import type { LastFrame, Role, RoleHandle } from "./types";
 
 const quality = (value: number) => t.Integer({ minimum: 1, maximum: 100, default: value, description: "JPEG quality of the tier" });
@@ -63,6 +63,9 @@ const MAX_CLIENT_NAME = 64;
  * The streamer's rules: open by default (viewers are its users); with `--viewer-token` every
  * path needs it, as `?token=`, the page's cookie, or `Authorization: Bearer`.
  */
+/** The cookie a streamer's viewer page keeps its `--viewer-token` in. */
+const VIEWER_COOKIE = "framefleet_viewer";
+
 function toGateRules(viewerToken: string | undefined): GateRules {
   return {
     token: viewerToken,
