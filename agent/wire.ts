@@ -86,6 +86,8 @@ export const TopicStats = t.Object({ received: t.Number(), saved: t.Number(), im
 export const ReceiverStats = t.Object({
   role: t.Literal("receiver"),
   port: t.Number(),
+  /** `--ack`: when its 202 goes (written, fsync or queued). */
+  ack: t.Union([t.Literal("written"), t.Literal("fsync"), t.Literal("queued")]),
   received: t.Number(),
   saved: t.Number(),
   failed: t.Number(),
@@ -93,6 +95,10 @@ export const ReceiverStats = t.Object({
   busy: t.Number(),
   queue_depth: t.Number(),
   queue_bytes: t.Number(),
+  /** Temp files of crashed receivers removed from OUT/.framefleet/tmp/ on start. */
+  recovered_temp_files: t.Number(),
+  /** Group commits run (`--ack fsync`): each syncs every file written since the one before. */
+  sync_passes: t.Number(),
   bytes: t.Number(),
   images_per_s: t.Number(),
   mbit_per_s: t.Number(),
