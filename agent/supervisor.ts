@@ -161,7 +161,7 @@ export class Supervisor {
 
   /**
    * Refuses command sources, files read from outside the working folder and data dir, and
-   * output paths outside the data dir; rewrites `out` to its place in the data dir.
+   * output paths (`out`, a sender's `ackLog`) outside the data dir; rewrites them to their place in the data dir.
    */
   private holdToPolicy(options: Record<string, unknown>): void {
     if (typeof options.source === "string" && runsCommand(parseSourceSpec(options.source)) && !this.policy.allowSourceCmd)
@@ -179,11 +179,13 @@ export class Supervisor {
       if (!isInside(path, ".") && !isInside(path, this.policy.dataDir))
         throw new FleetError("PATH_REFUSED", `${field} reads "${path}", outside the agent's working folder and data dir; such paths are taken only from its own command line (or when started with --allow-files-anywhere)`, 403);
     }
-    if (typeof options.out === "string") {
-      const path = normalize(options.out);
+    for (const field of ["out", "ackLog"] as const) {
+      const value = options[field];
+      if (typeof value !== "string" || value === "") continue;
+      const path = normalize(value);
       if (isAbsolute(path) || path.startsWith(".."))
-        throw new FleetError("PATH_REFUSED", `options.out "${options.out}" must be a relative path inside the agent's data dir`, 403);
-      options.out = resolve(this.policy.dataDir, path);
+        throw new FleetError("PATH_REFUSED", `options.${field} "${value}" must be a relative path inside the agent's data dir`, 403);
+      options[field] = resolve(this.policy.dataDir, path);
     }
   }
 }

@@ -111,13 +111,19 @@ export const ReceiverStats = t.Object({
 });
 export type ReceiverStats = Static<typeof ReceiverStats>;
 
-/** Figures of a sender; `sent` counts images issued (retries after 503 not counted again). */
+/**
+ * Figures of a sender; `sent` counts images issued (retries not counted again), and
+ * `sent = ok + failed + in_flight`. Any 2xx is ok. `retries` counts 503s honoured;
+ * `unreachable` counts attempts that found the target down (refused, reset, timed out),
+ * each retried after a backoff until the sender stops sending (then the image is failed).
+ */
 export const SenderStats = t.Object({
   role: t.Literal("sender"),
   sent: t.Number(),
   ok: t.Number(),
   failed: t.Number(),
   retries: t.Number(),
+  unreachable: t.Number(),
   in_flight: t.Number(),
   bytes: t.Number(),
   frames: t.Number(),

@@ -9,7 +9,7 @@ const chelsea = photos.get("chelsea.jpg")!;
 
 async function post(port: number, body: Bun.BodyInit, headers: Record<string, string>) {
   const response = await fetch(`http://127.0.0.1:${port}/upload`, { method: "POST", body, headers });
-  return { status: response.status, body: (await response.json()) as { error?: string; id?: number } };
+  return { status: response.status, body: (await response.json()) as { error?: string; id?: number; ack?: string } };
 }
 
 describe("receiver", () => {
