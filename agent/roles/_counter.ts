@@ -32,13 +32,14 @@ function writeDurably(path: string, text: string, temp: string): void {
   syncFolder(dirname(path));
 }
 
-/** Reads a counter file: its number, or undefined when it does not exist. */
+/** Reads a counter file: its number, or undefined when it does not exist (or, for the legacy path, is a topic's folder). */
 function readCounterFile(path: string): number | undefined {
   let text: string;
   try {
     text = readFileSync(path, "utf8").trim();
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "EISDIR") return undefined;
     throw error;
   }
   const value = Number(text);

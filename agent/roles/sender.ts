@@ -98,9 +98,15 @@ export default {
     let wake: () => void = () => {};
     const stopSignal = new Promise<void>((resolve) => (wake = resolve));
     // Resolved once no new frames are taken (duration over or stop): unreachable targets are no longer retried.
-    let endSending: () => void = () => {};
     let sending = true;
-    const sendingEnded = new Promise<void>((resolve) => (endSending = resolve));
+    let resolveSendingEnded: () => void = () => {};
+    const sendingEnded = new Promise<void>((resolve) => (resolveSendingEnded = resolve));
+    const endSending = (): void => {
+      sending = false;
+      resolveSendingEnded();
+    };
+    // The end of --duration also frees slots held by images waiting out a backoff, so the frame loop can see it.
+    const durationTimer = durationMs > 0 ? setTimeout(endSending, durationMs) : undefined;
 
     const countError = (code: string): void => {
       totals.failed += 1;
@@ -157,7 +163,7 @@ export default {
       let nextAt = performance.now();
       let turn = 0;
       const topicNames = Array.from({ length: opts.topics }, (_, index) => `topic-${index}`);
-      while (!stopping && (durationMs === 0 || Date.now() - startedAt < durationMs)) {
+      while (!stopping && sending && (durationMs === 0 || Date.now() - startedAt < durationMs)) {
         if (intervalMs > 0) {
           const wait = nextAt - performance.now();
           if (wait > 0) await Promise.race([Bun.sleep(wait), stopSignal]);
@@ -183,7 +189,7 @@ export default {
     const ended = run()
       .catch((error) => context.log("sender_failed", { error: (error as Error).message }))
       .then(() => {
-        sending = false;
+        clearTimeout(durationTimer);
         endSending();
         return slots.idle();
       })
