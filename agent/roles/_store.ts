@@ -47,10 +47,18 @@ function toStamp(ms: number): string {
   return new Date(ms).toISOString().replace(/[-:]/g, "");
 }
 
-/** Gives a temp file its final name; fails rather than replace a file. The temp name is removed either way. */
-async function linkFinal(temp: string, path: string): Promise<void> {
+/**
+ * Gives a temp file its final name; fails rather than replace a file. When the folder is
+ * gone (removed while the receiver runs), `makeFolder` makes it again and the link is
+ * retried once. The temp name is removed either way.
+ */
+async function linkFinal(temp: string, path: string, makeFolder: () => Promise<void>): Promise<void> {
   try {
-    await link(temp, path);
+    await link(temp, path).catch(async (error: NodeJS.ErrnoException) => {
+      if (error.code !== "ENOENT") throw error;
+      await makeFolder();
+      await link(temp, path);
+    });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     throw code === "EEXIST" ? new FleetError("FILE_EXISTS", `${path} exists; not overwritten`, 500, { cause: error }) : error;
@@ -195,13 +203,10 @@ export class ImageStore {
     const path = join(folder, `${toStamp(Date.now())}_${job.id}_${job.name}.jpg`);
     const temp = this.writing.toTempPath(job.id);
     try {
-      if (!this.madeFolders.has(folder)) {
-        await mkdir(folder, { recursive: true });
-        this.madeFolders.add(folder);
-      }
+      if (!this.madeFolders.has(folder)) await this.makeFolder(folder);
       if (!this.writing.sync) {
         await writeFile(temp, job.data);
-        await linkFinal(temp, path);
+        await linkFinal(temp, path, () => this.makeFolder(folder));
         return this.finish({ job, path, savedAt: Date.now() });
       }
       const handle = await open(temp, "w");
@@ -217,6 +222,11 @@ export class ImageStore {
     } catch (error) {
       this.finish({ job, error: error as Error });
     }
+  }
+
+  private async makeFolder(folder: string): Promise<void> {
+    await mkdir(folder, { recursive: true });
+    this.madeFolders.add(folder);
   }
 
   /** Runs sync passes while files wait for one; a single loop at a time, so files written during a pass join the next. */
@@ -241,7 +251,7 @@ export class ImageStore {
         try {
           await entry.handle.sync();
           await entry.handle.close();
-          await linkFinal(entry.temp, entry.path);
+          await linkFinal(entry.temp, entry.path, () => this.makeFolder(entry.folder));
         } catch (error) {
           entry.error = error as Error;
           await entry.handle.close().catch(() => undefined);

@@ -1,6 +1,6 @@
 // The receiver's --ack modes, its state in OUT/.framefleet/, topics that would collide with it, crash leftovers and the counter's lease.
 import { describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PersistentCounter, type LeaseWriter } from "../../agent/roles/_counter";
 import { makeTempDir, readPhotos, startRole } from "../helpers";
@@ -36,6 +36,18 @@ describe("receiver --ack", () => {
       });
       // Group commit: 20 files at once need fewer sync passes than files.
       if (ack === "fsync") expect(stats.sync_passes as number).toBeLessThan(20);
+    });
+  }
+
+  for (const ack of ["written", "fsync"] as const) {
+    test(`${ack}: a topic folder removed while the receiver runs is made again`, async () => {
+      using dir = makeTempDir();
+      await using receiver = await startRole("receiver", { port: 0, out: dir.path, ack });
+      const port = receiver.stats().port as number;
+      const first = await post(port);
+      rmSync(join(dir.path, "cams"), { recursive: true });
+      const second = await post(port);
+      expect({ statuses: [first.status, second.status], files: readdirSync(join(dir.path, "cams")).length }).toEqual({ statuses: [202, 202], files: 1 });
     });
   }
 
