@@ -1,5 +1,5 @@
 // The receiver's bounded save queue: atomic, never-overwriting writes into OUT/TOPIC/, synced in groups when asked.
-import { link, mkdir, open, unlink, writeFile, type FileHandle } from "node:fs/promises";
+import { link, mkdir, open, unlink, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { FleetError } from "../errors";
 
@@ -205,7 +205,7 @@ export class ImageStore {
     try {
       if (!this.madeFolders.has(folder)) await this.makeFolder(folder);
       if (!this.writing.sync) {
-        await writeFile(temp, job.data);
+        await Bun.write(temp, job.data);
         await linkFinal(temp, path, () => this.makeFolder(folder));
         return this.finish({ job, path, savedAt: Date.now() });
       }
