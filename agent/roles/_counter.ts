@@ -10,7 +10,7 @@ import { FleetError } from "../errors";
 const LEASE = 1000;
 
 /** Syncs a folder, so a rename or link inside it survives power loss. */
-export function syncFolder(path: string): void {
+function syncFolder(path: string): void {
   const fd = openSync(path, "r");
   try {
     fsyncSync(fd);
