@@ -148,8 +148,8 @@ export class Supervisor {
 
   /**
    * Refuses command sources, files read from outside the working folder and data dir (each
-   * match after realpath), and output paths outside the data dir; rewrites `out` to its
-   * place in the data dir.
+   * match after realpath), and output paths (`out`, a sender's `ackLog`) outside the data
+   * dir; rewrites them to their place in the data dir.
    */
   private async holdToPolicy(options: Record<string, unknown>): Promise<void> {
     if (typeof options.source === "string" && runsCommand(parseSourceSpec(options.source)) && !this.policy.allowSourceCmd)
@@ -163,6 +163,9 @@ export class Supervisor {
       if (typeof options.source === "string" && options.source.startsWith("files:")) await checkFilesSpec("options.source", options.source.slice("files:".length), roots);
       if (typeof options.model === "string") await checkReadPath("options.model", options.model, roots);
     }
-    if (typeof options.out === "string") options.out = await placeOutput("options.out", options.out, this.policy.dataDir);
+    for (const field of ["out", "ackLog"] as const) {
+      const value = options[field];
+      if (typeof value === "string" && value !== "") options[field] = await placeOutput(`options.${field}`, value, this.policy.dataDir);
+    }
   }
 }

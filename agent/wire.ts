@@ -88,6 +88,8 @@ export const TopicStats = t.Object({ received: t.Number(), saved: t.Number(), im
 export const ReceiverStats = t.Object({
   role: t.Literal("receiver"),
   port: t.Number(),
+  /** `--ack`: when its 202 goes (written, fsync or queued). */
+  ack: t.Union([t.Literal("written"), t.Literal("fsync"), t.Literal("queued")]),
   received: t.Number(),
   saved: t.Number(),
   failed: t.Number(),
@@ -95,6 +97,10 @@ export const ReceiverStats = t.Object({
   busy: t.Number(),
   queue_depth: t.Number(),
   queue_bytes: t.Number(),
+  /** Temp files of crashed receivers removed from OUT/.framefleet/tmp/ on start. */
+  recovered_temp_files: t.Number(),
+  /** Group commits run (`--ack fsync`): each syncs every file written since the one before. */
+  sync_passes: t.Number(),
   bytes: t.Number(),
   images_per_s: t.Number(),
   mbit_per_s: t.Number(),
@@ -107,13 +113,19 @@ export const ReceiverStats = t.Object({
 });
 export type ReceiverStats = Static<typeof ReceiverStats>;
 
-/** Figures of a sender; `sent` counts images issued (retries after 503 not counted again). */
+/**
+ * Figures of a sender; `sent` counts images issued (retries not counted again), and
+ * `sent = ok + failed + in_flight`. Any 2xx is ok. `retries` counts 503s honoured;
+ * `unreachable` counts attempts that found the target down (refused, reset, timed out),
+ * each retried after a backoff until the sender stops sending (then the image is failed).
+ */
 export const SenderStats = t.Object({
   role: t.Literal("sender"),
   sent: t.Number(),
   ok: t.Number(),
   failed: t.Number(),
   retries: t.Number(),
+  unreachable: t.Number(),
   in_flight: t.Number(),
   bytes: t.Number(),
   frames: t.Number(),

@@ -1,8 +1,9 @@
-// `npm run bench`: every subject against its baseline in one run, printed as a table and saved to bench/results/latest.json.
+// `npm run bench`: every subject against its baseline in one run, printed as a table and saved to bench/results/latest.json; `npm run bench -- ack` runs the --ack subject alone.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { cleanUp, makeTempDir, removeTempDir } from "./_process";
+import { ACK_LOAD, ACK_ROUNDS, ACK_RUN_SECONDS, formatAck, runAck } from "./ack";
 import { formatRows, formatRuns, toRows } from "./_table";
 import { describeFolder, runDisk } from "./disk";
 import { runFunctions } from "./functions";
@@ -35,6 +36,26 @@ async function runInTmpfs() {
   }
 }
 
+/** Runs the --ack subject and prints its table and what it includes. */
+async function runAndPrintAck() {
+  const ack = await runAck();
+  console.log(`\nreceiver --ack modes against a naive saver (wrk -t${ACK_LOAD.threads} -c${ACK_LOAD.connections}, POST of ${PHOTO.split("/").at(-1)}, 127.0.0.1; ${ACK_ROUNDS} rounds of ${ACK_RUN_SECONDS}s per cell after a 1 s warm-up, subjects in turn, output emptied and \`sync\` between rounds):`);
+  console.log(formatAck(ack.cells));
+  console.log(`folders: ${ack.folders.map((folder) => `${folder.path} (${folder.device}, ${folder.fstype})`).join("; ")}`);
+  console.log("- 2xx/s: wrk's answers; queued answers before the file exists, so saved/s (files counted after the receiver's queue drained / (wrk's time + drain)) is its real rate.");
+  return ack;
+}
+
+/** `npm run bench -- ack`: the --ack subject alone, saved to bench/results/ack-latest.json. */
+async function mainAck(): Promise<void> {
+  const machine = describeMachine();
+  console.log(`Framefleet bench (ack)  ${machine.date}  ${machine.cores} cores  ${machine.cpu}  bun ${machine.bun}  ${machine.platform}`);
+  const ack = await runAndPrintAck();
+  mkdirSync(RESULTS, { recursive: true });
+  writeFileSync(join(RESULTS, "ack-latest.json"), `${JSON.stringify({ machine, load: ACK_LOAD, ...ack }, null, 2)}\n`);
+  console.log(`\nwritten: ${join(RESULTS, "ack-latest.json")}`);
+}
+
 async function main(): Promise<void> {
   const machine = describeMachine();
   console.log(`Framefleet bench  ${machine.date}  ${machine.cores} cores  ${machine.cpu}  bun ${machine.bun}  ${machine.platform}`);
@@ -45,6 +66,7 @@ async function main(): Promise<void> {
   const recognition = await runRecognition();
   const grayscale = await runGrayscale();
   const streamer = await runStreamer();
+  const ack = await runAndPrintAck();
   const rows = [...toRows({ sink: tmpfs.sink, binary: tmpfs.binary, json: tmpfs.json, disk, functions }), ...toRecognitionRows(recognition), ...toGrayscaleRows(grayscale)];
   const runs: [string, LoadRun][] = [
     ...tmpfs.sink.map((run, index): [string, LoadRun] => [`bare Bun.serve, binary #${index + 1}`, run]),
@@ -87,7 +109,7 @@ what the numbers include:
   7c-7e: workers --impair '{"cpu":0.25}' --concurrency 1, blur sigma 8, 8 jobs 6 in flight (7c, 7d), one job alone on --split stripes fleets (7e: the striping alone; with auto one worker gets the file and decodes it at Pi speed: see the runs); 2 rounds, fleets in turn.`);
 
   mkdirSync(RESULTS, { recursive: true });
-  writeFileSync(join(RESULTS, "latest.json"), `${JSON.stringify({ machine, load: { ...LOAD, rounds: ROUNDS, run_s: RUN_SECONDS, warmup_s: WARMUP_SECONDS }, rows, runs: Object.fromEntries(runs), disk, functions, recognition, grayscale, streamer }, null, 2)}\n`);
+  writeFileSync(join(RESULTS, "latest.json"), `${JSON.stringify({ machine, load: { ...LOAD, rounds: ROUNDS, run_s: RUN_SECONDS, warmup_s: WARMUP_SECONDS }, rows, runs: Object.fromEntries(runs), disk, functions, recognition, grayscale, streamer, ack }, null, 2)}\n`);
   console.log(`\nwritten: ${join(RESULTS, "latest.json")}`);
 }
 
@@ -95,7 +117,7 @@ const stopOnSignal = (): void => void cleanUp().then(() => process.exit(130));
 process.on("SIGINT", stopOnSignal);
 process.on("SIGTERM", stopOnSignal);
 try {
-  await main();
+  await (process.argv[2] === "ack" ? mainAck() : main());
 } finally {
   await cleanUp();
 }

@@ -42,9 +42,9 @@ export async function startRole(name: string, options: Record<string, unknown>, 
   return { ...handle, stop, [Symbol.asyncDispose]: stop };
 }
 
-/** Every file under `dir/topic` folders, as topic -> file names. */
+/** Every file under `dir/topic` folders, as topic -> file names (the receiver's own `.framefleet` is no topic). */
 export function listSaved(dir: string): Map<string, string[]> {
-  const topics = readdirSync(dir, { withFileTypes: true }).filter((entry) => entry.isDirectory());
+  const topics = readdirSync(dir, { withFileTypes: true }).filter((entry) => entry.isDirectory() && !entry.name.startsWith("."));
   return new Map(topics.map((topic) => [topic.name, readdirSync(join(dir, topic.name)).sort()]));
 }
 

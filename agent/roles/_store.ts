@@ -1,5 +1,5 @@
-// The receiver's bounded save queue: atomic, never-overwriting writes into OUT/TOPIC/.
-import { mkdir, link, unlink, writeFile } from "node:fs/promises";
+// The receiver's bounded save queue: atomic, never-overwriting writes into OUT/TOPIC/, synced in groups when asked.
+import { link, mkdir, open, unlink, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { FleetError } from "../errors";
 
@@ -10,6 +10,8 @@ export interface SaveJob {
   name: string;
   data: Uint8Array;
   sentAt?: number;
+  /** Called with the job's outcome once it is saved (per the store's `sync`) or has failed. */
+  acknowledge?: (outcome: SaveOutcome) => void;
 }
 
 /** What the store reports after each job: the file written, or the error. */
@@ -23,16 +25,64 @@ export interface StoreLimits {
   writers: number;
 }
 
+/** How the store writes: whether a file is fsynced (with its folder) before it counts as saved, and where temp files go. */
+export interface StoreWriting {
+  sync: boolean;
+  /** A temp path unique to this process for job `id`, on the same file system as OUT. */
+  toTempPath: (id: number) => string;
+}
+
+/** A file written to its temp name, waiting for the next sync pass. */
+interface Unsynced {
+  job: SaveJob;
+  handle: FileHandle;
+  temp: string;
+  folder: string;
+  path: string;
+  error?: Error;
+}
+
 /** `2026-11-21T23:20:00.123Z` -> `20261121T232000.123Z`, sortable and safe in file names. */
 function toStamp(ms: number): string {
   return new Date(ms).toISOString().replace(/[-:]/g, "");
 }
 
 /**
- * A bounded FIFO of images and the writers that drain it. Each file is written to a
- * temp name in its topic folder, then hard-linked to its final name (which fails rather
- * than overwrite an existing file) and the temp name removed: a reader never sees a
- * partial file and no file is ever replaced.
+ * Gives a temp file its final name; fails rather than replace a file. When the folder is
+ * gone (removed while the receiver runs), `makeFolder` makes it again and the link is
+ * retried once. The temp name is removed either way.
+ */
+async function linkFinal(temp: string, path: string, makeFolder: () => Promise<void>): Promise<void> {
+  try {
+    await link(temp, path).catch(async (error: NodeJS.ErrnoException) => {
+      if (error.code !== "ENOENT") throw error;
+      await makeFolder();
+      await link(temp, path);
+    });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw code === "EEXIST" ? new FleetError("FILE_EXISTS", `${path} exists; not overwritten`, 500, { cause: error }) : error;
+  } finally {
+    await unlink(temp).catch(() => undefined);
+  }
+}
+
+/** fsyncs a folder, so the names linked into it survive power loss. */
+async function syncFolder(folder: string): Promise<void> {
+  const handle = await open(folder, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * A bounded FIFO of images and the writers that drain it. Each file is written to a temp
+ * name, then hard-linked to its final name (which fails rather than overwrite an existing
+ * file) and the temp name removed: a reader never sees a partial file and no file is ever
+ * replaced. With `sync`, files are fsynced in groups before the link, and the folders
+ * after it (group commit: one pass covers every file that finished writing meanwhile).
  */
 export class ImageStore {
   private readonly queue: SaveJob[] = [];
@@ -42,16 +92,20 @@ export class ImageStore {
   private readonly madeFolders = new Set<string>();
   private drainWaiters: (() => void)[] = [];
   private spaceWaiters: (() => void)[] = [];
+  private unsynced: Unsynced[] = [];
+  private syncing = 0;
+  private passes = 0;
 
   constructor(
     private readonly outDir: string,
     private readonly limits: StoreLimits,
+    private readonly writing: StoreWriting,
     private readonly onOutcome: (outcome: SaveOutcome) => void,
   ) {}
 
-  /** Jobs waiting or being written. */
+  /** Jobs waiting, being written or waiting for their sync. */
   get depth(): number {
-    return this.queue.length - this.head + this.active;
+    return this.queue.length - this.head + this.active + this.unsynced.length + this.syncing;
   }
 
   /** Bytes of the jobs waiting. */
@@ -59,12 +113,18 @@ export class ImageStore {
     return this.queuedBytes;
   }
 
+  /** Sync passes run so far (each covers every file written meanwhile). */
+  get syncPasses(): number {
+    return this.passes;
+  }
+
   /**
-   * Queues a job unless the queue is full.
+   * Queues a job unless the queue is full. Files waiting for a sync count as waiting, so
+   * they (and their open files) stay within `maxJobs` too.
    * @returns false when full (the caller answers 503 with Retry-After: backpressure, nothing dropped).
    */
   offer(job: SaveJob): boolean {
-    const waiting = this.queue.length - this.head;
+    const waiting = this.queue.length - this.head + this.unsynced.length + this.syncing;
     const full = waiting >= this.limits.maxJobs || (waiting > 0 && this.queuedBytes + job.data.length > this.limits.maxBytes);
     if (full) return false;
     this.queue.push(job);
@@ -99,7 +159,7 @@ export class ImageStore {
     return false;
   }
 
-  /** Resolves once every queued job has been written or has failed. */
+  /** Resolves once every queued job has been saved or has failed. */
   drain(): Promise<void> {
     if (this.depth === 0) return Promise.resolve();
     return new Promise((resolve) => this.drainWaiters.push(resolve));
@@ -112,14 +172,22 @@ export class ImageStore {
       this.queuedBytes -= job.data.length;
       this.active += 1;
       this.spaceWaiters[0]?.();
-      void this.write(job).then((outcome) => {
+      void this.write(job).then(() => {
         this.active -= 1;
-        this.onOutcome(outcome);
         this.compact();
         this.pump();
-        if (this.depth === 0) for (const resolve of this.drainWaiters.splice(0)) resolve();
+        this.wakeDrained();
       });
     }
+  }
+
+  private finish(outcome: SaveOutcome): void {
+    this.onOutcome(outcome);
+    outcome.job.acknowledge?.(outcome);
+  }
+
+  private wakeDrained(): void {
+    if (this.depth === 0) for (const resolve of this.drainWaiters.splice(0)) resolve();
   }
 
   /** Drops the consumed front of the array once it dominates, keeping push/shift O(1) amortized. */
@@ -130,27 +198,70 @@ export class ImageStore {
     }
   }
 
-  private async write(job: SaveJob): Promise<SaveOutcome> {
+  private async write(job: SaveJob): Promise<void> {
     const folder = join(this.outDir, job.topic);
     const path = join(folder, `${toStamp(Date.now())}_${job.id}_${job.name}.jpg`);
-    const temp = join(folder, `.incoming-${job.id}.tmp`);
+    const temp = this.writing.toTempPath(job.id);
     try {
-      if (!this.madeFolders.has(folder)) {
-        await mkdir(folder, { recursive: true });
-        this.madeFolders.add(folder);
+      if (!this.madeFolders.has(folder)) await this.makeFolder(folder);
+      if (!this.writing.sync) {
+        await Bun.write(temp, job.data);
+        await linkFinal(temp, path, () => this.makeFolder(folder));
+        return this.finish({ job, path, savedAt: Date.now() });
       }
-      await writeFile(temp, job.data);
+      const handle = await open(temp, "w");
       try {
-        await link(temp, path);
+        await handle.writeFile(job.data);
       } catch (error) {
-        const code = (error as NodeJS.ErrnoException).code;
-        throw code === "EEXIST" ? new FleetError("FILE_EXISTS", `${path} exists; not overwritten`, 500, { cause: error }) : error;
-      } finally {
+        await handle.close();
         await unlink(temp).catch(() => undefined);
+        throw error;
       }
-      return { job, path, savedAt: Date.now() };
+      this.unsynced.push({ job, handle, temp, folder, path });
+      void this.runSyncPasses();
     } catch (error) {
-      return { job, error: error as Error };
+      this.finish({ job, error: error as Error });
     }
+  }
+
+  private async makeFolder(folder: string): Promise<void> {
+    await mkdir(folder, { recursive: true });
+    this.madeFolders.add(folder);
+  }
+
+  /** Runs sync passes while files wait for one; a single loop at a time, so files written during a pass join the next. */
+  private async runSyncPasses(): Promise<void> {
+    if (this.syncing > 0) return;
+    while (this.unsynced.length > 0) {
+      const batch = this.unsynced.splice(0);
+      this.syncing = batch.length;
+      await this.syncBatch(batch);
+      this.passes += 1;
+      this.syncing = 0;
+      const savedAt = Date.now();
+      for (const entry of batch) this.finish(entry.error ? { job: entry.job, error: entry.error } : { job: entry.job, path: entry.path, savedAt });
+    }
+    this.wakeDrained();
+  }
+
+  /** One group commit: fsync every file, link each to its final name, then fsync each touched folder once. */
+  private async syncBatch(batch: Unsynced[]): Promise<void> {
+    await Promise.all(
+      batch.map(async (entry) => {
+        try {
+          await entry.handle.sync();
+          await entry.handle.close();
+          await linkFinal(entry.temp, entry.path, () => this.makeFolder(entry.folder));
+        } catch (error) {
+          entry.error = error as Error;
+          await entry.handle.close().catch(() => undefined);
+          await unlink(entry.temp).catch(() => undefined);
+        }
+      }),
+    );
+    const folders = [...new Set(batch.filter((entry) => !entry.error).map((entry) => entry.folder))];
+    const failures = await Promise.all(folders.map((folder) => syncFolder(folder).then(() => undefined, (error: Error) => error)));
+    const failed = new Map(folders.map((folder, index) => [folder, failures[index]]));
+    for (const entry of batch) entry.error ??= failed.get(entry.folder);
   }
 }

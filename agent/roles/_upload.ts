@@ -15,13 +15,14 @@ const TOPIC = /^[A-Za-z0-9._-]{1,64}$/;
 const DEFAULT_TOPIC = "default";
 
 /**
- * Checks a topic: 1-64 of `[A-Za-z0-9._-]`, not `.` or `..`, since it becomes a folder name.
+ * Checks a topic: 1-64 of `[A-Za-z0-9._-]`, not starting with `.` (so not `.`, `..` or the
+ * receiver's own `.framefleet`), since it becomes a folder name beside the receiver's state.
  * @throws FleetError BAD_TOPIC (422).
  */
 export function checkTopic(topic: string | null | undefined): string {
   if (topic === null || topic === undefined || topic === "") return DEFAULT_TOPIC;
-  if (!TOPIC.test(topic) || topic === "." || topic === "..")
-    throw new FleetError("BAD_TOPIC", `topic "${topic.slice(0, 80)}" must be 1-64 of A-Z a-z 0-9 . _ -`, 422);
+  if (!TOPIC.test(topic) || topic.startsWith("."))
+    throw new FleetError("BAD_TOPIC", `topic "${topic.slice(0, 80)}" must be 1-64 of A-Z a-z 0-9 . _ -, not starting with "."`, 422);
   return topic;
 }
 

@@ -2,7 +2,7 @@
 import { Elysia } from "elysia";
 import { Type as t } from "@sinclair/typebox";
 import { mkdir } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { FleetError } from "../errors";
 import { NO_IMPAIRMENT, type ImpairmentReport } from "../impair";
 import { answerErrorsAsJson, errorResponse, jsonResponse } from "../http";
@@ -12,7 +12,8 @@ import sharp from "../sharp";
 import { parseDuration, parseSize } from "../units";
 import type { ReceiverStats } from "../wire";
 import { PersistentCounter } from "./_counter";
-import { ImageStore, type SaveOutcome } from "./_store";
+import { openReceiverState, toTempPath } from "./_state";
+import { ImageStore, type SaveJob, type SaveOutcome } from "./_store";
 import { readUpload } from "./_upload";
 import type { LastFrame, Role, RoleHandle } from "./types";
 
@@ -26,6 +27,10 @@ const options = t.Object(
     verify: t.Union([t.Literal("header"), t.Literal("decode"), t.Literal("none")], { default: "header" }),
     writers: t.Integer({ minimum: 1, maximum: 64, default: 4, description: "files written at once" }),
     queueWait: t.String({ default: "2s", description: "how long a request is held while the queue is full before 503" }),
+    ack: t.Union([t.Literal("written"), t.Literal("fsync"), t.Literal("queued")], {
+      default: "written",
+      description: "when the 202 goes: written (file has its final name), fsync (file and folder synced, group commit), queued (in memory only; a crash loses the queue)",
+    }),
   },
   { additionalProperties: false },
 );
@@ -34,7 +39,16 @@ const options = t.Object(
 const RETRY_AFTER_S = "1";
 /** Requests held at once while the queue is full; past this a full queue answers 503 at once, bounding memory to this many bodies. */
 const MAX_HELD_REQUESTS = 256;
-const COUNTER_FILE = "image_counter.txt";
+
+/** When a receiver answers an upload; `/upload`'s 202 carries it as `ack`. */
+export type AckMode = "written" | "fsync" | "queued";
+
+/** A job whose promise settles with its save outcome (written and fsync modes wait on it before answering). */
+function toAcknowledgedJob(job: SaveJob): { job: SaveJob; saved: Promise<SaveOutcome> } {
+  let acknowledge!: (outcome: SaveOutcome) => void;
+  const saved = new Promise<SaveOutcome>((resolve) => (acknowledge = resolve));
+  return { job: { ...job, acknowledge }, saved };
+}
 
 /** Checks an image's bytes per `--verify`: header (markers and SOF, no decode), decode (sharp decodes every pixel), none. */
 async function verifyImage(data: Uint8Array, mode: "header" | "decode" | "none"): Promise<void> {
@@ -47,6 +61,14 @@ async function verifyImage(data: Uint8Array, mode: "header" | "decode" | "none")
       throw new FleetError("BAD_JPEG", `JPEG does not decode: ${(error as Error).message}`, 422, { cause: error });
     }
   }
+}
+
+/**
+ * Throws when a save failed, so a written/fsync client gets a 500 and knows its image was not saved.
+ * @throws FleetError SAVE_FAILED (500).
+ */
+function checkSaved(outcome: SaveOutcome): void {
+  if ("error" in outcome) throw new FleetError("SAVE_FAILED", `image ${outcome.job.id} was not saved: ${outcome.error.message}`, 500, { cause: outcome.error });
 }
 
 /** Figures kept per topic. */
@@ -65,7 +87,10 @@ export default {
     const queueWaitMs = parseDuration(opts.queueWait, "--queue-wait");
     const outDir = resolve(opts.out);
     await mkdir(outDir, { recursive: true });
-    const counter = PersistentCounter.open(join(outDir, COUNTER_FILE));
+    const state = openReceiverState(outDir);
+    if (state.recoveredTempFiles > 0) context.log("receiver_recovered", { temp_files: state.recoveredTempFiles });
+    const counter = PersistentCounter.open(state.counterPath, { legacyPath: state.legacyCounterPath, temp: toTempPath(state, "counter") });
+    const ack = opts.ack as AckMode;
     const latency = new LatencyHistogram();
     const series = new RateSeries();
     const topics = new Map<string, TopicCounts>();
@@ -96,7 +121,8 @@ export default {
       lastFrame = outcome.job.data;
       if (outcome.job.sentAt) latency.record(outcome.savedAt - outcome.job.sentAt);
     };
-    const store = new ImageStore(outDir, { maxJobs: opts.queue, maxBytes, writers: opts.writers }, onOutcome);
+    const writing = { sync: ack === "fsync", toTempPath: (id: number) => toTempPath(state, id) };
+    const store = new ImageStore(outDir, { maxJobs: opts.queue, maxBytes, writers: opts.writers }, writing, onOutcome);
     const impair = context.impair ?? NO_IMPAIRMENT;
     // Aborted on stop: releases the dropped requests that `loss` impairment holds unanswered.
     const releaseDropped = new AbortController();
@@ -108,9 +134,12 @@ export default {
       return {
         role: "receiver",
         port: boundPort,
+        ack,
         ...totals,
         queue_depth: store.depth,
         queue_bytes: store.bytes,
+        recovered_temp_files: state.recoveredTempFiles,
+        sync_passes: store.syncPasses,
         images_per_s: perSecond(totals.saved, activeElapsed),
         mbit_per_s: mbitPerSecond(totals.bytes, activeElapsed),
         rate_5s: series.rate(5),
@@ -134,14 +163,15 @@ export default {
           return read;
         });
         if (!firstAt) firstAt = Date.now();
-        const job = { id: counter.next(), ...upload };
+        const { job, saved } = toAcknowledgedJob({ id: counter.next(), ...upload });
         if (!store.offer(job) && !(await store.offerWithin(job, queueWaitMs, MAX_HELD_REQUESTS))) {
           totals.busy += 1;
           return jsonResponse({ error: "QUEUE_FULL", message: "save queue is full; retry later" }, 503, { "retry-after": RETRY_AFTER_S });
         }
         totals.received += 1;
         topicCounts(upload.topic).received += 1;
-        return jsonResponse({ id: job.id }, 202);
+        if (ack !== "queued") await checkSaved(await saved);
+        return jsonResponse({ id: job.id, ack }, 202);
       } catch (error) {
         if (error instanceof FleetError && error.status < 500) totals.rejected += 1;
         return errorResponse(error);

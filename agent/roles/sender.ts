@@ -1,5 +1,6 @@
 // The sender role: frames from a source to receivers over HTTP, topics x multiply POSTs per frame.
 import { Type as t } from "@sinclair/typebox";
+import { closeSync, openSync, writeSync } from "node:fs";
 import { FleetError } from "../errors";
 import { NO_IMPAIRMENT, type ImpairmentReport } from "../impair";
 import { LatencyHistogram, RateSeries, mbitPerSecond, perSecond } from "../metrics";
@@ -7,6 +8,7 @@ import { Slots } from "../slots";
 import { openSource, parseSourceSpec } from "../sources";
 import { parseDuration } from "../units";
 import type { SenderStats } from "../wire";
+import { Backoff } from "./_backoff";
 import { parseJobFields, toRequestBodies, type RequestBody } from "./_request-body";
 import type { Role, RoleHandle } from "./types";
 
@@ -26,12 +28,34 @@ const options = t.Object(
     job: t.String({ default: "", description: "with --format job: the op and its parameters as form fields, `op=blur,sigma=8`" }),
     concurrency: t.Integer({ minimum: 1, maximum: 1024, default: 8, description: "requests in flight" }),
     timeout: t.String({ default: "10s", description: "per-request timeout" }),
+    ackLog: t.String({ default: "", description: "file to append `TARGET ID` to for each acknowledged image (ID from the answer's `id`, `-` without one)" }),
   },
   { additionalProperties: false },
 );
 
 /** The longest a 503's Retry-After is honoured, so a stop is never held up for long. */
 const MAX_RETRY_WAIT_MS = 5000;
+
+/**
+ * Errors after which the receiver is taken as unreachable: the attempt is retried after a
+ * backoff (at-least-once: a reset or timeout may come after the receiver saved the image).
+ */
+const UNREACHABLE = new Set(["ECONNREFUSED", "ECONNRESET", "ECONNABORTED", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "TIMEOUT"]);
+
+/** Names a fetch failure: TIMEOUT, or the error's code (ECONNREFUSED, ...), or NETWORK. */
+function toErrorCode(error: unknown): string {
+  return (error as { name?: string }).name === "TimeoutError" ? "TIMEOUT" : ((error as { code?: string }).code ?? "NETWORK");
+}
+
+/** The `id` of a receiver's JSON answer, or `-` when it has none (the original experiment's receiver). */
+function readAckId(text: string): string {
+  try {
+    const id = (JSON.parse(text) as { id?: unknown }).id;
+    return typeof id === "number" || typeof id === "string" ? String(id) : "-";
+  } catch {
+    return "-";
+  }
+}
 
 /** Reads Retry-After in seconds (RFC 9110 section 10.2.3; the HTTP-date form falls back to 1 s), capped. */
 function readRetryAfter(response: Response): number {
@@ -65,12 +89,24 @@ export default {
     const latency = new LatencyHistogram();
     const series = new RateSeries();
     const errors: Record<string, number> = {};
-    const totals = { sent: 0, ok: 0, failed: 0, retries: 0, bytes: 0, frames: 0 };
+    const totals = { sent: 0, ok: 0, failed: 0, retries: 0, unreachable: 0, bytes: 0, frames: 0 };
+    const backoffs = new Map(targets.map((target) => [target, new Backoff()]));
+    const ackLog = opts.ackLog ? openSync(opts.ackLog, "a") : undefined;
     const startedAt = Date.now();
     let stoppedAt = 0;
     let stopping = false;
     let wake: () => void = () => {};
     const stopSignal = new Promise<void>((resolve) => (wake = resolve));
+    // Resolved once no new frames are taken (duration over or stop): unreachable targets are no longer retried.
+    let sending = true;
+    let resolveSendingEnded: () => void = () => {};
+    const sendingEnded = new Promise<void>((resolve) => (resolveSendingEnded = resolve));
+    const endSending = (): void => {
+      sending = false;
+      resolveSendingEnded();
+    };
+    // The end of --duration also frees slots held by images waiting out a backoff, so the frame loop can see it.
+    const durationTimer = durationMs > 0 ? setTimeout(endSending, durationMs) : undefined;
 
     const countError = (code: string): void => {
       totals.failed += 1;
@@ -80,6 +116,7 @@ export default {
     // peer never answers); else the delay and the rate's wait come first, inside the latency
     // clock and the timeout, as a slow network's would.
     const post = async (target: URL, body: RequestBody): Promise<void> => {
+      const backoff = backoffs.get(target)!;
       for (;;) {
         const began = performance.now();
         if (impair.drops()) {
@@ -97,19 +134,26 @@ export default {
             headers: { ...body.headers, "x-sent-at": sentAt },
             signal,
           });
-          await response.arrayBuffer();
-          if (response.status === 202 || (response.status === 200 && jobFields)) {
+          const text = await response.text();
+          backoff.reset();
+          if (response.status >= 200 && response.status < 300) {
             latency.record(performance.now() - began);
             totals.ok += 1;
             totals.bytes += body.size;
             series.add(1, body.size);
+            if (ackLog !== undefined) writeSync(ackLog, `${target.href} ${readAckId(text)}\n`);
             return;
           }
           if (response.status !== 503 || stopping) return countError(`HTTP_${response.status}`);
           totals.retries += 1;
           await Promise.race([Bun.sleep(readRetryAfter(response)), stopSignal]);
         } catch (error) {
-          return countError((error as { name?: string }).name === "TimeoutError" ? "TIMEOUT" : ((error as { code?: string }).code ?? "NETWORK"));
+          const code = toErrorCode(error);
+          if (!UNREACHABLE.has(code)) return countError(code);
+          totals.unreachable += 1;
+          if (!sending) return countError(code);
+          await Promise.race([Bun.sleep(backoff.nextDelay()), sendingEnded]);
+          if (!sending) return countError(code);
         }
       }
     };
@@ -119,7 +163,7 @@ export default {
       let nextAt = performance.now();
       let turn = 0;
       const topicNames = Array.from({ length: opts.topics }, (_, index) => `topic-${index}`);
-      while (!stopping && (durationMs === 0 || Date.now() - startedAt < durationMs)) {
+      while (!stopping && sending && (durationMs === 0 || Date.now() - startedAt < durationMs)) {
         if (intervalMs > 0) {
           const wait = nextAt - performance.now();
           if (wait > 0) await Promise.race([Bun.sleep(wait), stopSignal]);
@@ -144,9 +188,14 @@ export default {
 
     const ended = run()
       .catch((error) => context.log("sender_failed", { error: (error as Error).message }))
-      .then(() => slots.idle())
+      .then(() => {
+        clearTimeout(durationTimer);
+        endSending();
+        return slots.idle();
+      })
       .then(async () => {
         stoppedAt = Date.now();
+        if (ackLog !== undefined) closeSync(ackLog);
         await source.close();
       });
 

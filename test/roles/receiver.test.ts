@@ -9,7 +9,7 @@ const chelsea = photos.get("chelsea.jpg")!;
 
 async function post(port: number, body: Bun.BodyInit, headers: Record<string, string>) {
   const response = await fetch(`http://127.0.0.1:${port}/upload`, { method: "POST", body, headers });
-  return { status: response.status, body: (await response.json()) as { error?: string; id?: number } };
+  return { status: response.status, body: (await response.json()) as { error?: string; id?: number; ack?: string } };
 }
 
 describe("receiver", () => {
@@ -35,10 +35,10 @@ describe("receiver", () => {
     const answers = [];
     for (const [label, body, headers] of cases) answers.push([label, (await post(port, body, headers)).status, (await post(port, body, headers)).body.error]);
     expect(answers).toEqual(cases.map(([label, , , status, code]) => [label, status, code]));
-    expect(await post(port, chelsea, { ...jpeg, "x-topic": "ok", "x-filename": "good.jpg" })).toEqual({ status: 202, body: { id: 0 } });
+    expect(await post(port, chelsea, { ...jpeg, "x-topic": "ok", "x-filename": "good.jpg" })).toEqual({ status: 202, body: { id: 0, ack: "written" } });
     await receiver.stop();
     expect(receiver.stats()).toMatchObject({ received: 1, saved: 1, rejected: cases.length * 2 });
-    expect(readdirSync(dir.path).sort()).toEqual(["image_counter.txt", "ok"]);
+    expect(readdirSync(dir.path).sort()).toEqual([".framefleet", "ok"]);
   });
 
   test("both body formats save byte-identical files named OUT/TOPIC/<UTC>_<counter>_<name>.jpg", async () => {
@@ -48,7 +48,7 @@ describe("receiver", () => {
     const binary = await post(port, chelsea, { "content-type": "image/jpeg", "x-topic": "cams", "x-filename": "cat photo.jpg", "x-sent-at": String(Date.now()) });
     const coffee = photos.get("coffee.jpg")!;
     const asJson = await post(port, JSON.stringify({ topic: "cams", filename: "coffee.jpg", image_b64: coffee.toBase64() }), { "content-type": "application/json" });
-    expect([binary, asJson]).toEqual([{ status: 202, body: { id: 0 } }, { status: 202, body: { id: 1 } }]);
+    expect([binary, asJson]).toEqual([{ status: 202, body: { id: 0, ack: "written" } }, { status: 202, body: { id: 1, ack: "written" } }]);
     await receiver.stop();
     const files = readdirSync(join(dir.path, "cams")).sort();
     expect(files.map((name) => name.replace(/^\d{8}T\d{6}\.\d{3}Z_/, "<utc>_"))).toEqual(["<utc>_0_cat_photo.jpg", "<utc>_1_coffee.jpg"]);
@@ -95,7 +95,7 @@ describe("receiver", () => {
     await using second = await startRole("receiver", { port: 0, out: dir.path });
     ids.push(await send(second.stats().port as number));
     await second.stop();
-    expect({ ids, counter: readFileSync(join(dir.path, "image_counter.txt"), "utf8"), files: readdirSync(join(dir.path, "default")).length }).toEqual({
+    expect({ ids, counter: readFileSync(join(dir.path, ".framefleet", "image_counter.txt"), "utf8"), files: readdirSync(join(dir.path, "default")).length }).toEqual({
       ids: [0, 1, 2],
       counter: "3",
       files: 3,
