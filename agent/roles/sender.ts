@@ -81,6 +81,8 @@ export default {
     const targets = checkTargets(opts.target);
     const jobFields = opts.format === "job" ? parseJobFields(opts.job) : undefined;
     const bodyFormat = jobFields ?? (opts.format as "binary" | "json");
+    // Jobs go to a manager, whose /jobs takes the agent's token; uploads to receivers carry none.
+    const authorization: Record<string, string> = jobFields && context.token ? { authorization: `Bearer ${context.token}` } : {};
     const durationMs = parseDuration(opts.duration, "--duration");
     const timeoutMs = parseDuration(opts.timeout, "--timeout");
     const source = await openSource(parseSourceSpec(opts.source), { quality: opts.quality });
@@ -131,7 +133,7 @@ export default {
           const response = await fetch(target, {
             method: "POST",
             body: body.payload as Bun.BodyInit,
-            headers: { ...body.headers, "x-sent-at": sentAt },
+            headers: { ...body.headers, ...authorization, "x-sent-at": sentAt },
             signal,
           });
           const text = await response.text();

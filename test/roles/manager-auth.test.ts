@@ -1,7 +1,7 @@
 // The manager role with a token: its HTTP endpoints and /events need it (scheme case-insensitive), the page stays open, foreign Origins get 403; the job runs on the worker with the token.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { RoleHandle } from "../../agent/roles/types";
-import { readPhotos, startRole } from "../helpers";
+import { readPhotos, startRole, waitUntil } from "../helpers";
 
 const TOKEN = "manager-secret-4f1c";
 const photo = readPhotos().get("chelsea-480p.jpg")!;
@@ -25,7 +25,7 @@ beforeAll(async () => {
   const start = (id: string, token?: string) => startRole("grayscale-worker", { manager: `127.0.0.1:${workerPort}`, concurrency: 1, id, reconnect: "10s" }, { token });
   workers = [await start("no-token"), await start("wrong-token", "not-the-token"), await start("member", TOKEN)];
   await rejectedSeen.promise;
-  while ((managerRole.stats().workers as number) < 1) await Bun.sleep(5);
+  await waitUntil("the member worker to join", () => managerRole.stats(), (stats) => (stats.workers as number) >= 1, undefined, 5);
 });
 
 afterAll(async () => {
@@ -108,6 +108,17 @@ describe("manager with a token", () => {
       tasks: [0, 0, 1],
       rejected: ["authentication failed", "authentication failed"],
     });
+  });
+
+  test("a sender of jobs (--format job) sends the agent's token: with it every job is done, without it each is a 401", async () => {
+    const sending = { target: [`${base}/jobs?wait=1`], source: "files:test/fixtures/chelsea-480p.jpg", format: "job", job: "op=invert", multiply: 1, fps: 10, duration: "0" };
+    await using withToken = await startRole("sender", sending, { token: TOKEN });
+    await using without = await startRole("sender", sending);
+    const [member, stranger] = await Promise.all([
+      waitUntil("3 jobs done", () => withToken.stats(), (stats) => (stats.ok as number) >= 3),
+      waitUntil("3 jobs refused", () => without.stats(), (stats) => (stats.failed as number) >= 3),
+    ]);
+    expect({ failed: member.failed, ok: stranger.ok, errors: Object.keys(stranger.errors as object) }).toEqual({ failed: 0, ok: 0, errors: ["HTTP_401"] });
   });
 
   test("a foreign Origin gets 403 on POST /jobs and on the /events upgrade, even with the token; the manager's own Origin passes", async () => {
