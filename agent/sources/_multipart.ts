@@ -72,7 +72,7 @@ export function createMultipartParser(
   const body = new PartBody(keep);
 
   const finishPart = (): void => {
-    if (body.isJpeg()) {
+    if (body.size <= maxPart && body.isJpeg()) {
       counts.parts += 1;
       onPart(body.join());
     } else counts.bad += 1;
@@ -137,7 +137,7 @@ export function createMultipartParser(
     body.add(carry);
     body.add(seen.subarray(0, Math.max(0, seen.length - keepBack)));
     carry = seen.subarray(Math.max(0, seen.length - keepBack));
-    if (body.size + carry.length > maxPart) {
+    if (body.size > maxPart) {
       counts.bad += 1;
       body.reset();
       state = "seek";
