@@ -56,7 +56,7 @@ export async function runSurface(surface: FuzzSurface, runs: number, seed: numbe
   const session = await surface.start();
   const details = await fc.check(session.property as fc.IAsyncProperty<unknown>, { numRuns: runs, seed });
   const problems: string[] = [];
-  if (details.failed) problems.push(fc.defaultReportMessage(details) ?? "failed");
+  if (details.failed) problems.push(describeFailure(details));
   try {
     await session.checkAlive();
   } catch (error) {
@@ -80,6 +80,15 @@ export async function runSurface(surface: FuzzSurface, runs: number, seed: numbe
     rssGrowthMb,
     problem: problems.length > 0 ? problems.join("\n") : undefined,
   };
+}
+
+/** One paragraph on a failed check: the error, the seed and path to replay it, the counterexample with byte arrays shown by length. */
+function describeFailure(details: fc.RunDetails<unknown>): string {
+  const shown = JSON.stringify(details.counterexample, (_key, value) =>
+    value instanceof Uint8Array ? `<${value.length} bytes ${Buffer.from(value.subarray(0, 8)).toString("hex")}..>` : value,
+  );
+  const error = details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance);
+  return `${error}\n  seed ${details.seed}, path "${details.counterexamplePath}"\n  counterexample: ${shown?.slice(0, 2000)}`;
 }
 
 /** The seed `npm test` uses, so a failure there repeats. */
