@@ -93,6 +93,7 @@ export const mjpegSplitterSurface: FuzzSurface = {
       const whole = splitMjpeg([stream], maxFrameBytes);
       const cut = splitMjpeg(toChunks(stream, sizes), maxFrameBytes);
       for (const bytes of cut) checkWholeJpeg(bytes, "frame");
+      counts.ok += cut.length;
       if (!sameFrames(whole, cut)) throw new Error(`cutting the stream changed the frames: ${whole.length} whole, ${cut.length} cut`);
       const clean = flips.length === 0 && maxFrameBytes > 200_000 && frames.every(({ frame }) => frame.intact);
       const junkFree = [...frames.map(({ before }) => before), after].every((bytes) => !Buffer.from(bytes).includes(Buffer.of(0xff, 0xd8)));
@@ -157,6 +158,7 @@ export const multipartSurface: FuzzSurface = {
       const whole = parseMultipart(name, [stream], maxPartBytes, counts);
       const cut = parseMultipart(name, toChunks(stream, sizes), maxPartBytes, counts);
       for (const bytes of cut) checkWholeJpeg(bytes, "part");
+      counts.ok += cut.length;
       if (!sameFrames(whole, cut)) throw new Error(`cutting the stream changed the parts: ${whole.length} whole, ${cut.length} cut`);
       const clean = flips.length === 0 && maxPartBytes > 200_000 && parts.every((one) => one.frame.intact && one.length === "true" && one.before.length === 0);
       if (clean && !sameFrames(cut, parts.map((one) => one.frame.bytes)))

@@ -5,8 +5,10 @@ import fc from "fast-check";
 export interface SurfaceCounts {
   /** Answers with a status of 500 or more. */
   fiveXX: number;
-  /** Answers that were a closed connection (no status line). */
+  /** Answers that were a closed connection (no status line), or parser runs that ended in a FleetError. */
   closed: number;
+  /** Inputs taken as valid: 2xx answers, frames or parts yielded. */
+  ok: number;
 }
 
 /** One started surface: the property to check, and a probe that the target still works. */
@@ -31,6 +33,7 @@ export interface SurfaceReport {
   failures: number;
   fiveXX: number;
   closed: number;
+  ok: number;
   seconds: number;
   rssGrowthMb: number;
   /** The counterexample and error of a failure, the alive probe's error, or the memory bound broken. */
@@ -42,7 +45,7 @@ export const MAX_RSS_GROWTH_MB = 200;
 
 /** Creates the counts a session starts with. */
 export function createCounts(): SurfaceCounts {
-  return { fiveXX: 0, closed: 0 };
+  return { fiveXX: 0, closed: 0, ok: 0 };
 }
 
 /**
@@ -76,6 +79,7 @@ export async function runSurface(surface: FuzzSurface, runs: number, seed: numbe
     failures: details.failed ? 1 : 0,
     fiveXX: session.counts.fiveXX,
     closed: session.counts.closed,
+    ok: session.counts.ok,
     seconds: Math.round((performance.now() - started) / 100) / 10,
     rssGrowthMb,
     problem: problems.length > 0 ? problems.join("\n") : undefined,

@@ -103,6 +103,7 @@ export const uploadSurface: FuzzSurface = {
       const answer = await sendRaw(port, toRawBytes(raw), raw.incomplete);
       if (answer.kind === "closed") counts.closed += 1;
       else if (answer.status >= 500) counts.fiveXX += 1;
+      else if (answer.status < 300) counts.ok += 1;
       const verdict = judgeAnswer(answer);
       if (verdict) throw new Error(verdict);
     });
