@@ -83,7 +83,7 @@ async function toRawAnswer(response: Response): Promise<RawAnswer> {
  */
 export const controlSurface: FuzzSurface = {
   name: "control POST /v1/roles",
-  testRuns: 2000,
+  testRuns: 3000,
   async start() {
     const dataDir = mkdtempSync(join(tmpdir(), "framefleet-fuzz-control-"));
     const supervisor = new Supervisor(quietContext, { allowSourceCmd: false, dataDir });

@@ -71,7 +71,7 @@ const jobsCase = fc.record({
  */
 export const jobsSurface: FuzzSurface = {
   name: "manager POST /jobs",
-  testRuns: 1500,
+  testRuns: 2000,
   async start() {
     const manager = await startRole("manager", { port: 0, workerPort: 0, maxAttempts: 1, maxJobs: 100_000, maxResults: "64MB" });
     const { port, worker_port: workerPort } = manager.stats() as unknown as { port: number; worker_port: number };

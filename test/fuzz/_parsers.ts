@@ -85,7 +85,7 @@ const mjpegCase = fc.record({
  */
 export const mjpegSplitterSurface: FuzzSurface = {
   name: "MJPEG splitter",
-  testRuns: 2000,
+  testRuns: 3000,
   async start() {
     const counts = createCounts();
     const property = fc.property(mjpegCase, ({ frames, after, flips, sizes, maxFrameBytes }) => {
@@ -147,7 +147,7 @@ function parseMultipart(boundary: string | undefined, chunks: Uint8Array[], maxP
  */
 export const multipartSurface: FuzzSurface = {
   name: "multipart stream parser",
-  testRuns: 2000,
+  testRuns: 3000,
   async start() {
     const counts = createCounts();
     const property = fc.property(multipartCase, ({ boundary, named, parts, closing, flips, sizes, maxPartBytes }) => {

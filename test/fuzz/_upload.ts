@@ -93,7 +93,7 @@ const request: fc.Arbitrary<RawRequest> = fc
 /** The receiver's POST /upload, a receiver role in process on a free port, saving into a temp folder. */
 export const uploadSurface: FuzzSurface = {
   name: "receiver POST /upload",
-  testRuns: 2000,
+  testRuns: 3000,
   async start() {
     const out = mkdtempSync(join(tmpdir(), "framefleet-fuzz-upload-"));
     const receiver = await startRole("receiver", { port: 0, out, queue: 100_000 });
