@@ -5,6 +5,7 @@ import { arch, cpus, freemem, hostname, totalmem } from "node:os";
 import { join } from "node:path";
 import { timingSafeEqual } from "node:crypto";
 import { CHART_JS } from "./chart-js";
+import { readEventLoopLag } from "./event-loop";
 import { FleetError } from "./errors";
 import { answerErrorsAsJson } from "./http";
 import { createMetricsExporter } from "./prometheus";
@@ -57,6 +58,7 @@ function hasToken(header: string | null, token: string): boolean {
 export async function createControlApp(settings: ControlSettings) {
   const { supervisor } = settings;
   const startedAt = Date.now();
+  readEventLoopLag(); // starts the watcher, so the first health call has a second of samples
   const metrics = createMetricsExporter(settings.agent, () => supervisor.list());
   const health = (): Health => ({
     agent: settings.agent,
@@ -67,6 +69,7 @@ export async function createControlApp(settings: ControlSettings) {
     memory: { total: totalmem(), free: freemem(), rss: process.memoryUsage.rss() },
     uptime_s: Math.round((Date.now() - startedAt) / 1000),
     roles: supervisor.list().length,
+    event_loop_lag_ms: readEventLoopLag(),
   });
   return answerErrorsAsJson(new Elysia({ normalize: false }))
     .onRequest(({ request }) => {

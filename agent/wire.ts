@@ -15,6 +15,8 @@ export const Health = t.Object({
   memory: t.Object({ total: t.Number(), free: t.Number(), rss: t.Number() }),
   uptime_s: t.Number(),
   roles: t.Number(),
+  /** Largest event-loop lag over about the last second (ms), measured by the agent with a timer. */
+  event_loop_lag_ms: t.Number(),
 });
 export type Health = Static<typeof Health>;
 
