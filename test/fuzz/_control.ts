@@ -73,7 +73,7 @@ const controlCase = fc.record({
   origin: fc.option(fc.constantFrom("http://evil.example", "null", "http://127.0.0.1")),
 });
 
-async function toRawAnswer(response: Response): Promise<RawAnswer> {
+async function toRawAnswer(response: Response): Promise<RawAnswer & { kind: "answer" }> {
   return { kind: "answer", status: response.status, headers: Object.fromEntries(response.headers), body: await response.text() };
 }
 

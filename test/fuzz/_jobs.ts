@@ -31,7 +31,7 @@ const part = fc.oneof(
       kind: fc.constant("file" as const),
       name: fc.oneof({ weight: 6, arbitrary: fc.constant("images") }, oddText),
       filename: fc.oneof(fc.constantFrom("a.jpg", "", "../../x.jpg"), oddText),
-      type: fc.constantFrom("image/jpeg", "application/octet-stream", "text/plain", ""),
+      type: fc.constantFrom<string>("image/jpeg", "application/octet-stream", "text/plain", ""),
       bytes: imageBytes,
     }),
   },

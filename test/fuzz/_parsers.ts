@@ -114,7 +114,9 @@ const part = fc.record({
   type: fc.constantFrom("Content-Type: image/jpeg\r\n", "", "content-type: text/plain\r\nX-Odd: 1\r\n"),
 });
 
-function writePart(delimiter: string, { before, frame, length, type }: fc.Arbitrary<typeof part> extends fc.Arbitrary<infer T> ? T : never): Uint8Array {
+type Part = typeof part extends fc.Arbitrary<infer T> ? T : never;
+
+function writePart(delimiter: string, { before, frame, length, type }: Part): Uint8Array {
   const size = { true: frame.bytes.length, none: -1, short: frame.bytes.length - 5, long: frame.bytes.length + 5, crlf: frame.bytes.length + 2 }[length]!;
   const lengthLine = size >= 0 ? `Content-Length: ${size}\r\n` : "";
   return Buffer.concat([before, encoder.encode(`\r\n${delimiter}\r\n${type}${lengthLine}\r\n`), frame.bytes]);

@@ -97,7 +97,7 @@ export const uploadSurface: FuzzSurface = {
   async start() {
     const out = mkdtempSync(join(tmpdir(), "framefleet-fuzz-upload-"));
     const receiver = await startRole("receiver", { port: 0, out, queue: 100_000 });
-    const port = (receiver.stats() as { port: number }).port;
+    const port = (receiver.stats() as unknown as { port: number }).port;
     const counts = createCounts();
     const property = fc.asyncProperty(request, async (raw) => {
       const answer = await sendRaw(port, toRawBytes(raw), raw.incomplete);
