@@ -5,6 +5,7 @@ import { arch, cpus, freemem, hostname, totalmem } from "node:os";
 import { join } from "node:path";
 import { checkRequest, type AuthMode, type GateRules } from "./auth";
 import { CHART_JS } from "./chart-js";
+import { readEventLoopLag } from "./event-loop";
 import { FleetError } from "./errors";
 import { answerErrorsAsJson } from "./http";
 import { createMetricsExporter } from "./prometheus";
@@ -70,6 +71,7 @@ export async function createControlApp(settings: ControlSettings) {
   const mode = settings.mode ?? (settings.token ? "token" : "loopback");
   const gate = toGateRules(settings.token, mode);
   const startedAt = Date.now();
+  readEventLoopLag(); // starts the watcher, so the first health call has a second of samples
   const metrics = createMetricsExporter(settings.agent, () => supervisor.list());
   const health = (): Health => ({
     agent: settings.agent,
@@ -81,6 +83,7 @@ export async function createControlApp(settings: ControlSettings) {
     uptime_s: Math.round((Date.now() - startedAt) / 1000),
     roles: supervisor.list().length,
     auth: mode,
+    event_loop_lag_ms: readEventLoopLag(),
   });
   return answerErrorsAsJson(new Elysia({ normalize: false }))
     .onRequest(({ request }) => checkRequest(request, gate))

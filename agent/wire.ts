@@ -17,6 +17,8 @@ export const Health = t.Object({
   roles: t.Number(),
   /** How the control API is guarded: `token`, `loopback` (no token, loopback only) or `insecure` (no token on the network, `--insecure-no-auth`). */
   auth: t.Union([t.Literal("token"), t.Literal("loopback"), t.Literal("insecure")]),
+  /** Largest event-loop lag over about the last second (ms), measured by the agent with a timer. */
+  event_loop_lag_ms: t.Number(),
 });
 export type Health = Static<typeof Health>;
 

@@ -72,7 +72,7 @@ export function createMultipartParser(
   const body = new PartBody(keep);
 
   const finishPart = (): void => {
-    if (body.isJpeg()) {
+    if (body.size <= maxPart && body.isJpeg()) {
       counts.parts += 1;
       onPart(body.join());
     } else counts.bad += 1;
@@ -93,11 +93,10 @@ export function createMultipartParser(
   /** Learns the boundary from the first `--NAME` line; false until a whole line has come. */
   const learnBoundary = (): boolean => {
     const lineEnd = indexOf(buffer, CRLF2.subarray(0, 2));
-    if (lineEnd < 0) {
-      if (buffer.length > MAX_HEADER_BYTES)
-        throw new FleetError("BAD_MULTIPART", `no boundary given and no --boundary line within the first ${MAX_HEADER_BYTES / 1024} KB`, 422);
-      return false;
-    }
+    // The line's length, not the bytes at hand, decides: a long line is refused however the stream was cut.
+    if ((lineEnd < 0 ? buffer.length : lineEnd) > MAX_HEADER_BYTES)
+      throw new FleetError("BAD_MULTIPART", `no boundary given and no --boundary line within the first ${MAX_HEADER_BYTES / 1024} KB`, 422);
+    if (lineEnd < 0) return false;
     const line = new TextDecoder().decode(buffer.subarray(0, lineEnd));
     const dashes = line.indexOf("--");
     if (dashes >= 0 && line.length > dashes + 2) delimiter = encoder.encode(line.slice(dashes).trimEnd());
@@ -137,7 +136,7 @@ export function createMultipartParser(
     body.add(carry);
     body.add(seen.subarray(0, Math.max(0, seen.length - keepBack)));
     carry = seen.subarray(Math.max(0, seen.length - keepBack));
-    if (body.size + carry.length > maxPart) {
+    if (body.size > maxPart) {
       counts.bad += 1;
       body.reset();
       state = "seek";
@@ -164,14 +163,13 @@ export function createMultipartParser(
     }
     if (state === "headers") {
       const end = indexOf(buffer, CRLF2);
-      if (end < 0) {
-        if (buffer.length > MAX_HEADER_BYTES) {
-          counts.bad += 1;
-          state = "seek";
-          return true;
-        }
-        return false;
+      // The header block's length decides, not the bytes at hand: the same part is bad however the stream was cut.
+      if ((end < 0 ? buffer.length : end) > MAX_HEADER_BYTES) {
+        counts.bad += 1;
+        state = "seek";
+        return true;
       }
+      if (end < 0) return false;
       const headers = new TextDecoder().decode(buffer.subarray(0, end));
       buffer = buffer.subarray(end + 4);
       if (headers.startsWith("--")) return (state = "seek"), true; // the closing delimiter
