@@ -8,7 +8,7 @@ import { roles } from "../../agent/roles";
 import { Supervisor } from "../../agent/supervisor";
 import { quietContext } from "../helpers";
 import { anyJson, oddText } from "./_arbitraries";
-import { judgeAnswer, type RawAnswer } from "./_http";
+import { tallyAnswer, type RawAnswer } from "./_http";
 import { createCounts, type FuzzSurface } from "./_surface";
 
 /** Values an option may plausibly hold, so some requests get past the schema into the roles and the network policy. */
@@ -96,14 +96,11 @@ export const controlSurface: FuzzSurface = {
       if (origin) headers.origin = origin;
       const response = await call("POST", "/v1/roles", { body, headers });
       const answer = await toRawAnswer(response);
-      if (answer.status >= 500) counts.fiveXX += 1;
       if (answer.status === 201) {
-        counts.ok += 1;
         const stopped = await call("DELETE", `/v1/roles/${(JSON.parse(answer.body) as { id: string }).id}`);
         if (stopped.status !== 200) throw new Error(`stopping a started role answered ${stopped.status}: ${await stopped.text()}`);
       }
-      const verdict = judgeAnswer(answer);
-      if (verdict) throw new Error(verdict);
+      tallyAnswer(answer, counts);
     });
     return {
       property,

@@ -115,6 +115,18 @@ export function judgeAnswer(answer: RawAnswer): Verdict {
   }
 }
 
+/**
+ * Counts one answer (a close, a 5xx, a 2xx) into `counts` and throws the judge's verdict
+ * (`judgeAnswer`) when it breaks the surface's property.
+ */
+export function tallyAnswer(answer: RawAnswer, counts: { closed: number; fiveXX: number; ok: number }): void {
+  if (answer.kind === "closed") counts.closed += 1;
+  else if (answer.status >= 500) counts.fiveXX += 1;
+  else if (answer.status < 300) counts.ok += 1;
+  const verdict = judgeAnswer(answer);
+  if (verdict) throw new Error(verdict);
+}
+
 /** True for the bodiless 4xx Bun's HTTP parser sends for a request it cannot read. */
 function isParserRefusal(answer: RawAnswer & { kind: "answer" }): boolean {
   return (answer.status === 400 || answer.status === 431 || answer.status === 413) && answer.body === "" && !answer.headers["content-type"];

@@ -2,7 +2,7 @@
 import fc from "fast-check";
 import { startRole } from "../helpers";
 import { imageBytes, oddText, PHOTOS } from "./_arbitraries";
-import { judgeAnswer, sendRaw, toRawBytes } from "./_http";
+import { tallyAnswer, sendRaw, toRawBytes } from "./_http";
 import { createCounts, type FuzzSurface } from "./_surface";
 import { dialFakeWorker } from "./_worker-plane";
 
@@ -83,11 +83,7 @@ export const jobsSurface: FuzzSurface = {
       if (shape === "cut") body = body.subarray(0, Math.floor(cutAt * body.length));
       const type = { urlencoded: "application/x-www-form-urlencoded", "no-type": "", "wrong-boundary": "multipart/form-data; boundary=other" }[shape as string] ?? `multipart/form-data; boundary=${BOUNDARY}`;
       const answer = await sendRaw(port, toRawBytes({ method: "POST", path: "/jobs", headers: type ? [["content-type", type]] : [], body }));
-      if (answer.kind === "closed") counts.closed += 1;
-      else if (answer.status >= 500) counts.fiveXX += 1;
-      else if (answer.status < 300) counts.ok += 1;
-      const verdict = judgeAnswer(answer);
-      if (verdict) throw new Error(verdict);
+      tallyAnswer(answer, counts);
     });
     return {
       property,

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startRole } from "../helpers";
 import { anyJson, headerValue, imageBytes, oddText, PHOTOS } from "./_arbitraries";
-import { judgeAnswer, sendRaw, toRawBytes, type RawRequest } from "./_http";
+import { tallyAnswer, sendRaw, toRawBytes, type RawRequest } from "./_http";
 import { createCounts, type FuzzSurface } from "./_surface";
 
 const CONTENT_TYPES = [
@@ -101,11 +101,7 @@ export const uploadSurface: FuzzSurface = {
     const counts = createCounts();
     const property = fc.asyncProperty(request, async (raw) => {
       const answer = await sendRaw(port, toRawBytes(raw), raw.incomplete);
-      if (answer.kind === "closed") counts.closed += 1;
-      else if (answer.status >= 500) counts.fiveXX += 1;
-      else if (answer.status < 300) counts.ok += 1;
-      const verdict = judgeAnswer(answer);
-      if (verdict) throw new Error(verdict);
+      tallyAnswer(answer, counts);
     });
     return {
       property,
