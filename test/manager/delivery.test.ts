@@ -36,7 +36,8 @@ describe("Scheduler delivery", () => {
   });
 
   test("a late result of an older attempt is discarded, even before the current attempt answers", async () => {
-    const { scheduler, log } = startScheduler({ taskTimeoutMs: 100 });
+    // The first attempt must time out; the second must not before the test answers it: 1 s leaves the test's steps a wide margin.
+    const { scheduler, log } = startScheduler({ taskTimeoutMs: 1000 });
     await using _ = scheduler;
     await using first = await startWorker(scheduler.port, { workerId: "first" }, () => "silent");
     await using second = await startWorker(scheduler.port, { workerId: "second" }, () => "silent");
@@ -105,17 +106,24 @@ describe("Scheduler delivery", () => {
     ]);
   });
 
-  test("a failed job's other attempts stop holding credit; a job no worker can take fails with NO_WORKER", async () => {
-    const { scheduler, log } = startScheduler({ maxAttempts: 1, taskTimeoutMs: 40, heartbeatMs: 20 });
+  test("a failed job's other attempts stop holding credit at once, not at their timeout", async () => {
+    // A timeout far beyond the test: the silent stripe's credit can only come back because its job failed.
+    const { scheduler, log } = startScheduler({ maxAttempts: 1, taskTimeoutMs: 60_000 });
     await using _ = scheduler;
-    await using worker = await startWorker(scheduler.port, { workerId: "w", credit: 2 }, (_assign, index) => (index === 0 ? "error" : "silent"));
+    await using _worker = await startWorker(scheduler.port, { workerId: "w", credit: 2 }, (_assign, index) => (index === 0 ? "error" : "silent"));
     await log.waitFor((event) => event.type === "worker-joined");
     const twoStripes = scheduler.submit({ id: "two", op: "grayscale", params: {}, image: makeGradient(24, 2) }).catch((error) => error.code);
     expect(await twoStripes).toBe("TASK_FAILED");
     expect(scheduler.workerList().map((entry) => entry.inFlight)).toEqual([0]);
+  });
+
+  test("a job no connected worker offers fails with NO_WORKER after its patience (task timeout x attempts), naming the ops there are", async () => {
+    const { scheduler, log } = startScheduler({ maxAttempts: 1, taskTimeoutMs: 40 });
+    await using _ = scheduler;
+    await using _worker = await startWorker(scheduler.port, { workerId: "w" });
+    await log.waitFor((event) => event.type === "worker-joined");
     const orphan = await scheduler.submit({ id: "orphan", op: "classify", params: {}, encoded: new Uint8Array([1]) }).catch((error) => `${error.code}: ${error.message}`);
-    expect(orphan).toMatch(/^NO_WORKER: no worker offers classify \(grayscale, blur, resize\)/);
-    void worker;
+    expect(orphan).toMatch(/^NO_WORKER: no worker offers classify \(grayscale, blur, resize\) after 40 ms/);
   });
 
   test("past maxAttempts the job fails with the reason", async () => {
