@@ -1,7 +1,7 @@
 // classify through the manager: uploads go whole to a real recognition worker; results as JSON on GET /result and in job-state events.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Detections } from "../../agent/wire";
-import { readPhotos, startRole } from "../helpers";
+import { readPhotos, startRole, waitUntil } from "../helpers";
 
 const photos = readPhotos();
 let manager: Awaited<ReturnType<typeof startRole>>;
@@ -21,7 +21,7 @@ beforeAll(async () => {
     socket.addEventListener("error", reject);
   });
   worker = await startRole("recognition-worker", { manager: `127.0.0.1:${worker_port}`, concurrency: 1, id: "rw1" });
-  while ((manager.stats().workers as number) < 1) await Bun.sleep(10);
+  await waitUntil("the recognition worker to join", () => manager.stats(), (stats) => (stats.workers as number) >= 1, undefined, 10);
 });
 
 afterAll(async () => {

@@ -5,7 +5,7 @@ import worker from "../../agent/roles/grayscale-worker";
 import manager from "../../agent/roles/manager";
 import type { RoleHandle } from "../../agent/roles/types";
 import sharp from "../../agent/sharp";
-import { quietContext, readPhotos } from "../helpers";
+import { quietContext, readPhotos, waitUntil } from "../helpers";
 
 const PHOTOS = ["chelsea-480p.jpg", "coffee-480p.jpg"];
 const photos = readPhotos();
@@ -28,7 +28,7 @@ beforeAll(async () => {
   });
   const workerOptions = (id: string) => checkOptions(worker.options, { manager: `127.0.0.1:${worker_port}`, concurrency: 1, id }, "api");
   workers = await Promise.all(["w1", "w2"].map((id) => worker.start(workerOptions(id) as never, quietContext)));
-  while ((managerRole.stats().workers as number) < 2) await Bun.sleep(5);
+  await waitUntil("both workers to join", () => managerRole.stats(), (stats) => (stats.workers as number) >= 2, undefined, 5);
 });
 
 afterAll(async () => {
@@ -51,11 +51,8 @@ async function postJobs(form: FormData): Promise<{ status: number; body: any }> 
 }
 
 async function waitDone(id: string): Promise<Record<string, unknown>> {
-  for (;;) {
-    const view = (await (await fetch(`${base}/jobs/${id}`)).json()) as Record<string, unknown>;
-    if (view.state === "done" || view.state === "failed") return view;
-    await Bun.sleep(10);
-  }
+  const read = async () => (await (await fetch(`${base}/jobs/${id}`)).json()) as Record<string, unknown>;
+  return await waitUntil(`job ${id} to settle`, read, (view) => view.state === "done" || view.state === "failed", undefined, 10);
 }
 
 async function decodeRaw(bytes: Uint8Array | ArrayBuffer, pipeline: (image: ReturnType<typeof sharp>) => ReturnType<typeof sharp> = (image) => image) {
@@ -84,7 +81,7 @@ async function expectSameAsSharp(fields: Record<string, string>, local: (image: 
 
 /** The `/events` of job `id` once its job-done event has arrived (the WebSocket may trail the HTTP answers). */
 async function eventsOf(id: string): Promise<Record<string, unknown>[]> {
-  while (!events.some((event) => event.type === "job-done" && event.jobId === id)) await Bun.sleep(5);
+  await waitUntil(`the job-done event of ${id}`, () => events.some((event) => event.type === "job-done" && event.jobId === id), (seen) => seen, undefined, 5);
   return events.filter((event) => event.jobId === id);
 }
 

@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { FIXTURES, listSaved, makeTempDir, readPhotos, startRole, waitUntil } from "../helpers";
 import { testWith } from "../_requires";
+import { Backoff } from "../../agent/roles/_backoff";
 
 const photos = readPhotos();
 
@@ -101,6 +102,7 @@ describe("sender", () => {
     using dir = makeTempDir();
     using ackLog = makeTempDir();
     let attempts = 0;
+    using backoff = spyOn(Backoff.prototype, "nextDelay");
     const resetter = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { open: (socket) => void (attempts += 1, socket.end()), data: () => {} } });
     const port = resetter.port;
     await using sender = await startRole("sender", {
@@ -111,27 +113,39 @@ describe("sender", () => {
       duration: "0",
       ackLog: join(ackLog.path, "acks.txt"),
     });
-    while (attempts < 12) await Bun.sleep(10);
-    const startedAt = performance.now();
-    while (performance.now() - startedAt < 1000) await Bun.sleep(10);
-    const attemptsInOneSecond = attempts;
+    await waitUntil("12 attempts at the resetting target", () => attempts, (count) => count >= 12, undefined, 10);
     resetter.stop(true);
     await using receiver = await startRole("receiver", { port, out: dir.path });
-    while ((receiver.stats().saved as number) < 20) await Bun.sleep(10);
+    await waitUntil("20 images saved", () => receiver.stats(), (stats) => (stats.saved as number) >= 20, undefined, 10);
     await sender.stop();
     await receiver.stop();
     const stats = sender.stats();
+    const waits = backoff.mock.results.map((result) => result.value as number);
     const acks = readFileSync(join(ackLog.path, "acks.txt"), "utf8").trim().split("\n");
-    // 4 connections backing off from 100 ms to at most 5 s: a few dozen attempts, not thousands.
+    // Never a busy loop: every unreachable attempt is followed by a backoff wait (its ceiling
+    // doubling from 100 ms to 5 s, tested below), counted, not timed.
     expect({
-      fewAttempts: attemptsInOneSecond < 60,
-      unreachable: (stats.unreachable as number) >= attemptsInOneSecond - 4,
+      waitsPerFailure: waits.length === stats.unreachable,
+      unreachable: (stats.unreachable as number) >= 12,
+      capped: waits.every((ms) => ms >= 0 && ms <= 5000),
       recovered: (stats.ok as number) >= 20,
       consistent: stats.sent === (stats.ok as number) + (stats.failed as number),
       saved: receiver.stats().saved as number,
       acks: acks.length,
       distinctIds: new Set(acks).size,
-    }).toEqual({ fewAttempts: true, unreachable: true, recovered: true, consistent: true, saved: stats.ok as number, acks: stats.ok as number, distinctIds: stats.ok as number });
+    }).toEqual({ waitsPerFailure: true, unreachable: true, capped: true, recovered: true, consistent: true, saved: stats.ok as number, acks: stats.ok as number, distinctIds: stats.ok as number });
+  });
+
+  test("backoff: the wait's ceiling doubles from 100 ms per failure in a row up to 5 s (full jitter below it); an answer resets it", () => {
+    const ceilings = new Backoff(() => 1);
+    const grown = Array.from({ length: 8 }, () => ceilings.nextDelay());
+    ceilings.reset();
+    const jittered = new Backoff(() => 0.25);
+    expect({ grown, reset: ceilings.nextDelay(), jittered: [jittered.nextDelay(), jittered.nextDelay()] }).toEqual({
+      grown: [100, 200, 400, 800, 1600, 3200, 5000, 5000],
+      reset: 100,
+      jittered: [25, 50],
+    });
   });
 
   test('any 2xx is ok: a receiver like the original experiment\'s, answering 200 {"status":"queued"}', async () => {
