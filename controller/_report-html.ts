@@ -126,7 +126,7 @@ export function renderOriginals(tables: OriginalsTable[]): string {
     ].join("\n");
   });
   return [
-    `<section class="scenario originals" id="originals">`,
+    `<section class="originals" id="originals">`,
     `<h2>The originals beside ours</h2>`,
     `<p class="description">Source: ${escapeHtml(ORIGINALS_SOURCE)}. Their figures were measured on their hardware: shown for comparison, never as targets. Ours: mean and 95% Student's t interval over our repeats.</p>`,
     ...blocks,
