@@ -2,6 +2,9 @@
 import type { Results } from "./results";
 import { formatFigure, formatValue, sortFigureKeys, toFigureLabel, toHalfWidth } from "./_report-entries";
 import type { ReportModel, ScenarioView } from "./_report-model";
+import { ORIGINALS_SOURCE } from "./originals";
+import type { OriginalsTable } from "./_report-originals";
+import { toSpeedupRow } from "./scaling";
 
 /** `text` safe inside HTML text and double-quoted attributes. */
 export function escapeHtml(text: string): string {
@@ -57,6 +60,7 @@ export function renderScenario(scenario: ScenarioView, index: number, model: Rep
     fixed.length > 0 ? `<p class="params"><span>params</span> ${escapeHtml(fixed.join("  "))}</p>` : "",
     main.length > 0 ? `<div class="charts">${main.map(figure).join("")}</div>` : `<p class="empty">No counted run: nothing to plot.</p>`,
     scenario.charts.series.length > 0 ? `<h3>Throughput over time</h3><div class="charts small">${scenario.charts.series.map(figure).join("")}</div>` : "",
+    renderSpeedupTable(scenario),
     `<h3>Figures</h3>`,
     renderFigureTable(scenario),
     renderFailedTable(scenario),
@@ -85,6 +89,49 @@ function renderFigureTable(scenario: ScenarioView): string {
       .join("");
   });
   return `<table class="figures"><thead>${head}</thead><tbody>${body.join("")}</tbody></table>`;
+}
+
+/** The original distributed-grayscale table for a scenario with scaling figures: per point workers, mean send, process and receive time (s), speedup, efficiency. */
+function renderSpeedupTable(scenario: ScenarioView): string {
+  const rows = scenario.points.flatMap((point) => {
+    const row = toSpeedupRow(point.entry);
+    if (!row) return [];
+    const seconds = (summary: typeof row.avg_send_s) =>
+      summary ? `${summary.mean.toFixed(4)}${summary.n > 1 ? ` <span class="ci">± ${toHalfWidth(summary).toFixed(4)}</span>` : ""}` : "-";
+    const cells = [
+      `<td>${escapeHtml(point.label)}</td>`,
+      `<td class="num">${row.workers}</td>`,
+      ...[row.avg_send_s, row.avg_process_s, row.avg_receive_s].map((summary) => `<td class="num">${seconds(summary)}</td>`),
+      `<td class="num">${row.speedup.toFixed(2)}x <span class="ci">[${row.speedup_ci95[0].toFixed(2)}, ${row.speedup_ci95[1].toFixed(2)}]</span></td>`,
+      `<td class="num">${(row.efficiency * 100).toFixed(1)}%</td>`,
+    ];
+    return [`<tr>${cells.join("")}</tr>`];
+  });
+  if (rows.length === 0) return "";
+  const head = ["point", "workers", "avg send (s)", "avg process (s)", "avg receive (s)", "speedup [95% CI]", "efficiency"].map((title) => `<th>${title}</th>`).join("");
+  return `<h3>Speedup (the original's table; times are means per stripe ± 95% CI)</h3><table class="speedup"><thead><tr>${head}</tr></thead><tbody>${rows.join("")}</tbody></table>`;
+}
+
+/** The section "The originals beside ours": the source named, then per reproduced experiment its table, notes and what differs; "" without any. */
+export function renderOriginals(tables: OriginalsTable[]): string {
+  if (tables.length === 0) return "";
+  const blocks = tables.map((table) => {
+    const head = table.header.map((title) => `<th>${escapeHtml(title)}</th>`).join("");
+    const body = table.rows.map((row) => `<tr>${row.map((cell, column) => (column < 2 ? `<td>${escapeHtml(cell)}</td>` : `<td class="num">${escapeHtml(cell)}</td>`)).join("")}</tr>`).join("");
+    return [
+      `<h3>${escapeHtml(table.title)} <span class="ci">${escapeHtml(table.scenario)}</span></h3>`,
+      `<table class="originals"><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`,
+      ...table.notes.map((note) => `<p class="note warn">${escapeHtml(note)}</p>`),
+      `<p class="note"><strong>What differs.</strong> ${escapeHtml(table.differs)}</p>`,
+    ].join("\n");
+  });
+  return [
+    `<section class="originals" id="originals">`,
+    `<h2>The originals beside ours</h2>`,
+    `<p class="description">Source: ${escapeHtml(ORIGINALS_SOURCE)}. Their figures were measured on their hardware: shown for comparison, never as targets. Ours: mean and 95% Student's t interval over our repeats.</p>`,
+    ...blocks,
+    `</section>`,
+  ].join("\n");
 }
 
 function renderFailedTable(scenario: ScenarioView): string {

@@ -1,5 +1,6 @@
 // Roles started for one run: starting a plan's role on each of its agents, and waiting for loads to end by themselves.
 import type { ControlClient } from "../agent/client";
+import { toAgentImpairment } from "./scenarios";
 import type { SweepPoint } from "./sweep";
 import type { Started } from "./window";
 
@@ -8,7 +9,11 @@ export const POLL_MS = 250;
 /** Extra time loads get beyond their duration before they are stopped anyway (ms). */
 const GRACE_MS = 15_000;
 
-/** Starts the plan's role on each of its agents in parallel; every started role is pushed to `started` for clean-up. */
+/**
+ * Starts the plan's role on each of its agents in parallel, each with its own impairment
+ * (`toAgentImpairment`: faults only where `impair.agents` names it); every started role is
+ * pushed to `started` for clean-up. A `target` option given is kept as the entry's `targets`.
+ */
 export async function startAll(
   clients: Map<string, ControlClient>,
   plan: SweepPoint["roles"][number],
@@ -18,7 +23,9 @@ export async function startAll(
   return Promise.all(
     plan.agents.map(async (agent) => {
       const client = clients.get(agent)!;
-      const entry: Started = { client, info: await client.startRole(plan.role, options(agent), plan.impair), startedAt: Date.now() };
+      const given = options(agent);
+      const targets = Array.isArray(given.target) ? (given.target as string[]) : undefined;
+      const entry: Started = { client, info: await client.startRole(plan.role, given, toAgentImpairment(plan, agent)), startedAt: Date.now(), ...(targets ? { targets } : {}) };
       started.push(entry);
       return entry;
     }),

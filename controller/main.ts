@@ -12,6 +12,7 @@ import { createProgress } from "./progress";
 import { writeReport } from "./report";
 import { runScenario } from "./run";
 import { addScaling, formatScaling } from "./scaling";
+import { buildOriginalsTables, formatOriginals } from "./_report-originals";
 import { readScenarios, type Scenario } from "./scenarios";
 import { combineProgress, startRunUi } from "./ui";
 
@@ -99,6 +100,8 @@ const run = defineCommand({
     console.log(formatTable(results));
     const scaling = formatScaling(results.scenarios);
     if (scaling) console.log(`\n${scaling}`);
+    const originals = formatOriginals(buildOriginalsTables(results));
+    if (originals) console.log(`\n${originals}`);
     console.log(`\nwrote ${written.json}, ${written.csv} and ${report}`);
     const failedRuns = results.scenarios.flatMap((entry) => entry.runs.filter((run) => run.status === "failed"));
     if (failedRuns.length > 0) {

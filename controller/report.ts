@@ -3,14 +3,17 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Results } from "./results";
 import { CHART_SCRIPT, DRAW_SCRIPT, STYLE } from "./_report-assets";
-import { escapeHtml, renderHeader, renderScenario } from "./_report-html";
+import { escapeHtml, renderHeader, renderOriginals, renderScenario } from "./_report-html";
+import { buildOriginalsTables } from "./_report-originals";
 import { buildReportModel } from "./_report-model";
 
 /**
  * Renders results as one HTML page with everything inlined (Chart.js and its box plot and error
  * bar plugins, the chart data as JSON): it makes no request when opened. Per scenario name: a box
  * plot of images/s per point, images/s and Mbit/s against each swept key with 95% CI error bars,
- * images/s over time per repeat, a table of every summary figure and the failed runs.
+ * images/s over time per repeat, a table of every summary figure and the failed runs; with
+ * scaling figures the original's speedup table; first, the originals' published figures
+ * beside ours for each reproduced experiment the results hold (`buildOriginalsTables`).
  * Tolerates files without points, sweeps, statuses or series.
  */
 export function renderReport(results: Results): string {
@@ -26,6 +29,7 @@ export function renderReport(results: Results): string {
     "<body>",
     renderHeader(results, model),
     "<main>",
+    renderOriginals(buildOriginalsTables(results)),
     ...model.scenarios.map((scenario, index) => renderScenario(scenario, index, model)),
     "</main>",
     `<script type="application/json" id="report-data">${toScriptJson({ charts: model.charts })}</script>`,

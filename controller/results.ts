@@ -1,7 +1,7 @@
 // The results of a controller run: their types, results.json and results.csv, and the terminal table.
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { Scaling } from "./scaling";
+import { toSpeedupColumns, type Scaling } from "./scaling";
 import { roundSummary, roundTo, summarizeRuns, type Summary } from "./stats";
 
 /** One repeat of one scenario: rates per second, counts of images, times in the unit of their name. */
@@ -110,15 +110,19 @@ export async function writeResults(dir: string, results: Results): Promise<{ jso
 
 /**
  * Formats results as CSV (RFC 4180: CRLF line ends, fields with `,` `"` CR or LF quoted,
- * quotes doubled): scenario, description, `param.<name>`..., repeat, then the flat figures.
+ * quotes doubled): scenario, description, `param.<name>`..., repeat, then the flat figures,
+ * then for scenarios with scaling the original's table of their point as `table.<name>`
+ * (workers, avg_send_s, avg_process_s, avg_receive_s, speedup with its interval, efficiency).
  */
 export function formatCsv(results: Results): string {
   const params = collectKeys(results.scenarios.map((scenario) => scenario.params));
   const figures = collectKeys(results.scenarios.flatMap((scenario) => scenario.runs.map(toFlatFigures)));
-  const header = ["scenario", "description", "point", "medium", ...params.map((name) => `param.${name}`), "repeat", "status", ...figures];
+  const table = collectKeys(results.scenarios.map(toSpeedupColumns));
+  const header = ["scenario", "description", "point", "medium", ...params.map((name) => `param.${name}`), "repeat", "status", ...figures, ...table];
   const rows = results.scenarios.flatMap((scenario) =>
     scenario.runs.map((run) => {
       const flat = toFlatFigures(run);
+      const speedup = toSpeedupColumns(scenario);
       return [
         scenario.name,
         scenario.description ?? "",
@@ -128,6 +132,7 @@ export function formatCsv(results: Results): string {
         String(run.repeat),
         run.status ?? "ok",
         ...figures.map((name) => (name in flat ? String(roundTo(flat[name]!)) : "")),
+        ...table.map((name) => (name in speedup ? String(roundTo(speedup[name]!, 4)) : "")),
       ];
     }),
   );

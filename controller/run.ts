@@ -5,7 +5,7 @@ import { describeError } from "../agent/errors";
 import { selectOkRuns, summarizeRunResults, type RunResult, type ScenarioResult } from "./results";
 import { POLL_MS, startAll, waitForEnded } from "./_started";
 import { isStreamPoint, runStreamOnce } from "./_stream-run";
-import type { Scenario } from "./scenarios";
+import type { RolePlan, Scenario } from "./scenarios";
 import type { SweepPoint } from "./sweep";
 import { measureWindow, type Started } from "./window";
 
@@ -45,6 +45,16 @@ function hostOf(entry: Started): string {
   return new URL(entry.client.baseUrl).hostname;
 }
 
+/**
+ * The targets of one sender: every sink (`targets = "all"`, the default), or with
+ * `targets = "paired"` only the sink at the sender's own index in its plan (sender i to
+ * receiver i, the original's independent pipelines; counts were checked with the file).
+ */
+export function toSenderTargets(plan: RolePlan, agent: string, sinks: string[]): string[] {
+  if (plan.targets !== "paired") return sinks;
+  return [sinks[plan.agents.indexOf(agent)]!];
+}
+
 /** How long workers get to say hello to their manager before the load starts (ms). */
 const WORKERS_JOIN_MS = 10_000;
 
@@ -61,7 +71,7 @@ async function waitForWorkers(managers: Started[], workers: number): Promise<voi
 /**
  * One repeat at one point, started in stages and stopped in reverse: sinks (receivers on
  * `/upload`, managers on `/jobs?wait=1`) on free ports, then workers dialling the first
- * manager, then senders aimed at every sink for warm-up + duration.
+ * manager, then senders aimed at every sink (or, paired, at their own) for warm-up + duration.
  */
 async function runOnce(scenario: Scenario, point: SweepPoint, repeat: number, clients: Map<string, ControlClient>, settings: RunSettings): Promise<RunResult> {
   if (isStreamPoint(point)) return runStreamOnce(scenario, point, repeat, clients).catch((error) => toFailedRun(repeat, error));
@@ -89,7 +99,7 @@ async function runOnce(scenario: Scenario, point: SweepPoint, repeat: number, cl
     await waitForWorkers(managers, workers);
     const senders: Started[] = [];
     for (const plan of plansOf("sender"))
-      senders.push(...(await startAll(clients, plan, () => ({ target: targets, ...plan.options, duration: `${runMs}ms` }), started)));
+      senders.push(...(await startAll(clients, plan, (agent) => ({ target: toSenderTargets(plan, agent, targets), ...plan.options, duration: `${runMs}ms` }), started)));
     await waitForEnded(senders, runMs);
     for (const entry of [...started].reverse()) entry.info = await entry.client.stopRole(entry.info.id);
     started.length = 0;
@@ -100,6 +110,12 @@ async function runOnce(scenario: Scenario, point: SweepPoint, repeat: number, cl
     await Promise.allSettled([...started].reverse().map((entry) => entry.client.stopRole(entry.info.id)));
     if (settings.localImagesDir && !settings.keepImages) await rm(`${settings.localImagesDir}/${folder}`, { recursive: true, force: true });
   }
+}
+
+/** A plan as the results' params show it: agents, options, targets, impairment (with the agents it hits). */
+function toParams(plan: RolePlan): Record<string, unknown> {
+  const impair = plan.impair ? { impair: { ...plan.impair, ...(plan.impairAgents ? { agents: plan.impairAgents } : {}) } } : {};
+  return { agents: plan.agents, ...plan.options, ...(plan.targets ? { targets: plan.targets } : {}), ...impair };
 }
 
 /**
@@ -116,7 +132,7 @@ export async function runScenario(scenario: Scenario, clients: Map<string, Contr
       settings.onRun(scenario, point, run);
     }
     const okRuns = selectOkRuns(runs);
-    const fixed = Object.fromEntries(point.roles.map((plan) => [plan.role, { agents: plan.agents, ...plan.options, ...(plan.impair ? { impair: plan.impair } : {}) }]));
+    const fixed = Object.fromEntries(point.roles.map((plan) => [plan.role, toParams(plan)]));
     results.push({
       name: scenario.name,
       description: scenario.description,

@@ -100,3 +100,60 @@ export function formatScaling(entries: ScenarioResult[]): string {
   const line = (row: string[]) => row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join("  ");
   return [line(header), line(widths.map((width) => "-".repeat(width))), ...rows.map(line)].join("\n");
 }
+
+/** One row of the original distributed-grayscale table, from an entry with scaling figures: times in seconds (mean per stripe over the repeats). */
+export interface SpeedupRow {
+  workers: number;
+  avg_send_s?: Summary;
+  avg_process_s?: Summary;
+  avg_receive_s?: Summary;
+  speedup: number;
+  speedup_ci95: [number, number];
+  /** A fraction: 1 is perfect scaling. */
+  efficiency: number;
+}
+
+/** A summary in ms as one in seconds. */
+function toSeconds(summary: Summary | undefined): Summary | undefined {
+  if (!summary) return undefined;
+  return { mean: summary.mean / 1000, std: summary.std / 1000, ci95: [summary.ci95[0] / 1000, summary.ci95[1] / 1000], n: summary.n };
+}
+
+/**
+ * The original's table row of an entry (see `addScaling`), or undefined for an entry without
+ * scaling: workers, average send, process and receive time in seconds (the manager's mean
+ * per stripe, absent without a manager), speedup with its interval, efficiency.
+ */
+export function toSpeedupRow(entry: ScenarioResult): SpeedupRow | undefined {
+  const scaling = entry.scaling;
+  if (!scaling) return undefined;
+  return {
+    workers: scaling.count,
+    avg_send_s: toSeconds(entry.summary.send_ms),
+    avg_process_s: toSeconds(entry.summary.process_ms),
+    avg_receive_s: toSeconds(entry.summary.receive_ms),
+    speedup: scaling.speedup,
+    speedup_ci95: scaling.speedup_ci95,
+    efficiency: scaling.efficiency,
+  };
+}
+
+/** The speedup row as flat CSV columns, `table.NAME` (point means; the same on every run row of a point). */
+export function toSpeedupColumns(entry: ScenarioResult): Record<string, number> {
+  const row = toSpeedupRow(entry);
+  if (!row) return {};
+  return Object.fromEntries(
+    Object.entries({
+      workers: row.workers,
+      avg_send_s: row.avg_send_s?.mean,
+      avg_process_s: row.avg_process_s?.mean,
+      avg_receive_s: row.avg_receive_s?.mean,
+      speedup: row.speedup,
+      speedup_ci95_low: row.speedup_ci95[0],
+      speedup_ci95_high: row.speedup_ci95[1],
+      efficiency: row.efficiency,
+    })
+      .filter((pair): pair is [string, number] => typeof pair[1] === "number" && Number.isFinite(pair[1]))
+      .map(([key, value]) => [`table.${key}`, value]),
+  );
+}

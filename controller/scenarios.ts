@@ -11,12 +11,25 @@ import { expandSweep, type SweepPoint } from "./sweep";
 
 const NAME = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$";
 
+/**
+ * A role entry's impairment: the agents' own `Impairment` (agent/wire.ts) plus `agents`, the
+ * agents of the entry its faults hit (default: all of them). See `toAgentImpairment`.
+ */
+const RoleImpairment = t.Composite([Impairment, t.Object({ agents: t.Optional(t.Array(t.String({ pattern: NAME }), { minItems: 1 })) })], {
+  additionalProperties: false,
+});
+
+/** Where a sender role sends: `all` spreads every sender over every sink in turn, `paired` sends sender i to sink i only. */
+const Targets = t.Union([t.Literal("all"), t.Literal("paired")]);
+export type Targets = Static<typeof Targets>;
+
 const RoleEntry = t.Object(
   {
     role: t.String({ minLength: 1 }),
     agents: t.Array(t.String({ pattern: NAME }), { minItems: 1 }),
     options: t.Optional(t.Record(t.String(), t.Unknown())),
-    impair: t.Optional(Impairment),
+    impair: t.Optional(RoleImpairment),
+    targets: t.Optional(Targets),
   },
   { additionalProperties: false },
 );
@@ -54,6 +67,24 @@ export interface RolePlan {
   agents: string[];
   options: Record<string, unknown>;
   impair?: Impairment;
+  /** The agents the impairment's faults hit (`impair.agents` in the file); undefined = every agent of the plan. */
+  impairAgents?: string[];
+  /** Senders only: `all` (default) or `paired` (sender i to the i-th sink of the scenario). */
+  targets?: Targets;
+}
+
+/** Impairment fields that emulate the board rather than a fault: they apply to every agent of a plan, named in `impair.agents` or not. */
+const BOARD_FIELDS = ["cpu"] as const;
+
+/**
+ * The impairment one agent of a plan runs with: the whole of `plan.impair` when the plan
+ * names no `impairAgents` or names this agent; otherwise only its board fields (`cpu`, the
+ * emulated Pi-class CPU, so a baseline keeps the same CPU setting), or none.
+ */
+export function toAgentImpairment(plan: RolePlan, agent: string): Impairment | undefined {
+  if (!plan.impair || !plan.impairAgents || plan.impairAgents.includes(agent)) return plan.impair;
+  const board = Object.fromEntries(BOARD_FIELDS.filter((field) => plan.impair![field] !== undefined).map((field) => [field, plan.impair![field]]));
+  return Object.keys(board).length > 0 ? board : undefined;
 }
 
 /** A scenario ready to run: defaults applied, durations in ms, its sweep expanded into points. */
@@ -104,12 +135,35 @@ function describePath(path: string, file: ScenarioFile): string {
 
 /** The role entries of a scenario as plans, options and impairment copied. */
 function toRolePlans(scenario: ScenarioFile["scenario"][number]): RolePlan[] {
-  return scenario.roles.map((entry) => ({
-    role: entry.role,
-    agents: entry.agents,
-    options: { ...entry.options },
-    ...(entry.impair ? { impair: { ...entry.impair } } : {}),
-  }));
+  return scenario.roles.map((entry) => {
+    const { agents: impairAgents, ...impair } = entry.impair ?? {};
+    return {
+      role: entry.role,
+      agents: entry.agents,
+      options: { ...entry.options },
+      ...(entry.impair ? { impair } : {}),
+      ...(impairAgents ? { impairAgents: [...impairAgents] } : {}),
+      ...(entry.targets ? { targets: entry.targets } : {}),
+    };
+  });
+}
+
+/** Roles a sender's targets point at: receivers (`/upload`) and managers (`/jobs`), in file order. */
+export const SINK_ROLES = ["receiver", "manager"];
+
+/** What is wrong with the targets and targeted impairment of one point's plans (empty when nothing). */
+function checkTargeting(plans: RolePlan[], at: string): string[] {
+  const problems: string[] = [];
+  const sinks = plans.filter((plan) => SINK_ROLES.includes(plan.role)).reduce((total, plan) => total + plan.agents.length, 0);
+  plans.forEach((plan, index) => {
+    const where = `${at}roles[${index}] (${plan.role})`;
+    if (plan.targets !== undefined && plan.role !== "sender") problems.push(`${where}: targets is for senders only`);
+    if (plan.targets === "paired" && plan.role === "sender" && plan.agents.length !== sinks)
+      problems.push(`${where}: targets = "paired" needs as many senders as receivers (${plan.agents.length} senders, ${sinks} receivers)`);
+    for (const agent of plan.impairAgents ?? [])
+      if (!plan.agents.includes(agent)) problems.push(`${where}: impair.agents: "${agent}" does not run this role (${plan.agents.join(", ")})`);
+  });
+  return problems;
 }
 
 /** Checks what the schema cannot: known roles and agents, role options, durations, unique names, a load for every streamer scenario. */
@@ -155,6 +209,7 @@ function checkMeaning(file: ScenarioFile): string[] {
       }
     })();
     for (const point of points) {
+      problems.push(...checkTargeting(point.roles, `${where}${point.label ? ` (${point.label})` : ""}: `));
       point.roles.forEach((plan, index) => {
         for (const agent of plan.agents)
           if (!scenario.roles[index]!.agents.includes(agent) && !(agent in file.agents))

@@ -9,6 +9,8 @@ export interface Started {
   client: ControlClient;
   info: RoleInfo;
   startedAt: number;
+  /** A sender's target URLs as the controller resolved them (paired or spread). */
+  targets?: string[];
 }
 
 type Bucket = [second: number, count: number, bytes: number];
@@ -85,7 +87,8 @@ function countInWindow(series: Bucket[], from: number, to: number, startsInStead
  * managers' done jobs; both called receivers here) inside the measured window
  * (after `warmupMs`, for `durationMs`); sent, saved, lost and failed over the whole run;
  * the worst sender p50/p99; the per-second series summed over receivers, `t` in seconds
- * since the senders started; the final stats of every role, each with its `agent`.
+ * since the senders started; the final stats of every role, each with its `agent` (and a
+ * sender's resolved `targets`).
  */
 export function measureWindow(senders: Started[], receivers: Started[], warmupMs: number, durationMs: number): Omit<RunResult, "repeat" | "status"> {
   const sendersStartedAt = Math.min(...senders.map((sender) => sender.startedAt));
@@ -111,7 +114,7 @@ export function measureWindow(senders: Started[], receivers: Started[], warmupMs
   const sent = sum(senderInfos, "sent");
   const saved = countCompleted(receiverInfos);
   const seconds = [...perSecond.keys()].sort((a, b) => a - b);
-  const label = (entry: Started) => ({ agent: entry.client.name, ...entry.info.stats });
+  const label = (entry: Started) => ({ agent: entry.client.name, ...(entry.targets ? { targets: entry.targets } : {}), ...entry.info.stats });
   return {
     images_per_s: round2((images * 1000) / durationMs),
     mbit_per_s: round2((bytes * 8) / 1000 / durationMs),

@@ -17,7 +17,7 @@ function problemsOf(text: string): string[] {
 }
 
 describe("scenarios", () => {
-  test("the shipped scenarios.toml holds the five Raspberry Pi cases first, and a receivers-scaling sweep", async () => {
+  test("the shipped scenarios.toml holds the five Raspberry Pi cases first (4 and 5 paired, with spread variants), and the speedup sweeps", async () => {
     const set = await readScenarios(join(REPO, "scenarios.toml"));
     const shape = set.scenarios.map((scenario) => [
       scenario.name,
@@ -31,15 +31,23 @@ describe("scenarios", () => {
       ["case4-2x2", 2, 2],
       ["case5-3x3", 3, 3],
     ]);
+    const targetsOf = (name: string) => set.scenarios.find((scenario) => scenario.name === name)!.points[0]!.roles.find((plan) => plan.role === "sender")!.targets;
+    expect(["case4-2x2", "case5-3x3", "case4-2x2-spread", "case5-3x3-spread"].map(targetsOf)).toEqual(["paired", "paired", "all", "all"]);
     const scaling = set.scenarios.find((scenario) => scenario.name === "receivers-scaling")!;
     expect(scaling.points.map((point) => point.roles[0]!.agents.length)).toEqual([1, 2, 3]);
     const speedup = set.scenarios.find((scenario) => scenario.name === "grayscale-speedup")!;
     const workersOf = (point: (typeof speedup.points)[number]) => point.roles.find((plan) => plan.role === "grayscale-worker")!;
     expect(speedup.points.map((point) => [workersOf(point).agents.length, workersOf(point).impair])).toEqual([
       [1, { cpu: 0.25 }],
-      [2, { cpu: 0.25 }],
-      [3, { cpu: 0.25 }],
+      [4, { cpu: 0.25 }],
+      [8, { cpu: 0.25 }],
+      [1, { cpu: 1 }],
+      [4, { cpu: 1 }],
+      [8, { cpu: 1 }],
     ]);
+    expect(speedup.points.map((point) => point.roles.find((plan) => plan.role === "manager")!.options.split)).toEqual(Array(6).fill("stripes"));
+    const blur = set.scenarios.find((scenario) => scenario.name === "blur-stream-speedup")!;
+    expect(blur.points.map((point) => workersOf(point).agents.length)).toEqual([1, 2, 3]);
     const split = set.scenarios.find((scenario) => scenario.name === "grayscale-split")!;
     expect(split.points.map((point) => point.roles.find((plan) => plan.role === "manager")!.options.split)).toEqual(["stripes", "file", "auto"]);
   });
