@@ -2,8 +2,8 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Bench } from "tinybench";
-import { readJpegHeader } from "../agent/jpeg";
-import sharp from "../agent/sharp";
+import { readJpegHeader } from "../agent/imaging/jpeg";
+import sharp from "../agent/native/sharp";
 import { createMjpegSplitter } from "../agent/sources/_mjpeg-splitter";
 import { REPO } from "./_process";
 import { PHOTO } from "./ingest";

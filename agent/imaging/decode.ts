@@ -1,6 +1,6 @@
 // Encoded image files (JPEG, PNG, WebP...) read the one way the manager and the grayscale workers share: size from the header, then raw pixels.
 import { FleetError } from "../errors";
-import sharp from "../sharp";
+import sharp from "../native/sharp";
 import type { RawImage } from "./ops";
 
 /** The largest image decoded, in pixels (width * height); 413 past it. */

@@ -4,7 +4,7 @@ import { FleetError } from "../errors";
 import { readImageSize, type ImageSize } from "../imaging/decode";
 import { checkParams, OPS, type RawImage } from "../imaging/ops";
 import { checkJobFits } from "../manager";
-import sharp from "../sharp";
+import sharp from "../native/sharp";
 import { checkClassifyParams } from "../recognition/params";
 import { ClassifyParams } from "../wire";
 import type { OutputFormat } from "./_manager-jobs";

@@ -15,6 +15,7 @@ import { checkRequest, type GateRules } from "../auth";
 import { JobTable, toJobView, type JobRecord } from "./_manager-jobs";
 import { encodeImage, readJobRequest, type UploadedImage } from "./_manager-upload";
 import type { Role, RoleHandle } from "./types";
+import { WEB_DIR } from "../native/web-assets";
 
 const options = t.Object(
   {
@@ -33,10 +34,6 @@ const options = t.Object(
   { additionalProperties: false },
 );
 
-/** The upload page's files: embedded beside the entry in the binary, `web/` in the repository otherwise (as in control.ts). */
-const WEB_DIR = (Bun as { isStandaloneExecutable?: boolean }).isStandaloneExecutable
-  ? join(import.meta.dir, "web")
-  : join(import.meta.dir, "..", "..", "web");
 
 /** The upload page and its files (`/`, one path segment with a file extension): open to anyone, the page asks for the token. */
 function isPagePath(path: string): boolean {

@@ -2,10 +2,10 @@
 import { Elysia } from "elysia";
 import { Type as t } from "@sinclair/typebox";
 import { join } from "node:path";
-import { parseRate } from "../_impair-rate";
+import { parseRate } from "../impair/rate";
 import { FleetError } from "../errors";
 import { answerErrorsAsJson, jsonResponse } from "../http";
-import { loadSharp } from "../sharp";
+import { loadSharp } from "../native/sharp";
 import { openSource, parseSourceSpec } from "../sources";
 import { StreamHub } from "../streamer/hub";
 import { readClientStats, readStreamerStats, type StreamerStats } from "../streamer/stats";
@@ -14,6 +14,7 @@ import { BOUNDARY, type StreamWriter } from "../streamer/viewer";
 import { parseDuration } from "../units";
 import { checkRequest, holdsToken, type GateRules } from "../auth";
 import type { LastFrame, Role, RoleHandle } from "./types";
+import { WEB_DIR } from "../native/web-assets";
 
 const quality = (value: number) => t.Integer({ minimum: 1, maximum: 100, default: value, description: "JPEG quality of the tier" });
 const scale = (value: number) => t.Number({ minimum: 0.05, maximum: 1, default: value, description: "scale of the tier's width and height" });
@@ -40,10 +41,6 @@ const options = t.Object(
   { additionalProperties: false },
 );
 
-/** The viewer page's files: embedded beside the entry in the binary, `web/` in the repository otherwise (as in control.ts). */
-const WEB_DIR = (Bun as { isStandaloneExecutable?: boolean }).isStandaloneExecutable
-  ? join(import.meta.dir, "web")
-  : join(import.meta.dir, "..", "..", "web");
 const PAGE_FILES: Record<string, [string, string]> = {
   "/": ["viewer.html", "text/html; charset=utf-8"],
   "/viewer.js": ["viewer.js", "text/javascript; charset=utf-8"],

@@ -1,5 +1,5 @@
 // The streamer's image work: one decode per frame, shared by every tier's encode (in sharp's thread pool) and by motion's grey copy.
-import sharp from "../sharp";
+import sharp from "../native/sharp";
 import type { TierSettings } from "./tiers";
 
 /** Width and height of the grey copy that motion is measured on (64x48: 3,072 pixels). */

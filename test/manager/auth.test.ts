@@ -17,7 +17,7 @@ import { quietContext } from "../helpers";
 import { concat, dialRaw } from "../protocol/_peers";
 import { makeGradient, pick, recordEvents, startWorker } from "./_fleet";
 import worker from "../../agent/roles/grayscale-worker";
-import { checkOptions } from "../../agent/options";
+import { checkOptions } from "../../agent/control/options";
 
 const TOKEN = "fleet-secret-0123456789";
 const image = makeGradient(24, 6);

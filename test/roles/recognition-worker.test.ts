@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import { checkOptions } from "../../agent/options";
+import { checkOptions } from "../../agent/control/options";
 import { PROTOCOL_VERSION, type Assign, type Result } from "../../agent/protocol";
 import worker from "../../agent/roles/recognition-worker";
 import { REPO, makeTempDir, quietContext } from "../helpers";

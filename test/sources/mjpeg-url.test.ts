@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { createMultipartParser, readBoundary } from "../../agent/sources/_multipart";
 import { openMjpegUrl } from "../../agent/sources/mjpeg-url";
-import { readJpegHeader } from "../../agent/jpeg";
+import { readJpegHeader } from "../../agent/imaging/jpeg";
 import { FIXTURES, readPhotos, startRole } from "../helpers";
 import { serveMjpeg } from "../roles/_mjpeg-server";
 import { join } from "node:path";

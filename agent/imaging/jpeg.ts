@@ -1,5 +1,5 @@
 // JPEG frame header checks without decoding: SOI/EOI markers and the SOF dimensions.
-import { FleetError } from "./errors";
+import { FleetError } from "../errors";
 
 /** What the frame header says about a JPEG: pixel dimensions and colour components. */
 export interface JpegHeader {

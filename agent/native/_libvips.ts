@@ -3,7 +3,7 @@ import { dlopen, FFIType } from "bun:ffi";
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { basename, join } from "node:path";
-import { FleetError } from "./errors";
+import { FleetError } from "../errors";
 
 /** What each `_libvips-<arch>.ts` gives: the embedded library, its file name in the package, the glibc it needs (">=2.28"). */
 export interface LibvipsPackage {

@@ -1,10 +1,9 @@
 // `agent --self-test`: checks that every native part works on this box, on a photo embedded in the binary.
 // @ts-ignore: an image has no type declarations; with type "file" its import is a path.
-import photoPath from "../test/fixtures/chelsea.jpg" with { type: "file" };
-import pkg from "../package.json" with { type: "json" };
-import { describeError } from "./errors";
-import { loadSharp } from "./sharp";
-import { readLoadedLibvips } from "./_libvips";
+import photoPath from "../../test/fixtures/chelsea.jpg" with { type: "file" };
+import pkg from "../../package.json" with { type: "json" };
+import { describeError } from "../errors";
+import { loadSharp, readLoadedLibvips } from "../native/sharp";
 
 /** One check's outcome; `detail` says what was found, or why it failed. */
 export interface SelfTestCheck {
@@ -95,10 +94,10 @@ async function checkGrayscale(): Promise<string> {
  * come out of the binary): the top label must be `cat` with a score of at least 0.8.
  */
 async function checkRecognition(): Promise<string> {
-  const { readEmbeddedModel } = await import("./recognition/model");
-  const { startInferencePool } = await import("./recognition/pool");
-  const { readModelInput } = await import("./recognition/preprocess");
-  const { DEFAULT_LIMITS } = await import("./recognition/postprocess");
+  const { readEmbeddedModel } = await import("../recognition/model");
+  const { startInferencePool } = await import("../recognition/pool");
+  const { readModelInput } = await import("../recognition/preprocess");
+  const { DEFAULT_LIMITS } = await import("../recognition/postprocess");
   const pool = await startInferencePool({ model: readEmbeddedModel(), threads: 1, batch: 1 });
   try {
     const { objects, top5 } = await pool.detect(await readModelInput(await readPhoto()), DEFAULT_LIMITS);

@@ -1,6 +1,8 @@
 // The one place sharp is loaded from, so that a compiled binary can make its libvips loadable first.
-import { FleetError } from "./errors";
+import { FleetError } from "../errors";
 import { prepareLibvips } from "./_libvips";
+
+export { readLoadedLibvips, type LoadedLibvips } from "./_libvips";
 
 type Sharp = typeof import("sharp").default;
 let loaded: Sharp | undefined;

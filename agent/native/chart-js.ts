@@ -3,7 +3,7 @@
 // "text" elsewhere hands one of them the other's value: every user goes through this module instead.
 // The package's `exports` hide its browser build, hence the path into node_modules.
 // @ts-expect-error a text import of a browser bundle, which TypeScript does not type
-import chartJs from "../node_modules/chart.js/dist/chart.umd.min.js" with { type: "text" };
+import chartJs from "../../node_modules/chart.js/dist/chart.umd.min.js" with { type: "text" };
 
 /** Chart.js 4 (UMD, sets `window.Chart`), as JavaScript source text. */
 export const CHART_JS: string = chartJs;

@@ -1,9 +1,9 @@
 // `fail` impairment: a role that crashes now and then, stays down for `downtime`, and comes back.
-import { IncarnationTotals } from "./_impair-merge";
-import { describeError } from "./errors";
-import type { Failure } from "./impair";
-import type { LastFrame, RoleHandle } from "./roles/types";
-import { parseDuration } from "./units";
+import { IncarnationTotals } from "./merge";
+import { describeError } from "../errors";
+import type { Failure } from ".";
+import type { LastFrame, RoleHandle } from "../roles/types";
+import { parseDuration } from "../units";
 
 /** How often the crash draw is made (ms): `fail` is a probability per second. */
 const DRAW_EVERY_MS = 1000;

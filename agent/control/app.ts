@@ -2,15 +2,15 @@
 import { Elysia } from "elysia";
 import { staticPlugin } from "@elysiajs/static";
 import { arch, cpus, freemem, hostname, totalmem } from "node:os";
-import { join } from "node:path";
-import { checkRequest, type AuthMode, type GateRules } from "./auth";
-import { CHART_JS } from "./chart-js";
+import { checkRequest, type AuthMode, type GateRules } from "../auth";
+import { CHART_JS } from "../native/chart-js";
 import { readEventLoopLag } from "./event-loop";
-import { FleetError } from "./errors";
-import { answerErrorsAsJson } from "./http";
+import { FleetError } from "../errors";
+import { answerErrorsAsJson } from "../http";
 import { createMetricsExporter } from "./prometheus";
 import type { Supervisor } from "./supervisor";
-import { StartRoleRequest, type Health } from "./wire";
+import { StartRoleRequest, type Health } from "../wire";
+import { WEB_DIR } from "../native/web-assets";
 
 /** What the control API needs from its agent. */
 export interface ControlSettings {
@@ -23,10 +23,6 @@ export interface ControlSettings {
   supervisor: Supervisor;
 }
 
-/** Where the status page's files are: embedded beside the entry in the binary, `web/` in the repository otherwise. */
-const WEB_DIR = (Bun as { isStandaloneExecutable?: boolean }).isStandaloneExecutable
-  ? join(import.meta.dir, "web")
-  : join(import.meta.dir, "..", "web");
 
 /** Paths anyone may read: the health probe and the status page's own files (the page then asks for the token). */
 function isPublic(path: string): boolean {

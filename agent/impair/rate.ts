@@ -1,5 +1,5 @@
 // The `rate` of an impairment: parsing "20Mbit" and the token bucket that paces bytes sent.
-import { FleetError } from "./errors";
+import { FleetError } from "../errors";
 
 /** SI prefixes of a rate, as tc(8) spells them (1 kbit = 1000 bit/s). */
 const PREFIX: Record<string, number> = { "": 1, k: 1e3, m: 1e6, g: 1e9, t: 1e12 };

@@ -1,6 +1,6 @@
 // Prometheus text exposition (format 0.0.4) of every role's figures, through prom-client.
 import { Gauge, Registry } from "prom-client";
-import type { RoleInfo } from "./wire";
+import type { RoleInfo } from "../wire";
 
 const NAME = /[^a-zA-Z0-9_]/g;
 

@@ -1,5 +1,5 @@
 // `mode = "netem"`: probes whether the kernel's netem qdisc could be used here, and refuses when not.
-import { FleetError } from "./errors";
+import { FleetError } from "../errors";
 
 /** What the probe needs from the host; tests pass their own. */
 export interface NetemHost {

@@ -2,7 +2,7 @@
 import { parseArgs } from "node:util";
 import type { TObject, TSchema } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
-import { FleetError } from "./errors";
+import { FleetError } from "../errors";
 
 /** `maxBody` -> `max-body`: option keys are camelCase in JSON and kebab-case as flags. */
 export function toFlagName(key: string): string {

@@ -1,13 +1,13 @@
 // Runs roles on an agent: start with checked options, list, figures, stop; shared by the CLI and the control API.
 import { checkFilesSpec, checkReadPath, placeOutput, resolveRoots } from "./_read-policy";
-import { startRestarting, type RestartingHandle } from "./_impair-restart";
-import { FleetError } from "./errors";
-import { createImpairer } from "./impair";
+import { startRestarting, type RestartingHandle } from "../impair/restart";
+import { FleetError } from "../errors";
+import { createImpairer } from "../impair";
 import { checkOptions } from "./options";
-import { findRole } from "./roles";
-import type { LastFrame, RoleContext, RoleHandle, RoleStats } from "./roles/types";
-import { parseSourceSpec, runsCommand } from "./sources";
-import type { Impairment, RoleInfo, RoleState } from "./wire";
+import { findRole } from "../roles";
+import type { LastFrame, RoleContext, RoleHandle, RoleStats } from "../roles/types";
+import { parseSourceSpec, runsCommand } from "../sources";
+import type { Impairment, RoleInfo, RoleState } from "../wire";
 
 /** Where a start request came from: the local command line, or the network (control API). */
 export type Origin = "cli" | "api";
@@ -48,7 +48,7 @@ export class Supervisor {
 
   /**
    * Checks the options against the role's schema and the network policy, then starts the
-   * role with its impairment (agent/impair.ts; `fail` is handled here, by restarts).
+   * role with its impairment (agent/impair/; `fail` is handled here, by restarts).
    * @throws FleetError UNKNOWN_ROLE/BAD_OPTIONS/BAD_IMPAIRMENT/NETEM_UNAVAILABLE (422),
    *   SOURCE_CMD_REFUSED/PATH_REFUSED (403), or the role's own.
    */

@@ -1,6 +1,6 @@
 // Adds up the figures of a role over the incarnations that `fail` impairment gives it (crash, downtime, restart).
-import { SERIES_SECONDS, round2 } from "./metrics";
-import type { RoleStats } from "./roles/types";
+import { SERIES_SECONDS, round2 } from "../metrics";
+import type { RoleStats } from "../roles/types";
 
 /** Totals that only grow within one incarnation: summed over incarnations. */
 const COUNTERS = new Set(["sent", "ok", "failed", "retries", "bytes", "frames", "received", "saved", "rejected", "busy"]);

@@ -1,8 +1,8 @@
 // Where a role started over the network may read and write: inside the agent's working folder or data dir, after realpath.
 import { realpath } from "node:fs/promises";
 import { dirname, isAbsolute, normalize, relative, resolve } from "node:path";
-import { FleetError } from "./errors";
-import { listPaths, splitGlob } from "./sources/files";
+import { FleetError } from "../errors";
+import { listPaths, splitGlob } from "../sources/files";
 
 /** True when `path` is `root` or inside it (both absolute and already resolved). */
 function isInside(path: string, root: string): boolean {

@@ -1,12 +1,12 @@
 // Impairment Framefleet injects itself (delay, jitter, loss, rate, cpu, fail): the impairer roles call.
 import { Value } from "@sinclair/typebox/value";
-import { CpuThrottle } from "./_impair-cpu";
-import { refuseNetem } from "./_impair-netem";
-import { createRandom, pickSeed } from "./_impair-random";
-import { TokenBucket, parseRate } from "./_impair-rate";
-import { FleetError } from "./errors";
-import { parseDuration } from "./units";
-import { Impairment } from "./wire";
+import { CpuThrottle } from "./cpu";
+import { refuseNetem } from "./netem";
+import { createRandom, pickSeed } from "./_random";
+import { TokenBucket, parseRate } from "./rate";
+import { FleetError } from "../errors";
+import { parseDuration } from "../units";
+import { Impairment } from "../wire";
 
 /** What `describe()` reports under `impairment` in a role's figures: what is emulated, with the seed to repeat it. */
 export interface ImpairmentReport {
