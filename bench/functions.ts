@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { Bench } from "tinybench";
 import { readJpegHeader } from "../agent/imaging/jpeg";
 import sharp from "../agent/native/sharp";
-import { createMjpegSplitter } from "../agent/sources/_mjpeg-splitter";
+import { createMjpegSplitter } from "../agent/sources/mjpeg-splitter";
 import { REPO } from "./_process";
 import { PHOTO } from "./ingest";
 

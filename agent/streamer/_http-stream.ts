@@ -1,5 +1,5 @@
 // The client side of one MJPEG stream over a raw TCP socket: the response head, chunked transfer coding, then multipart parts counted.
-import { createMultipartParser, readBoundary, type MultipartParser } from "../sources/_multipart";
+import { createMultipartParser, readBoundary, type MultipartParser } from "../sources/multipart";
 
 /** Largest response head accepted (16 KB). */
 const MAX_HEAD_BYTES = 16 * 1024;

@@ -4,7 +4,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { readJpegHeader } from "../../agent/imaging/jpeg";
 import sharp from "../../agent/native/sharp";
-import { createMjpegSplitter, type SplitterStats } from "../../agent/sources/_mjpeg-splitter";
+import { createMjpegSplitter, type SplitterStats } from "../../agent/sources/mjpeg-splitter";
 
 const FIXTURES = join(import.meta.dir, "../fixtures");
 const photos = readdirSync(FIXTURES)
