@@ -2,7 +2,7 @@
 import { join } from "node:path";
 import { applyOp } from "../agent/imaging/ops";
 import sharp from "../agent/native/sharp";
-import type { SplitMode } from "../agent/manager";
+import type { SplitMode } from "../agent/roles/manager/scheduler";
 import { AGENT, REPO, spawnBun, stopChild, type Child } from "./_process";
 import { compare, formatTable, median, type Figure, type Row } from "./_table";
 

@@ -1,7 +1,7 @@
 // The authenticated worker plane on real sockets: HMAC hello/welcome, refusals logged, the 5 s hello deadline, 64 KiB frames before hello, live ids never displaced.
 import { describe, expect, test } from "bun:test";
 import { applyOp } from "../../agent/imaging/ops";
-import { Scheduler } from "../../agent/manager";
+import { Scheduler } from "../../agent/roles/manager/scheduler";
 import {
   HELLO_TIMEOUT_MS,
   PROTOCOL_VERSION,
