@@ -14,7 +14,7 @@ import {
   type Message,
 } from "../../agent/protocol";
 import { quietContext } from "../helpers";
-import { concat, dialRaw } from "../protocol/_peers";
+import { concat, dialRaw } from "../protocol/peers";
 import { makeGradient, pick, recordEvents, startWorker } from "./_fleet";
 import worker from "../../agent/roles/grayscale-worker";
 import { checkOptions } from "../../agent/control/options";

@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { applyOp } from "../../agent/imaging/ops";
 import { Scheduler } from "../../agent/roles/manager/scheduler";
 import { MESSAGE_TYPES, PROTOCOL_VERSION, encodeFrame } from "../../agent/protocol";
-import { dialRaw } from "../protocol/_peers";
+import { dialRaw } from "../protocol/peers";
 import { makeGradient, pick, recordEvents, startWorker } from "./_fleet";
 
 function startScheduler(options: { taskTimeoutMs?: number; maxAttempts?: number; heartbeatMs?: number } = {}) {

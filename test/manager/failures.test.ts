@@ -4,7 +4,7 @@ import { checkOptions } from "../../agent/control/options";
 import manager from "../../agent/roles/manager";
 import type { RoleContext, RoleHandle } from "../../agent/roles/types";
 import { encodeFrame, MESSAGE_TYPES } from "../../agent/protocol";
-import { dialRaw } from "../protocol/_peers";
+import { dialRaw } from "../protocol/peers";
 import { startWorker as startFakeWorker } from "./_fleet";
 import { readPhotos, spawnAgent, waitUntil } from "../helpers";
 

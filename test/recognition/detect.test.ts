@@ -5,7 +5,7 @@ import { createDetector, type Detector } from "../../agent/recognition/detect";
 import { startInferencePool, type InferencePool } from "../../agent/recognition/pool";
 import { DEFAULT_LIMITS, type Detection } from "../../agent/recognition/postprocess";
 import { readModelInput } from "../../agent/recognition/preprocess";
-import { photos, readModel } from "./_photos";
+import { photos, readModel } from "./photos";
 
 const PHOTOS = ["chelsea.jpg", "coffee.jpg", "astronaut.jpg"];
 

@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { MODEL_INPUT_SIZE, readModelInput } from "../../agent/recognition/preprocess";
 import sharp from "../../agent/native/sharp";
-import { garbage, makeHugeHeader, photos, truncated } from "./_photos";
+import { garbage, makeHugeHeader, photos, truncated } from "./photos";
 
 /** The code of the FleetError `promise` rejects with, and whether its message says something. */
 async function readRefusal(promise: Promise<unknown>): Promise<{ code: string; explained: boolean }> {

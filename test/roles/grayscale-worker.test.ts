@@ -7,7 +7,7 @@ import { checkOptions } from "../../agent/control/options";
 import { PROTOCOL_VERSION, type Assign } from "../../agent/protocol";
 import worker from "../../agent/roles/grayscale-worker";
 import sharp from "../../agent/native/sharp";
-import { listenManager } from "./_fake-manager";
+import { listenManager } from "./fake-manager";
 import { quietContext, readPhotos } from "../helpers";
 
 const IMAGE_OPS = ["grayscale", "invert", "sepia", "brightness", "contrast", "blur", "sharpen", "edges", "resize"];

@@ -4,7 +4,7 @@ import { createMultipartParser, readBoundary } from "../../agent/sources/multipa
 import { openMjpegUrl } from "../../agent/sources/mjpeg-url";
 import { readJpegHeader } from "../../agent/imaging/jpeg";
 import { FIXTURES, readPhotos, startRole } from "../helpers";
-import { serveMjpeg } from "../roles/_mjpeg-server";
+import { serveMjpeg } from "../roles/mjpeg-server";
 import { join } from "node:path";
 import { testWith } from "../_requires";
 
