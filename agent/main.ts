@@ -3,14 +3,10 @@ import { defineCommand, runCommand, showUsage } from "citty";
 import { hostname } from "node:os";
 import { readFileSync } from "node:fs";
 import packageJson from "../package.json" with { type: "json" };
-import { pickRoleArgv } from "./_argv";
 import { chooseAuthMode } from "./auth";
-import { createControlApp } from "./control";
+import { createControlApp, pickRoleArgv, readFlags, runSelfTest, Supervisor } from "./control";
 import { EXIT, FleetError, describeError } from "./errors";
-import { readFlags } from "./options";
 import { findRole } from "./roles";
-import { runSelfTest } from "./self-test";
-import { Supervisor } from "./supervisor";
 import type { Impairment } from "./wire";
 
 /** Writes one JSON log line to stderr; stdout is kept for the final figures. */

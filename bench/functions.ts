@@ -2,9 +2,9 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Bench } from "tinybench";
-import { readJpegHeader } from "../agent/jpeg";
-import sharp from "../agent/sharp";
-import { createMjpegSplitter } from "../agent/sources/_mjpeg-splitter";
+import { readJpegHeader } from "../agent/imaging/jpeg";
+import sharp from "../agent/native/sharp";
+import { createMjpegSplitter } from "../agent/sources/mjpeg-splitter";
 import { REPO } from "./_process";
 import { PHOTO } from "./ingest";
 

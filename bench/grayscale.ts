@@ -1,8 +1,8 @@
 // Distributed image processing: 8K jobs through the manager and grayscale worker processes against sharp in this process; Pi-class scaling.
 import { join } from "node:path";
 import { applyOp } from "../agent/imaging/ops";
-import sharp from "../agent/sharp";
-import type { SplitMode } from "../agent/manager";
+import sharp from "../agent/native/sharp";
+import type { SplitMode } from "../agent/roles/manager/scheduler";
 import { AGENT, REPO, spawnBun, stopChild, type Child } from "./_process";
 import { compare, formatTable, median, type Figure, type Row } from "./_table";
 

@@ -1,6 +1,6 @@
 // Recognition subjects: the model in process against a recognition worker through the manager and over the protocol; concurrency, batching, Pi-class workers.
 import { join } from "node:path";
-import { WASM_FILES } from "../agent/recognition/_coco-ssd";
+import { WASM_FILES } from "../agent/recognition/coco-ssd";
 import { createDetector } from "../agent/recognition/detect";
 import { readEmbeddedModel } from "../agent/recognition/model";
 import { DEFAULT_LIMITS } from "../agent/recognition/postprocess";

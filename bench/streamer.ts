@@ -2,7 +2,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runViewerLoad, type LoadFigures } from "../agent/streamer/load";
+import { runViewerLoad, type LoadFigures } from "../agent/roles/streamer/load";
 import { AGENT, REPO, readCpuMs, spawnBun } from "./_process";
 import { median } from "./_table";
 

@@ -1,6 +1,6 @@
 // The chart libraries and the page's own script and style, embedded as text (so the compiled controller carries them too).
 // The packages' `exports` hide their browser builds, hence the paths into node_modules; TypeScript types none of these as text.
-import { CHART_JS as chartJs } from "../agent/chart-js";
+import { CHART_JS as chartJs } from "../agent/native/chart-js";
 // @ts-expect-error a text import of a browser bundle
 import boxPlot from "../node_modules/@sgratzl/chartjs-chart-boxplot/build/index.umd.min.js" with { type: "text" };
 // @ts-expect-error a text import of a browser bundle

@@ -3,7 +3,7 @@ import type { Results } from "./results";
 import { formatFigure, formatValue, sortFigureKeys, toFigureLabel, toHalfWidth } from "./_report-entries";
 import type { ReportModel, ScenarioView } from "./_report-model";
 import { ORIGINALS_SOURCE } from "./originals";
-import type { OriginalsTable } from "./_report-originals";
+import type { OriginalsTable } from "./report-originals";
 import { toSpeedupRow } from "./scaling";
 
 /** `text` safe inside HTML text and double-quoted attributes. */

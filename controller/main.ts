@@ -12,7 +12,7 @@ import { createProgress } from "./progress";
 import { writeReport } from "./report";
 import { runScenario } from "./run";
 import { addScaling, formatScaling } from "./scaling";
-import { buildOriginalsTables, formatOriginals } from "./_report-originals";
+import { buildOriginalsTables, formatOriginals } from "./report-originals";
 import { readScenarios, type Scenario } from "./scenarios";
 import { combineProgress, startRunUi } from "./ui";
 

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type { Results } from "./results";
 import { CHART_SCRIPT, DRAW_SCRIPT, STYLE } from "./_report-assets";
 import { escapeHtml, renderHeader, renderOriginals, renderScenario } from "./_report-html";
-import { buildOriginalsTables } from "./_report-originals";
+import { buildOriginalsTables } from "./report-originals";
 import { buildReportModel } from "./_report-model";
 
 /**

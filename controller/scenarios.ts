@@ -3,7 +3,7 @@ import { parse as parseToml } from "smol-toml";
 import { Type as t, type Static } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import { FleetError } from "../agent/errors";
-import { checkOptions } from "../agent/options";
+import { checkOptions } from "../agent/control/options";
 import { findRole, roles } from "../agent/roles";
 import { parseDuration } from "../agent/units";
 import { Impairment } from "../agent/wire";

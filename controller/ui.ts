@@ -1,15 +1,14 @@
 // The controller's --ui page: a live view of a run on 127.0.0.1:PORT; agents are asked with the controller's token and relayed.
 import { Elysia } from "elysia";
 import { join } from "node:path";
-import { CHART_JS } from "../agent/chart-js";
+import { CHART_JS } from "../agent/native/chart-js";
 import type { ControlClient } from "../agent/client";
 import { FleetError, describeError } from "../agent/errors";
 import type { ReceiverStats, RoleInfo } from "../agent/wire";
 import type { Progress } from "./progress";
-import { RunUiState, type UiAgent, type UiState } from "./_ui-state";
+import { RunUiState, type UiAgent, type UiState } from "./ui-state";
+import { WEB_DIR } from "../agent/native/web-assets";
 
-/** The pages' folder: embedded beside the entry in the binary, `web/` in the repository otherwise. */
-const WEB_DIR = (Bun as { isStandaloneExecutable?: boolean }).isStandaloneExecutable ? join(import.meta.dir, "web") : join(import.meta.dir, "..", "web");
 /** The page's files: URL path -> [file, content type]. */
 const FILES: Record<string, [string, string]> = {
   "/": [join(WEB_DIR, "run.html"), "text/html; charset=utf-8"],

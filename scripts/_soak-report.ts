@@ -1,5 +1,5 @@
 // Figures of a soak after its warm-up (RSS slope and growth, fds, lag) and its self-contained HTML chart.
-import { CHART_JS } from "../agent/chart-js";
+import { CHART_JS } from "../agent/native/chart-js";
 import type { SoakSample } from "./_soak-fleet";
 
 /** One agent's figures over the samples after the warm-up. */

@@ -61,7 +61,7 @@ export async function compileExecutable(entry: string, outfile: string, arch: Ar
       },
       // The other arch's sharp packages, when installed, would be embedded too (sharp picks at run time).
       external: other.flatMap(listNativePackages),
-      // Bun already inlines process.arch for a compile target; said here so _libvips.ts keeps one arch.
+      // Bun already inlines process.arch for a compile target; said here so agent/native/_libvips.ts keeps one arch.
       define: { "process.arch": JSON.stringify(arch), "process.platform": JSON.stringify("linux") },
       // Parsing moved to build time: `agent --version` took 93 ms without, 24 ms with, for 5 MB more (x64, measured here).
       bytecode: true,

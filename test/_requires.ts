@@ -1,8 +1,8 @@
 // Tests that need a tool of this machine (Chromium, ffmpeg, qemu, network namespaces): run, skip counted with its reason, or fail where CI requires the tool.
 import { describe, test } from "bun:test";
 import { existsSync } from "node:fs";
-import { probeNetns } from "./net/_netns";
-import { CHROMIUM } from "./web/_chromium";
+import { probeNetns } from "./net/netns-fleet";
+import { CHROMIUM } from "./web/chromium";
 
 /** A tool some tests need, and why it may be missing. */
 export type Tool = "chromium" | "ffmpeg" | "qemu" | "netns";

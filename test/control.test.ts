@@ -2,8 +2,8 @@
 import { describe, expect, test } from "bun:test";
 import { copyFileSync, mkdirSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
-import { createControlApp } from "../agent/control";
-import { Supervisor } from "../agent/supervisor";
+import { createControlApp } from "../agent/control/app";
+import { Supervisor } from "../agent/control/supervisor";
 import { FIXTURES, makeTempDir, quietContext } from "./helpers";
 
 const TOKEN = "s3cret-token";

@@ -2,7 +2,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { checkOptions } from "../agent/options";
+import { checkOptions } from "../agent/control/options";
 import { findRole } from "../agent/roles";
 import type { RoleContext, RoleHandle } from "../agent/roles/types";
 

@@ -1,13 +1,13 @@
 // App-level impairment: seeded draws, cpu slow-down, token-bucket rate, jitter, checks, netem refusal, the API's 422s.
 import { describe, expect, spyOn, test } from "bun:test";
-import { CpuThrottle } from "../agent/_impair-cpu";
-import { IncarnationTotals } from "../agent/_impair-merge";
-import { findNetemProblem } from "../agent/_impair-netem";
-import { TokenBucket, parseRate } from "../agent/_impair-rate";
-import { createControlApp } from "../agent/control";
+import { CpuThrottle } from "../agent/impair/cpu";
+import { IncarnationTotals } from "../agent/impair/merge";
+import { findNetemProblem } from "../agent/impair/netem";
+import { TokenBucket, parseRate } from "../agent/impair/rate";
+import { createControlApp } from "../agent/control/app";
 import { FleetError } from "../agent/errors";
 import { NO_IMPAIRMENT, createImpairer } from "../agent/impair";
-import { Supervisor } from "../agent/supervisor";
+import { Supervisor } from "../agent/control/supervisor";
 import { makeTempDir, quietContext } from "./helpers";
 
 /** The FleetError `run` throws. */

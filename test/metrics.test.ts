@@ -4,9 +4,9 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 // @ts-expect-error the package ships no types; what it answers is typed below
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
-import { createControlApp } from "../agent/control";
+import { createControlApp } from "../agent/control/app";
 import { RateSeries } from "../agent/metrics";
-import { Supervisor } from "../agent/supervisor";
+import { Supervisor } from "../agent/control/supervisor";
 import type { ReceiverStats, RoleInfo } from "../agent/wire";
 import { makeTempDir, quietContext, readPhotos, waitUntil } from "./helpers";
 

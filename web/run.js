@@ -1,7 +1,7 @@
 // The controller's --ui page: progress, finished runs, the current run's live rate and every agent, polled from /api/state.
 // @ts-check
-/** @typedef {import("../controller/_ui-state").UiState} UiState */
-/** @typedef {import("../controller/_ui-state").UiAgent} UiAgent */
+/** @typedef {import("../controller/ui-state").UiState} UiState */
+/** @typedef {import("../controller/ui-state").UiAgent} UiAgent */
 /** @typedef {import("../agent/wire").RoleInfo} RoleInfo */
 import { byId, element, formatNumber, toClock, toTable } from "./dom.js";
 import { createThroughputChart } from "./throughput.js";

@@ -3,7 +3,7 @@ import { Type as t, type Static, type TObject } from "@sinclair/typebox";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import type { Sharp } from "sharp";
 import { FleetError } from "../errors";
-import sharp from "../sharp";
+import sharp from "../native/sharp";
 
 /**
  * Raw pixels: row-major, `width * height * channels` bytes, one byte per channel;

@@ -2,7 +2,7 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { FleetError } from "../errors";
-import { COCO_LABELS, EMBEDDED_MODEL } from "./_coco-ssd";
+import { COCO_LABELS, EMBEDDED_MODEL } from "./coco-ssd";
 
 /** model.json as TensorFlow.js writes it (only the parts read here). */
 export interface ModelJson {

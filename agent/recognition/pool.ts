@@ -3,7 +3,7 @@ import { FleetError } from "../errors";
 import type { DetectorInfo } from "./detect";
 import type { ModelInput } from "./_input";
 import type { FromThread, ToThread } from "./_thread-messages";
-import { WASM_FILES } from "./_coco-ssd";
+import { WASM_FILES } from "./coco-ssd";
 import type { ModelFiles } from "./model";
 import type { Detection, DetectLimits } from "./postprocess";
 

@@ -1,6 +1,6 @@
 // Turns an uploaded image file (JPEG, PNG, WebP, ...) into the detector's input with sharp: upright, sRGB, 300x300 RGB bytes.
 import { FleetError } from "../errors";
-import sharp from "../sharp";
+import sharp from "../native/sharp";
 import { toDecodeFailure } from "../imaging/decode";
 import { MODEL_INPUT_SIZE, type ModelInput } from "./_input";
 

@@ -1,4 +1,4 @@
-// The explicit registry of roles: a new role is one file and one line here.
+// The explicit registry of roles: a new role is one folder (its index.ts default-exports the role) and one line here.
 import { FleetError } from "../errors";
 import grayscaleWorker from "./grayscale-worker";
 import manager from "./manager";

@@ -16,7 +16,7 @@ export interface RoleContext {
   /** Writes one structured log line (JSON to stderr). */
   log(event: string, fields?: Record<string, unknown>): void;
   /**
-   * The impairment this role injects itself (agent/impair.ts). Roles use
+   * The impairment this role injects itself (agent/impair/). Roles use
    * `context.impair ?? NO_IMPAIRMENT` and call it unconditionally; without impairment
    * every call is a no-op.
    */

@@ -2,7 +2,7 @@
 import { stat } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import { FleetError } from "../errors";
-import { readJpegHeader } from "../jpeg";
+import { readJpegHeader } from "../imaging/jpeg";
 import { closedError } from "./_closed";
 import type { Frame, FrameSource } from "./types";
 

@@ -1,7 +1,7 @@
 // A live source: runs a shell command that writes an MJPEG stream to stdout and keeps its newest frame.
 import { FleetError } from "../errors";
 import { FIRST_FRAME_TIMEOUT_MS, LatestFrame } from "./_latest-frame";
-import { createMjpegSplitter } from "./_mjpeg-splitter";
+import { createMjpegSplitter } from "./mjpeg-splitter";
 import type { FrameSource } from "./types";
 /** How long a child has between SIGTERM and SIGKILL (2 s). */
 const KILL_GRACE_MS = 2_000;

@@ -1,7 +1,7 @@
 // A live source: frames pulled from an MJPEG stream over HTTP (another agent's /stream, an IP camera, ffmpeg -f mpjpeg).
 import { FleetError } from "../errors";
 import { FIRST_FRAME_TIMEOUT_MS, LatestFrame } from "./_latest-frame";
-import { createMultipartParser, readBoundary, type MultipartStats } from "./_multipart";
+import { createMultipartParser, readBoundary, type MultipartStats } from "./multipart";
 import type { FrameSource } from "./types";
 
 /** Live figures of an mjpeg-url source: the source's, plus what its multipart parser skipped. */

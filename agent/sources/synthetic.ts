@@ -1,5 +1,5 @@
 // A generated source: a ring of distinct JPEG frames drawn with sharp, looped.
-import sharp from "../sharp";
+import sharp from "../native/sharp";
 import type { Frame, FrameSource } from "./types";
 import { closedError } from "./_closed";
 

@@ -9,7 +9,7 @@ import { startInferencePool } from "../../agent/recognition/pool";
 import { DEFAULT_LIMITS, type Detection } from "../../agent/recognition/postprocess";
 import { readModelInput } from "../../agent/recognition/preprocess";
 import { FIXTURES, readPhotos, spawnAgent } from "../helpers";
-import { listenManager } from "../roles/_fake-manager";
+import { listenManager } from "../roles/fake-manager";
 
 const ROOT = resolve(import.meta.dir, "../..");
 const scratch = mkdtempSync(join(tmpdir(), "framefleet-compiled-"));

@@ -7,10 +7,10 @@ import { renderReport, writeReport } from "../../controller/report";
 import { formatCsv, type Results, type RunResult, type ScenarioResult } from "../../controller/results";
 import { addScaling } from "../../controller/scaling";
 import { summarizeRunResults } from "../../controller/results";
-import { buildOriginalsTables, formatOriginals } from "../../controller/_report-originals";
+import { buildOriginalsTables, formatOriginals } from "../../controller/report-originals";
 import { makeTempDir } from "../helpers";
 import { testWith } from "../_requires";
-import { launchBrowser } from "../web/_chromium";
+import { launchBrowser } from "../web/chromium";
 
 /** A run with the figures the tables read: images/s, Mbit/s and the manager's mean ms per stripe. */
 function toRun(repeat: number, imagesPerS: number, mbitPerS: number, timing: [number, number, number]): RunResult {

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { FIXTURES, REPO, makeTempDir } from "../helpers";
 import { testWith } from "../_requires";
-import { launchBrowser } from "../web/_chromium";
+import { launchBrowser } from "../web/chromium";
 
 /** The parts of a browser canvas the check reads (the DOM library is not in this project's types). */
 type Canvas = { width: number; height: number; getContext(kind: "2d"): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } | null };

@@ -5,7 +5,7 @@ import { pathToFileURL } from "node:url";
 import { renderReport, writeReport } from "../../controller/report";
 import { summarizeRunResults, type Results, type RunResult, type ScenarioResult } from "../../controller/results";
 import { makeTempDir } from "../helpers";
-import { launchBrowser } from "../web/_chromium";
+import { launchBrowser } from "../web/chromium";
 import { describeWith } from "../_requires";
 
 

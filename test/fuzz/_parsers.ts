@@ -1,8 +1,8 @@
 // Fuzz surfaces: the MJPEG splitter and the multipart stream parser, fed streams built from the fixture photos, cut and mutated.
 import fc from "fast-check";
 import { FleetError } from "../../agent/errors";
-import { createMjpegSplitter } from "../../agent/sources/_mjpeg-splitter";
-import { createMultipartParser } from "../../agent/sources/_multipart";
+import { createMjpegSplitter } from "../../agent/sources/mjpeg-splitter";
+import { createMultipartParser } from "../../agent/sources/multipart";
 import { chunkSizes, mutatedJpeg, PHOTOS, toChunks } from "./_arbitraries";
 import { createCounts, type FuzzSurface } from "./_surface";
 

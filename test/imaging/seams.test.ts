@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { applyOp, OPS, type RawImage } from "../../agent/imaging/ops";
 import { cutStripe, joinStripes, planStripes } from "../../agent/imaging/stripes";
-import sharp from "../../agent/sharp";
+import sharp from "../../agent/native/sharp";
 import { readPhotos, startRole, waitUntil } from "../helpers";
 
 /** Every stripeable op with the parameters that set its halo (blur and sharpen by sigma, edges by its 3x3 kernel). */

@@ -1,9 +1,9 @@
 // Test fleet for the scheduler: fake workers on real sockets that run applyOp on their stripes as a real worker would, photos and event logs.
 import type { RawImage } from "../../agent/imaging/ops";
-import { readTask, runTask, toTaskFailure } from "../../agent/roles/_worker-task";
-import type { SchedulerEvent } from "../../agent/manager";
+import { readTask, runTask, toTaskFailure } from "../../agent/roles/worker";
+import type { SchedulerEvent } from "../../agent/roles/manager/scheduler";
 import { answerChallenge, checkWelcome, connectTo, type Assign, type Challenge, type Connection, type Hello, type HelloFields, type Message } from "../../agent/protocol";
-import sharp from "../../agent/sharp";
+import sharp from "../../agent/native/sharp";
 import { FIXTURES } from "../helpers";
 
 /** What a fake worker does with one assign: answer it (the default), stay silent, fail it, or leave. */

@@ -1,7 +1,7 @@
 // The authenticated worker plane on real sockets: HMAC hello/welcome, refusals logged, the 5 s hello deadline, 64 KiB frames before hello, live ids never displaced.
 import { describe, expect, test } from "bun:test";
 import { applyOp } from "../../agent/imaging/ops";
-import { Scheduler } from "../../agent/manager";
+import { Scheduler } from "../../agent/roles/manager/scheduler";
 import {
   HELLO_TIMEOUT_MS,
   PROTOCOL_VERSION,
@@ -14,10 +14,10 @@ import {
   type Message,
 } from "../../agent/protocol";
 import { quietContext } from "../helpers";
-import { concat, dialRaw } from "../protocol/_peers";
+import { concat, dialRaw } from "../protocol/peers";
 import { makeGradient, pick, recordEvents, startWorker } from "./_fleet";
 import worker from "../../agent/roles/grayscale-worker";
-import { checkOptions } from "../../agent/options";
+import { checkOptions } from "../../agent/control/options";
 
 const TOKEN = "fleet-secret-0123456789";
 const image = makeGradient(24, 6);

@@ -1,7 +1,6 @@
 // The scheduler's pure delivery rules: which answer is taken, when a task has run out, how many stripes, stripes or a whole file, when frame bytes are copied.
 import { describe, expect, test } from "bun:test";
-import { chooseSplit, countStripes, hasRunOut, ownBytes, toDiscardReason, type SplitCase } from "../../agent/manager/_delivery";
-import type { Task } from "../../agent/manager/_tasks";
+import { chooseSplit, countStripes, hasRunOut, ownBytes, toDiscardReason, type SplitCase, type Task } from "../../agent/roles/manager/scheduler";
 
 function taskAt(attempt: number, state: { done?: boolean; finished?: boolean; refused?: number } = {}): Task {
   return { attempt, done: state.done ?? false, refused: state.refused ?? 0, job: { finished: state.finished ?? false } } as unknown as Task;

@@ -1,9 +1,9 @@
 // At-least-once delivery over real sockets: timeouts, disconnects, missed heartbeats, late and duplicate results, attempts, bad versions.
 import { describe, expect, test } from "bun:test";
 import { applyOp } from "../../agent/imaging/ops";
-import { Scheduler } from "../../agent/manager";
+import { Scheduler } from "../../agent/roles/manager/scheduler";
 import { MESSAGE_TYPES, PROTOCOL_VERSION, encodeFrame } from "../../agent/protocol";
-import { dialRaw } from "../protocol/_peers";
+import { dialRaw } from "../protocol/peers";
 import { makeGradient, pick, recordEvents, startWorker } from "./_fleet";
 
 function startScheduler(options: { taskTimeoutMs?: number; maxAttempts?: number; heartbeatMs?: number } = {}) {

@@ -1,10 +1,10 @@
 // The manager with real worker processes: a worker SIGKILLed mid-run, 15% of answers lost, garbage on the worker port, a worker joining mid-run.
 import { describe, expect, test } from "bun:test";
-import { checkOptions } from "../../agent/options";
+import { checkOptions } from "../../agent/control/options";
 import manager from "../../agent/roles/manager";
 import type { RoleContext, RoleHandle } from "../../agent/roles/types";
 import { encodeFrame, MESSAGE_TYPES } from "../../agent/protocol";
-import { dialRaw } from "../protocol/_peers";
+import { dialRaw } from "../protocol/peers";
 import { startWorker as startFakeWorker } from "./_fleet";
 import { readPhotos, spawnAgent, waitUntil } from "../helpers";
 

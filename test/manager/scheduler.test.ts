@@ -1,7 +1,7 @@
 // The scheduler over real sockets: striped jobs and whole files through fake workers equal the op on the whole photo; credit and queueing.
 import { describe, expect, test } from "bun:test";
 import { applyOp } from "../../agent/imaging/ops";
-import { Scheduler } from "../../agent/manager";
+import { Scheduler } from "../../agent/roles/manager/scheduler";
 import { join } from "node:path";
 import { FIXTURES } from "../helpers";
 import { makeGradient, pick, readRaw, recordEvents, startWorker } from "./_fleet";

@@ -5,7 +5,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { FIXTURES, REPO, makeTempDir, spawnAgent } from "../helpers";
 import { testWith } from "../_requires";
-import { createFleet, type Fleet } from "./_netns";
+import { createFleet, type Fleet } from "./netns-fleet";
 
 /*
  * Topology: pi1, pi2, worker1, worker2 each in a namespace with one veth to a bridge in a

@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import type { FleetError } from "../../agent/errors";
 import { MESSAGE_TYPES, connectTo, encodeFrame, encodeMessage, listenFor, type Connection, type Message } from "../../agent/protocol";
-import { concat, dialRaw, plain, samples } from "./_peers";
+import { concat, dialRaw, plain, samples } from "./peers";
 
 /** A listener whose accepted connections echo every message back, and a promise of each one's close reason. */
 function listenEcho() {

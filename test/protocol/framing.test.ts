@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { FleetError } from "../../agent/errors";
 import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, encodeFrame, type Frame } from "../../agent/protocol";
-import { concat, jpeg, seeded } from "./_peers";
+import { concat, jpeg, seeded } from "./peers";
 
 const frames: [number, string, Uint8Array][] = [
   [0x01, '{"a":1}', new Uint8Array(0)],

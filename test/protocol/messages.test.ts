@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import type { FleetError } from "../../agent/errors";
 import { FrameDecoder, MESSAGE_TYPES, decodeMessage, encodeFrame, encodeMessage, type Message } from "../../agent/protocol";
-import { concat, jpeg, plain, samples } from "./_peers";
+import { concat, jpeg, plain, samples } from "./peers";
 
 function roundTrip(message: Message): Message {
   const decoded: Message[] = [];

@@ -1,7 +1,7 @@
 // Real sockets on 127.0.0.1: a stream written in pieces (each received before the next is sent) decodes identically.
 import { describe, expect, test } from "bun:test";
 import { encodeMessage, type Message } from "../../agent/protocol";
-import { concat, dialRaw, listenRaw, plain, samples, seeded } from "./_peers";
+import { concat, dialRaw, listenRaw, plain, samples, seeded } from "./peers";
 
 const small: Message[] = samples.map((message) => ("payload" in message ? { ...message, payload: message.payload.subarray(0, 150) } : message));
 

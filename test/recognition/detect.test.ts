@@ -1,11 +1,11 @@
 // The COCO detector on the real photos, in process and through the pool of inference threads: the labels the issue asks for.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { WASM_FILES } from "../../agent/recognition/_coco-ssd";
+import { WASM_FILES } from "../../agent/recognition/coco-ssd";
 import { createDetector, type Detector } from "../../agent/recognition/detect";
 import { startInferencePool, type InferencePool } from "../../agent/recognition/pool";
 import { DEFAULT_LIMITS, type Detection } from "../../agent/recognition/postprocess";
 import { readModelInput } from "../../agent/recognition/preprocess";
-import { photos, readModel } from "./_photos";
+import { photos, readModel } from "./photos";
 
 const PHOTOS = ["chelsea.jpg", "coffee.jpg", "astronaut.jpg"];
 

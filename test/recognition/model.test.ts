@@ -7,7 +7,7 @@ import { startInferencePool } from "../../agent/recognition/pool";
 import { DEFAULT_LIMITS } from "../../agent/recognition/postprocess";
 import { readModelInput } from "../../agent/recognition/preprocess";
 import { REPO, makeTempDir } from "../helpers";
-import { photos } from "./_photos";
+import { photos } from "./photos";
 
 const MODEL = join(REPO, "models", "coco-ssd");
 

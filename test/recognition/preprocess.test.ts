@@ -1,8 +1,8 @@
 // Decoding uploads for the detector with sharp: formats, orientation, and clear refusals of corrupt and huge images.
 import { describe, expect, test } from "bun:test";
 import { MODEL_INPUT_SIZE, readModelInput } from "../../agent/recognition/preprocess";
-import sharp from "../../agent/sharp";
-import { garbage, makeHugeHeader, photos, truncated } from "./_photos";
+import sharp from "../../agent/native/sharp";
+import { garbage, makeHugeHeader, photos, truncated } from "./photos";
 
 /** The code of the FleetError `promise` rejects with, and whether its message says something. */
 async function readRefusal(promise: Promise<unknown>): Promise<{ code: string; explained: boolean }> {

@@ -1,7 +1,7 @@
 // The contract every role passes: start with valid options, figures named after the role, stop twice, bad options refused.
 import { describe, expect, test } from "bun:test";
 import { FleetError } from "../../agent/errors";
-import { checkOptions } from "../../agent/options";
+import { checkOptions } from "../../agent/control/options";
 import { roles } from "../../agent/roles";
 import { makeTempDir, quietContext } from "../helpers";
 

@@ -3,11 +3,11 @@ import { describe, expect, test } from "bun:test";
 import { availableParallelism } from "node:os";
 import { applyOp, type RawImage } from "../../agent/imaging/ops";
 import { cutStripe, planStripes } from "../../agent/imaging/stripes";
-import { checkOptions } from "../../agent/options";
+import { checkOptions } from "../../agent/control/options";
 import { PROTOCOL_VERSION, type Assign } from "../../agent/protocol";
 import worker from "../../agent/roles/grayscale-worker";
-import sharp from "../../agent/sharp";
-import { listenManager } from "./_fake-manager";
+import sharp from "../../agent/native/sharp";
+import { listenManager } from "./fake-manager";
 import { quietContext, readPhotos } from "../helpers";
 
 const IMAGE_OPS = ["grayscale", "invert", "sepia", "brightness", "contrast", "blur", "sharpen", "edges", "resize"];

@@ -2,11 +2,11 @@
 import { describe, expect, test } from "bun:test";
 // @ts-expect-error jstat ships no type declarations; the one call used here is typed below.
 import { jStat as untypedJStat } from "jstat";
-import { checkOptions } from "../../agent/options";
+import { checkOptions } from "../../agent/control/options";
 import { findRole } from "../../agent/roles";
 import { createImpairer } from "../../agent/impair";
 import type { RoleHandle } from "../../agent/roles/types";
-import { Supervisor } from "../../agent/supervisor";
+import { Supervisor } from "../../agent/control/supervisor";
 import type { Impairment } from "../../agent/wire";
 import { makeTempDir, quietContext, startRole, waitUntil } from "../helpers";
 

@@ -1,6 +1,6 @@
 // The manager's job table: bounded in jobs and in output bytes, finished jobs evicted oldest first.
 import { describe, expect, test } from "bun:test";
-import { JobTable, type JobRecord } from "../../agent/roles/_manager-jobs";
+import { JobTable, type JobRecord } from "../../agent/roles/manager/jobs";
 
 const raw = (bytes: number) => ({ data: new Uint8Array(bytes), width: bytes, height: 1, channels: 1 });
 

@@ -1,10 +1,10 @@
 // The manager role with two real grayscale workers on 127.0.0.1: jobs over HTTP, identical pixels, bad inputs, /events.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { checkOptions } from "../../agent/options";
+import { checkOptions } from "../../agent/control/options";
 import worker from "../../agent/roles/grayscale-worker";
 import manager from "../../agent/roles/manager";
 import type { RoleHandle } from "../../agent/roles/types";
-import sharp from "../../agent/sharp";
+import sharp from "../../agent/native/sharp";
 import { quietContext, readPhotos, waitUntil } from "../helpers";
 
 const PHOTOS = ["chelsea-480p.jpg", "coffee-480p.jpg"];

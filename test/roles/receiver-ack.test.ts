@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { PersistentCounter, type LeaseWriter } from "../../agent/roles/_counter";
+import { PersistentCounter, type LeaseWriter } from "../../agent/roles/receiver/counter";
 import { makeTempDir, readPhotos, startRole } from "../helpers";
 
 const chelsea = readPhotos().get("chelsea.jpg")!;

@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ImageStore, type SaveJob } from "../../agent/roles/_store";
+import { ImageStore, type SaveJob } from "../../agent/roles/receiver/store";
 import { listSaved, makeTempDir, readPhotos, startRole } from "../helpers";
 
 const photo = readPhotos().get("chelsea-480p.jpg")!;

@@ -2,12 +2,12 @@
 import { describe, expect, test } from "bun:test";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import { checkOptions } from "../../agent/options";
+import { checkOptions } from "../../agent/control/options";
 import { PROTOCOL_VERSION, type Assign, type Result } from "../../agent/protocol";
 import worker from "../../agent/roles/recognition-worker";
 import { REPO, makeTempDir, quietContext } from "../helpers";
-import { garbage, makeHugeHeader, photos } from "../recognition/_photos";
-import { listenManager } from "./_fake-manager";
+import { garbage, makeHugeHeader, photos } from "../recognition/photos";
+import { listenManager } from "./fake-manager";
 
 async function startWorker(port: number, extra: Record<string, unknown> = {}) {
   const options = { manager: `127.0.0.1:${port}`, concurrency: 1, id: "recognizer-test", reconnect: "20ms", ...extra };

@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { FIXTURES, listSaved, makeTempDir, readPhotos, startRole, waitUntil } from "../helpers";
 import { testWith } from "../_requires";
-import { Backoff } from "../../agent/roles/_backoff";
+import { Backoff } from "../../agent/roles/sender/backoff";
 
 const photos = readPhotos();
 

@@ -1,6 +1,6 @@
 // The viewer load client: streams that connect after it was aborted are closed at once, so the load ends without waiting for the server.
 import { describe, expect, test } from "bun:test";
-import { runViewerLoad } from "../../agent/streamer/load";
+import { runViewerLoad } from "../../agent/roles/streamer/load";
 import { startRole } from "../helpers";
 
 describe("viewer load", () => {

@@ -1,7 +1,7 @@
 // Motion mode: a still scene settles on the low tier at a lower frame rate, a moving one climbs to high; the score is in /stats.
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { MOVING_SCORE, STILL_SCORE } from "../../agent/streamer/motion";
+import { MOVING_SCORE, STILL_SCORE } from "../../agent/roles/streamer/motion";
 import { FIXTURES, startRole } from "../helpers";
 import { openViewer, readStats, waitForStats } from "./_streamer";
 

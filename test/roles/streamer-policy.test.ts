@@ -1,8 +1,8 @@
 // The auto and motion policies: the original's 100/N rule, an uplink budget shared out tier by tier, motion thresholds.
 import { describe, expect, test } from "bun:test";
-import { assignTiers, estimateBytes, toMotionTier, type PolicyInput } from "../../agent/streamer/_policy";
-import { DEFAULT_TIERS, type ViewerMode } from "../../agent/streamer/tiers";
-import { Viewer } from "../../agent/streamer/viewer";
+import { assignTiers, estimateBytes, toMotionTier, type PolicyInput } from "../../agent/roles/streamer/policy";
+import { DEFAULT_TIERS, type ViewerMode } from "../../agent/roles/streamer/tiers";
+import { Viewer } from "../../agent/roles/streamer/viewer";
 
 const viewersOf = (...modes: ViewerMode[]) => modes.map((mode, index) => new Viewer(index + 1, mode, mode === "auto" || mode === "motion" ? "low" : mode, ""));
 const input = (overrides: Partial<PolicyInput> = {}): PolicyInput => ({

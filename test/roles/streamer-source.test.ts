@@ -1,7 +1,7 @@
 // A source that dies or goes quiet: viewers keep the last frame, /stats says the source is down, and it recovers when the source returns.
 import { describe, expect, test } from "bun:test";
 import { startRole } from "../helpers";
-import { serveMjpeg } from "./_mjpeg-server";
+import { serveMjpeg } from "./mjpeg-server";
 import { openViewer, readStats, waitForStats } from "./_streamer";
 
 describe("source down and back", () => {

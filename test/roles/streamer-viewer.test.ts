@@ -1,9 +1,9 @@
 // A viewer whose socket takes nothing (a connection that died silently) is closed after the drain timeout, freeing its slot.
 import { describe, expect, test } from "bun:test";
 import { openSource, parseSourceSpec } from "../../agent/sources";
-import { StreamHub } from "../../agent/streamer/hub";
-import { readStreamerStats } from "../../agent/streamer/stats";
-import { toPart, Viewer, type StreamWriter } from "../../agent/streamer/viewer";
+import { StreamHub } from "../../agent/roles/streamer/hub";
+import { readStreamerStats } from "../../agent/roles/streamer/stats";
+import { toPart, Viewer, type StreamWriter } from "../../agent/roles/streamer/viewer";
 
 /** A socket writer whose writes are never taken (a peer that vanished without FIN or RST). */
 const deadWriter: StreamWriter = { write: () => new Promise<number>(() => {}), flush: () => new Promise<number>(() => {}) };

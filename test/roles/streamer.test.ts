@@ -2,8 +2,8 @@
 import { describe, expect, spyOn, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { readJpegHeader } from "../../agent/jpeg";
-import { StreamHub } from "../../agent/streamer/hub";
+import { readJpegHeader } from "../../agent/imaging/jpeg";
+import { StreamHub } from "../../agent/roles/streamer/hub";
 import { FIXTURES, makeTempDir, startRole } from "../helpers";
 import { openSilentViewer, openViewer, readStats, waitForStats, type TestViewer } from "./_streamer";
 import { describeWith } from "../_requires";

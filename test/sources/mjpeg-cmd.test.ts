@@ -3,7 +3,7 @@ import { afterEach, describe, expect, spyOn, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { readJpegHeader } from "../../agent/jpeg";
+import { readJpegHeader } from "../../agent/imaging/jpeg";
 import { openCamera } from "../../agent/sources/camera";
 import { openMjpegCommand } from "../../agent/sources/mjpeg-cmd";
 import type { Frame, FrameSource } from "../../agent/sources/types";

@@ -2,9 +2,9 @@
 import { describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { readJpegHeader } from "../../agent/jpeg";
-import sharp from "../../agent/sharp";
-import { createMjpegSplitter, type SplitterStats } from "../../agent/sources/_mjpeg-splitter";
+import { readJpegHeader } from "../../agent/imaging/jpeg";
+import sharp from "../../agent/native/sharp";
+import { createMjpegSplitter, type SplitterStats } from "../../agent/sources/mjpeg-splitter";
 
 const FIXTURES = join(import.meta.dir, "../fixtures");
 const photos = readdirSync(FIXTURES)

@@ -1,10 +1,10 @@
 // The multipart parser over split chunks and bad parts, and the mjpeg-url source against real servers (a test server, another streamer, ffmpeg).
 import { describe, expect, test } from "bun:test";
-import { createMultipartParser, readBoundary } from "../../agent/sources/_multipart";
+import { createMultipartParser, readBoundary } from "../../agent/sources/multipart";
 import { openMjpegUrl } from "../../agent/sources/mjpeg-url";
-import { readJpegHeader } from "../../agent/jpeg";
+import { readJpegHeader } from "../../agent/imaging/jpeg";
 import { FIXTURES, readPhotos, startRole } from "../helpers";
-import { serveMjpeg } from "../roles/_mjpeg-server";
+import { serveMjpeg } from "../roles/mjpeg-server";
 import { join } from "node:path";
 import { testWith } from "../_requires";
 

@@ -1,6 +1,6 @@
 // Regression (found by the fuzz suite): a part without Content-Length past maxPartBytes is dropped however the stream is cut.
 import { expect, test } from "bun:test";
-import { createMultipartParser } from "../../agent/sources/_multipart";
+import { createMultipartParser } from "../../agent/sources/multipart";
 import { readPhotos } from "../helpers";
 
 const photo = [...readPhotos().values()][0]!;

@@ -1,7 +1,7 @@
 // The control API routes the status page needs, in process: the last saved frame of a receiver and the embedded Chart.js.
 import { expect, test } from "bun:test";
-import { createControlApp } from "../../agent/control";
-import { Supervisor } from "../../agent/supervisor";
+import { createControlApp } from "../../agent/control/app";
+import { Supervisor } from "../../agent/control/supervisor";
 import type { RoleInfo } from "../../agent/wire";
 import { makeTempDir, quietContext, readPhotos, waitUntil } from "../helpers";
 

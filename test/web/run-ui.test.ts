@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { FIXTURES, REPO, makeTempDir } from "../helpers";
-import { launchBrowser } from "./_chromium";
+import { launchBrowser } from "./chromium";
 import { describeWith } from "../_requires";
 
 const SCENARIOS = `duration = "3s"

@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import type { Page } from "playwright-core";
 import { makeTempDir, readPhotos, spawnAgent } from "../helpers";
-import { launchBrowser } from "./_chromium";
+import { launchBrowser } from "./chromium";
 import { describeWith } from "../_requires";
 
 /** True once the receiver's chart has data and its line is on the canvas (strongly blue pixels). */

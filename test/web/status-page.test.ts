@@ -1,7 +1,7 @@
 // The agent status page in real headless Chromium (playwright-core): token prompt, roles and live figures.
 import { describe, expect, test } from "bun:test";
 import { makeTempDir, readPhotos, spawnAgent } from "../helpers";
-import { launchBrowser } from "./_chromium";
+import { launchBrowser } from "./chromium";
 import { describeWith } from "../_requires";
 
 

@@ -1,9 +1,9 @@
 // The manager's upload page in real headless Chromium: three photos through two grayscale workers, live progress, results and the workers panel.
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import sharp from "../../agent/sharp";
+import sharp from "../../agent/native/sharp";
 import { FIXTURES, startRole } from "../helpers";
-import { launchBrowser } from "./_chromium";
+import { launchBrowser } from "./chromium";
 import { describeWith } from "../_requires";
 
 const PHOTOS = ["astronaut-480p.jpg", "chelsea-480p.jpg", "coffee-480p.jpg"];

@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import type { Page } from "playwright-core";
 import { startRole, waitUntil } from "../helpers";
-import { launchBrowser } from "./_chromium";
+import { launchBrowser } from "./chromium";
 import { describeWith } from "../_requires";
 
 /** Bytes per frame the page shows for its own stream, once it shows one for `mode`. */

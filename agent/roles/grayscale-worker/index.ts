@@ -1,0 +1,35 @@
+// The grayscale worker role: dials the manager, runs image ops on the raw stripes or whole image files it is assigned, answers each one.
+import { Type as t } from "@sinclair/typebox";
+import { availableParallelism } from "node:os";
+import { IMAGE_OPS, readTask, runTask, sessionOptions, startWorkerSession, type ImageTask, type TaskRunner } from "../worker";
+import type { Role, RoleHandle } from "../types";
+
+const options = t.Object(
+  {
+    manager: sessionOptions.manager,
+    concurrency: t.Integer({ minimum: 1, maximum: 1024, default: availableParallelism(), description: "tasks run at once; the credit offered to the manager" }),
+    id: sessionOptions.id,
+    reconnect: sessionOptions.reconnect,
+  },
+  { additionalProperties: false },
+);
+
+/** Raw-stripe or image-file tasks (see ../worker/_task.ts): the result's meta is `{ width, height, channels }` of the raw output payload. */
+const runner: TaskRunner<ImageTask> = {
+  ops: IMAGE_OPS,
+  read: readTask,
+  run: async (task) => {
+    const output = await runTask(task);
+    return { meta: { width: output.width, height: output.height, channels: output.channels }, payload: output.data };
+  },
+};
+
+export default {
+  name: "grayscale-worker",
+  summary: "runs image ops (grayscale, blur, ...) on raw stripes or whole image files assigned by the manager",
+  options,
+  async start(opts, context): Promise<RoleHandle> {
+    const settings = { role: "grayscale-worker", manager: opts.manager, id: opts.id, reconnect: opts.reconnect, credit: opts.concurrency };
+    return startWorkerSession(settings, context, runner);
+  },
+} satisfies Role<typeof options>;

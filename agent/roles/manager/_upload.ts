@@ -1,0 +1,105 @@
+// Reads one `POST /jobs` multipart request into checked op, params, format and header-checked image files; encodes outputs.
+import { Value } from "@sinclair/typebox/value";
+import { FleetError } from "../../errors";
+import { readImageSize, type ImageSize } from "../../imaging/decode";
+import { checkParams, OPS, type RawImage } from "../../imaging/ops";
+import { checkJobFits } from "./scheduler";
+import sharp from "../../native/sharp";
+import { checkClassifyParams } from "../../recognition/params";
+import { ClassifyParams } from "../../wire";
+import type { OutputFormat } from "./jobs";
+
+const FORMATS: Record<OutputFormat, string> = { png: "image/png", jpeg: "image/jpeg", webp: "image/webp" };
+/** Fields of the form that are not op parameters. */
+const RESERVED = new Set(["images", "op", "format"]);
+
+/** One uploaded image file, its header read and checked (nothing decoded yet). */
+export interface UploadedImage {
+  encoded: Uint8Array;
+  size: ImageSize;
+  /** `images[N] (name)`, naming the file in errors. */
+  where: string;
+}
+
+/** A checked `POST /jobs` request: one job per uploaded file. */
+export interface JobRequest {
+  op: string;
+  params: Record<string, unknown>;
+  format: OutputFormat;
+  images: UploadedImage[];
+}
+
+/** Every op `POST /jobs` takes: the image ops, and classify for recognition workers. */
+const JOB_OPS = [...Object.keys(OPS), "classify"];
+
+/**
+ * Reads and checks a `POST /jobs` request: every problem of the fields (op, params, format,
+ * images missing) is reported at once; `makeRoom(count)` may refuse the request before
+ * any file is read; then each file's header is read (readImageSize): whether and where it is
+ * decoded is the manager's choice, per job.
+ * @throws FleetError TOO_LARGE (413) past `maxUpload` bytes, BAD_BODY (400) for a body that
+ *   is not multipart, BAD_JOB (422) naming each bad field, NOT_AN_IMAGE (422), TOO_MANY_PIXELS (413),
+ *   TOO_LARGE_FOR_OP (413) for a resize whose output would not fit one protocol frame.
+ */
+export async function readJobRequest(request: Request, maxUpload: number, makeRoom: (count: number) => void): Promise<JobRequest> {
+  const length = Number(request.headers.get("content-length") ?? 0);
+  if (length > maxUpload) throw new FleetError("TOO_LARGE", `body of ${length} bytes is past --max-upload ${maxUpload}`, 413);
+  let form: Awaited<ReturnType<Request["formData"]>>;
+  try {
+    form = await request.formData();
+  } catch (error) {
+    throw new FleetError("BAD_BODY", `POST /jobs wants a multipart/form-data body: ${(error as Error).message}`, 400, { cause: error });
+  }
+  const problems: string[] = [];
+  const op = form.get("op");
+  const files = form.getAll("images");
+  const format = form.get("format") ?? "png";
+  const raw = Object.fromEntries([...form.keys()].filter((key) => !RESERVED.has(key)).map((key) => [key, form.get(key)]));
+  let params: Record<string, unknown> = {};
+  if (typeof op !== "string" || op === "") problems.push(`op: missing; one of ${JOB_OPS.join(", ")}`);
+  else if (!JOB_OPS.includes(op)) problems.push(`op: unknown op "${op}"; known: ${JOB_OPS.join(", ")}`);
+  else {
+    try {
+      params = checkJobParams(op, raw);
+    } catch (error) {
+      problems.push(`params: ${(error as Error).message}`);
+    }
+  }
+  if (typeof format !== "string" || !Object.hasOwn(FORMATS, format)) problems.push(`format: "${String(format)}" is not one of png, jpeg, webp`);
+  if (files.length === 0) problems.push("images: no file given; send one or more files in the `images` field");
+  const texts = files.filter((file) => typeof file === "string");
+  if (texts.length > 0) problems.push(`images: ${texts.length} of the fields are text, not files`);
+  if (problems.length > 0) throw new FleetError("BAD_JOB", problems.join("; "), 422);
+  makeRoom(files.length);
+  const images: UploadedImage[] = [];
+  for (const [index, file] of (files as File[]).entries()) {
+    const where = `images[${index}] (${file.name || "unnamed"})`;
+    const encoded = new Uint8Array(await file.arrayBuffer());
+    const image = { encoded, size: await readImageSize(encoded, where), where };
+    // A non-stripeable op goes whole to one worker: refused now when its output cannot fit a frame.
+    if (op !== "classify" && !OPS[op as keyof typeof OPS].stripeable) checkJobFits({ op: op as string, params, encoded, size: image.size });
+    images.push(image);
+  }
+  return { op: op as string, params, format: format as OutputFormat, images };
+}
+
+/**
+ * The op's parameters, the form's strings converted to the types its schema wants, checked.
+ * @throws FleetError BAD_PARAMS (422) naming each bad parameter.
+ */
+function checkJobParams(op: string, raw: Record<string, unknown>): Record<string, unknown> {
+  if (op !== "classify") return checkParams(op, Value.Convert(OPS[op as keyof typeof OPS].schema, raw)).params as Record<string, unknown>;
+  return checkClassifyParams(Value.Convert(ClassifyParams, raw));
+}
+
+/**
+ * Encodes raw output pixels as `format`: PNG lossless, JPEG and WebP at sharp's defaults.
+ * Grey pixels (1 or 2 channels) stay grey: sharp would write them as sRGB unless told `b-w`.
+ */
+export async function encodeImage(image: RawImage, format: OutputFormat): Promise<Response> {
+  const { data, width, height, channels } = image;
+  const raw = sharp(data, { raw: { width, height, channels: channels as 1 | 2 | 3 | 4 } });
+  const input = channels <= 2 ? raw.toColourspace("b-w") : raw;
+  const encoded = await (format === "png" ? input.png() : format === "jpeg" ? input.jpeg() : input.webp()).toBuffer();
+  return new Response(new Uint8Array(encoded.buffer, encoded.byteOffset, encoded.length), { headers: { "content-type": FORMATS[format] } });
+}
