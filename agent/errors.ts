@@ -7,6 +7,8 @@ export const EXIT = {
   USAGE: 2,
   CONFIG: 3,
   NATIVE: 4,
+  /** A run that finished but missed a goal of scenarios.toml's `[thresholds]` (k6's code for the same). */
+  THRESHOLDS: 99,
 } as const;
 
 /**

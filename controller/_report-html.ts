@@ -60,12 +60,26 @@ export function renderScenario(scenario: ScenarioView, index: number, model: Rep
     fixed.length > 0 ? `<p class="params"><span>params</span> ${escapeHtml(fixed.join("  "))}</p>` : "",
     main.length > 0 ? `<div class="charts">${main.map(figure).join("")}</div>` : `<p class="empty">No counted run: nothing to plot.</p>`,
     scenario.charts.series.length > 0 ? `<h3>Throughput over time</h3><div class="charts small">${scenario.charts.series.map(figure).join("")}</div>` : "",
+    renderThresholdTable(scenario),
     renderSpeedupTable(scenario),
     `<h3>Figures</h3>`,
     renderFigureTable(scenario),
     renderFailedTable(scenario),
     `</section>`,
   ].join("\n");
+}
+
+/** Per point, each threshold of scenarios.toml with the number it read and PASS or FAIL; "" when the scenario has none. */
+function renderThresholdTable(scenario: ScenarioView): string {
+  const rows = scenario.points.flatMap((point) =>
+    (point.entry.thresholds ?? []).map((outcome) => {
+      const seen = outcome.actual === undefined ? (outcome.reason ?? "") : outcome.actual.toFixed(2);
+      const verdict = outcome.pass ? `<td class="pass">PASS</td>` : `<td class="fail">FAIL</td>`;
+      return `<tr>${verdict}<td>${escapeHtml(point.label || "-")}</td><td>${escapeHtml(outcome.key)} ${escapeHtml(outcome.expression)}</td><td class="num">${escapeHtml(seen)}</td></tr>`;
+    }),
+  );
+  if (rows.length === 0) return "";
+  return `<h3>Thresholds</h3><table class="thresholds"><thead><tr><th></th><th>point</th><th>goal</th><th>measured</th></tr></thead><tbody>${rows.join("")}</tbody></table>`;
 }
 
 /** Per point, every summary figure: mean ± half-width of the 95% interval, std, n. */

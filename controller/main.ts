@@ -7,6 +7,7 @@ import { ControlClient } from "../agent/client";
 import { EXIT, FleetError, describeError } from "../agent/errors";
 import { startLocalAgents, type LocalAgents } from "./local";
 import { formatTable, writeResults, type Results } from "./results";
+import { formatThresholds, judgeThresholds } from "./thresholds";
 import { compareResults, formatComparison, readResults } from "./compare";
 import { createProgress } from "./progress";
 import { writeReport } from "./report";
@@ -95,14 +96,25 @@ const run = defineCommand({
       await ui?.stop();
       await stopLocal();
     }
+    for (const entry of results.scenarios) {
+      const goals = scenarios.find((scenario) => scenario.name === entry.name)?.thresholds ?? [];
+      if (goals.length > 0) entry.thresholds = judgeThresholds(goals, entry.summary);
+    }
     const written = await writeResults(out, results);
     const report = await writeReport(out, results);
     console.log(formatTable(results));
+    const judged = formatThresholds(results.scenarios);
+    if (judged) console.log(`\n${judged}`);
     const scaling = formatScaling(results.scenarios);
     if (scaling) console.log(`\n${scaling}`);
     const originals = formatOriginals(buildOriginalsTables(results));
     if (originals) console.log(`\n${originals}`);
     console.log(`\nwrote ${written.json}, ${written.csv} and ${report}`);
+    const missed = results.scenarios.flatMap((entry) => (entry.thresholds ?? []).filter((outcome) => !outcome.pass));
+    if (missed.length > 0) {
+      process.stderr.write(`controller: ${missed.length} threshold(s) failed (exit code ${EXIT.THRESHOLDS})\n`);
+      process.exitCode = EXIT.THRESHOLDS;
+    }
     const failedRuns = results.scenarios.flatMap((entry) => entry.runs.filter((run) => run.status === "failed"));
     if (failedRuns.length > 0) {
       process.stderr.write(`controller: ${failedRuns.length} run(s) failed; their errors are in results.json\n`);

@@ -3,6 +3,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { toSpeedupColumns, type Scaling } from "./scaling";
 import { roundSummary, roundTo, summarizeRuns, type Summary } from "./stats";
+import type { ThresholdOutcome } from "./thresholds";
 
 /** One repeat of one scenario: rates per second, counts of images, times in the unit of their name. */
 export interface RunResult {
@@ -59,6 +60,8 @@ export interface ScenarioResult {
   runs: RunResult[];
   /** Keyed by the names of `toFlatFigures` (`images_per_s`, `latency_p50_ms`, ...). */
   summary: Record<string, Summary>;
+  /** The scenario's thresholds judged on `summary`, when it has any. */
+  thresholds?: ThresholdOutcome[];
 }
 
 /** The whole of results.json (see the end of CONTRACT.md). */

@@ -8,6 +8,7 @@ import { findRole, roles } from "../agent/roles";
 import { parseDuration } from "../agent/units";
 import { Impairment } from "../agent/wire";
 import { expandSweep, type SweepPoint } from "./sweep";
+import { parseThresholds, type Threshold } from "./thresholds";
 
 const NAME = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$";
 
@@ -43,6 +44,7 @@ const ScenarioEntry = t.Object(
     repeat: t.Optional(t.Integer({ minimum: 1, maximum: 1000 })),
     medium: t.Optional(t.String({ minLength: 1, maxLength: 64 })),
     sweep: t.Optional(t.Record(t.String(), t.Unknown())),
+    thresholds: t.Optional(t.Record(t.String(), t.Unknown())),
     roles: t.Array(RoleEntry, { minItems: 1 }),
   },
   { additionalProperties: false },
@@ -54,6 +56,8 @@ const ScenarioFile = t.Object(
     warmup: t.Optional(t.String()),
     repeat: t.Optional(t.Integer({ minimum: 1, maximum: 1000 })),
     medium: t.Optional(t.String({ minLength: 1, maxLength: 64 })),
+    /** Thresholds every scenario is judged by (a scenario's own table adds to them and wins on the same key). */
+    thresholds: t.Optional(t.Record(t.String(), t.Unknown())),
     agents: t.Record(t.String({ pattern: NAME }), t.String({ pattern: "^https?://" })),
     scenario: t.Array(ScenarioEntry, { minItems: 1 }),
   },
@@ -102,6 +106,8 @@ export interface Scenario {
   swept: string[];
   /** One point per combination of swept values (one point with no params without a sweep). */
   points: SweepPoint[];
+  /** Goals judged on each point's summary (file-wide ones first, the scenario's own win on the same key); empty without any. */
+  thresholds: Threshold[];
 }
 
 /** The whole file: agent names to control URLs, and the scenarios in file order. */
@@ -178,6 +184,7 @@ function checkMeaning(file: ScenarioFile): string[] {
     }
   };
   check("file: duration", () => parseDuration(file.duration ?? DEFAULTS.duration, "duration"));
+  problems.push(...parseThresholds(file.thresholds ?? {}).problems.map((problem) => `file: ${problem}`));
   check("file: warmup", () => parseDuration(file.warmup ?? DEFAULTS.warmup, "warmup"));
   for (const scenario of file.scenario) {
     const where = `scenario ${scenario.name}`;
@@ -185,6 +192,7 @@ function checkMeaning(file: ScenarioFile): string[] {
     seen.add(scenario.name);
     if (scenario.duration !== undefined) check(where, () => parseDuration(scenario.duration!, "duration"));
     if (scenario.warmup !== undefined) check(where, () => parseDuration(scenario.warmup!, "warmup"));
+    problems.push(...parseThresholds(scenario.thresholds ?? {}).problems.map((problem) => `${where}: ${problem}`));
     scenario.roles.forEach((entry, index) => {
       for (const agent of entry.agents)
         if (!(agent in file.agents)) problems.push(`${where}: roles[${index}].agents: "${agent}" is not in [agents]`);
@@ -256,6 +264,7 @@ export function parseScenarios(text: string, source = "scenarios.toml"): Scenari
         medium: scenario.medium ?? file.medium,
         swept: points[0] ? Object.keys(points[0].params) : [],
         points,
+        thresholds: parseThresholds({ ...file.thresholds, ...scenario.thresholds }).thresholds,
       };
     }),
   };
