@@ -154,8 +154,11 @@ describe("control API", () => {
       await sender(`files:${dir.path}/outside-link/*.jpg`),
       await call(app, "POST", "/v1/roles", { role: "recognition-worker", options: { manager: "127.0.0.1:1", model: `${dir.path}/etc-link/passwd` } }),
       await call(app, "POST", "/v1/roles", { role: "receiver", options: { port: 0, out: "etc-link/x" } }),
+      // A receiver's own state folder is no output folder: topics there would land among its temp files.
+      await call(app, "POST", "/v1/roles", { role: "receiver", options: { port: 0, out: "images/.framefleet" } }),
+      await call(app, "POST", "/v1/roles", { role: "sender", options: { target: ["http://127.0.0.1:1/upload"], source: `files:${dir.path}/photos/inside.jpg`, duration: "0", ackLog: "images/.framefleet/image_counter.txt" } }),
     ];
-    expect(answers.map((answer) => [answer.status, answer.body.error])).toEqual(Array(7).fill([403, "PATH_REFUSED"]));
+    expect(answers.map((answer) => [answer.status, answer.body.error])).toEqual(Array(9).fill([403, "PATH_REFUSED"]));
     expect(answers[3]!.body.message).toContain(join(outside.path, "cat.jpg"));
     const inside = await sender(`files:${dir.path}/photos/inside.jpg`);
     expect(inside.status).toBe(201);

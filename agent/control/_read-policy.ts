@@ -3,6 +3,7 @@ import { realpath } from "node:fs/promises";
 import { dirname, isAbsolute, normalize, relative, resolve } from "node:path";
 import { FleetError } from "../errors";
 import { listPaths, splitGlob } from "../sources/files";
+import { STATE_FOLDER } from "../roles/receiver";
 
 /** True when `path` is `root` or inside it (both absolute and already resolved). */
 function isInside(path: string, root: string): boolean {
@@ -72,6 +73,8 @@ export async function checkReadPath(field: string, path: string, roots: string[]
  */
 export async function placeOutput(field: string, out: string, dataDir: string): Promise<string> {
   const path = normalize(out);
+  if (path.split(/[\\/]/).includes(STATE_FOLDER))
+    throw new FleetError("PATH_REFUSED", `${field} "${out}" names a receiver's own state folder (${STATE_FOLDER}); choose another folder`, 403);
   if (isAbsolute(path) || hasParentSegment(path))
     throw new FleetError("PATH_REFUSED", `${field} "${out}" must be a relative path inside the agent's data dir`, 403);
   const placed = resolve(dataDir, path);

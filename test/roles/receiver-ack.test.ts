@@ -116,38 +116,28 @@ describe("receiver state in OUT/.framefleet/", () => {
     expect({ answer, saved: readdirSync(join(dir.path, "image_counter.txt")).length }).toEqual({ answer: { status: 202, body: { id: 500, ack: "written" } }, saved: 1 });
   });
 
-  test("temp files of crashed receivers are removed on start and counted; a live receiver's are kept", async () => {
+  test("temp files of a crashed receiver are removed on start and counted", async () => {
     using dir = makeTempDir();
     const temp = join(dir.path, ".framefleet", "tmp");
     mkdirSync(temp, { recursive: true });
-    // 999999999 is above Linux's pid_max: that process is gone. Pid 1 always runs: another receiver sharing OUT.
-    const names = ["999999999-deadbeef-7.tmp", "999999999-deadbeef-counter.tmp", "stray.tmp", "1-cafecafe-3.tmp"];
+    const names = ["999999999-deadbeef-7.tmp", "999999999-deadbeef-counter.tmp", "stray.tmp"];
     for (const name of names) writeFileSync(join(temp, name), "partial");
+    // A crash leaves its owner file behind: 999999999 is above Linux's pid_max, so that receiver is gone.
+    writeFileSync(join(dir.path, ".framefleet", "owner.json"), JSON.stringify({ pid: 999999999, boot: readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim() }));
     await using receiver = await startRole("receiver", { port: 0, out: dir.path });
-    expect({ recovered: receiver.stats().recovered_temp_files, left: readdirSync(temp) }).toEqual({ recovered: 3, left: ["1-cafecafe-3.tmp"] });
+    expect({ recovered: receiver.stats().recovered_temp_files, left: readdirSync(temp) }).toEqual({ recovered: 3, left: [] });
   });
-});
 
-describe("PersistentCounter", () => {
-  test("a lease whose write fails is not used: after a crash no number comes back", () => {
+  test("one OUT, one receiver: a second receiver on a live one's OUT is refused (409 OUT_IN_USE), so they never share a counter or temp files; after a clean stop it starts", async () => {
     using dir = makeTempDir();
-    const path = join(dir.path, "counter.txt");
-    let failNext = false;
-    const write: LeaseWriter = (file, text) => {
-      if (failNext) {
-        failNext = false;
-        throw new Error("disk full");
-      }
-      writeFileSync(file, text);
-    };
-    const counter = PersistentCounter.open(path, { temp: `${path}.tmp`, write });
-    const handedOut: number[] = [];
-    for (let i = 0; i < 1000; i += 1) handedOut.push(counter.next());
-    failNext = true;
-    expect(() => counter.next()).toThrow("disk full");
-    handedOut.push(counter.next());
-    // The process dies here, without close(): the next one starts from what is on disk.
-    const after = PersistentCounter.open(path, { temp: `${path}.tmp`, write });
-    expect({ last: handedOut.at(-1), distinct: new Set(handedOut).size, nextAfterCrash: after.next() }).toEqual({ last: 1000, distinct: 1001, nextAfterCrash: 2000 });
+    const first = await startRole("receiver", { port: 0, out: dir.path });
+    const refused = await startRole("receiver", { port: 0, out: dir.path }).catch((error: { code: string; status: number }) => [error.code, error.status]);
+    // A live process that is not this one (pid 1 always runs) owns it in this boot.
+    await first.stop();
+    writeFileSync(join(dir.path, ".framefleet", "owner.json"), JSON.stringify({ pid: 1, boot: readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim() }));
+    const refusedByOther = await startRole("receiver", { port: 0, out: dir.path }).catch((error: { code: string }) => error.code);
+    rmSync(join(dir.path, ".framefleet", "owner.json"));
+    await using again = await startRole("receiver", { port: 0, out: dir.path });
+    expect({ refused, refusedByOther, again: again.stats().role }).toEqual({ refused: ["OUT_IN_USE", 409], refusedByOther: "OUT_IN_USE", again: "receiver" });
   });
 });

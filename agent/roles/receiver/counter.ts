@@ -9,8 +9,8 @@ import { FleetError } from "../../errors";
  */
 const LEASE = 1000;
 
-/** Syncs a folder, so a rename or link inside it survives power loss. */
-function syncFolder(path: string): void {
+/** Syncs a folder, so a rename, link or new entry inside it survives power loss (POSIX: a name is durable once its directory is synced). */
+export function syncFolder(path: string): void {
   const fd = openSync(path, "r");
   try {
     fsyncSync(fd);

@@ -13,6 +13,9 @@ import { parseDuration, parseSize } from "../../units";
 import type { ReceiverStats } from "../../wire";
 import { PersistentCounter } from "./counter";
 import { openReceiverState, toTempPath } from "./_state";
+
+/** The folder of a receiver's own state inside OUT (counter, temp files): no output path from the network may name it. */
+export { STATE_FOLDER } from "./_state";
 import { ImageStore, type SaveJob, type SaveOutcome } from "./store";
 import { readUpload } from "./_upload";
 import type { LastFrame, Role, RoleHandle } from "../types";
@@ -89,7 +92,14 @@ export default {
     await mkdir(outDir, { recursive: true });
     const state = openReceiverState(outDir);
     if (state.recoveredTempFiles > 0) context.log("receiver_recovered", { temp_files: state.recoveredTempFiles });
-    const counter = PersistentCounter.open(state.counterPath, { legacyPath: state.legacyCounterPath, temp: toTempPath(state, "counter") });
+    const counter = (() => {
+      try {
+        return PersistentCounter.open(state.counterPath, { legacyPath: state.legacyCounterPath, temp: toTempPath(state, "counter") });
+      } catch (error) {
+        state.release();
+        throw error;
+      }
+    })();
     const ack = opts.ack as AckMode;
     const latency = new LatencyHistogram();
     const series = new RateSeries();
@@ -196,6 +206,8 @@ export default {
     try {
       server.listen({ port: opts.port, hostname: context.host });
     } catch (error) {
+      counter.close();
+      state.release();
       throw new FleetError("PORT_UNAVAILABLE", `--port ${opts.port}: ${(error as Error).message}`, 409, { cause: error });
     }
     const boundPort = server.server?.port ?? opts.port;
@@ -211,6 +223,7 @@ export default {
         await server.stop(false);
         await store.drain();
         counter.close();
+        state.release();
       },
     };
   },

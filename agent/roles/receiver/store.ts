@@ -17,7 +17,7 @@ export interface SaveJob {
 /** What the store reports after each job: the file written, or the error. */
 export type SaveOutcome = { job: SaveJob; path: string; savedAt: number } | { job: SaveJob; error: Error };
 
-/** Limits of the queue: at most `maxJobs` jobs and `maxBytes` bytes waiting (the larger wins for one lone image). */
+/** Limits of the queue: at most `maxJobs` jobs waiting and `maxBytes` bytes held until saved (the larger wins for one lone image). */
 export interface StoreLimits {
   maxJobs: number;
   maxBytes: number;
@@ -108,7 +108,7 @@ export class ImageStore {
     return this.queue.length - this.head + this.active + this.unsynced.length + this.syncing;
   }
 
-  /** Bytes of the jobs waiting. */
+  /** Bytes of the jobs accepted and not yet saved or failed: waiting, being written, or waiting for their sync (the `--queue-bytes` budget). */
   get bytes(): number {
     return this.queuedBytes;
   }
@@ -169,7 +169,6 @@ export class ImageStore {
     while (this.active < this.limits.writers && this.head < this.queue.length) {
       const job = this.queue[this.head]!;
       this.head += 1;
-      this.queuedBytes -= job.data.length;
       this.active += 1;
       this.spaceWaiters[0]?.();
       void this.write(job).then(() => {
@@ -182,6 +181,7 @@ export class ImageStore {
   }
 
   private finish(outcome: SaveOutcome): void {
+    this.queuedBytes -= outcome.job.data.length;
     this.onOutcome(outcome);
     outcome.job.acknowledge?.(outcome);
   }
@@ -220,12 +220,15 @@ export class ImageStore {
       this.unsynced.push({ job, handle, temp, folder, path });
       void this.runSyncPasses();
     } catch (error) {
+      await unlink(temp).catch(() => undefined);
       this.finish({ job, error: error as Error });
     }
   }
 
+  /** Makes a topic folder; in sync mode its name in OUT is synced too, so a power loss cannot take the folder and its synced files with it. */
   private async makeFolder(folder: string): Promise<void> {
-    await mkdir(folder, { recursive: true });
+    const created = await mkdir(folder, { recursive: true });
+    if (created !== undefined && this.writing.sync) await syncFolder(this.outDir);
     this.madeFolders.add(folder);
   }
 
