@@ -39,6 +39,33 @@ export function renderHeader(results: Results, model: ReportModel): string {
   return `<header><h1>Framefleet report</h1><dl class="meta">${rows}</dl>${notes.join("")}<nav>${nav}</nav></header>`;
 }
 
+/**
+ * The summary at the top: every scenario point's images/s on one chart, then one row per
+ * point with its mean and interval and how its thresholds fared; "" without counted runs.
+ */
+export function renderSummary(model: ReportModel): string {
+  if (!model.summary) return "";
+  const spec = model.charts[model.summary]!;
+  const height = Math.max(160, 28 * (spec.kind === "compare" ? spec.labels.length : 1) + 80);
+  const rows = model.scenarios.flatMap((view) =>
+    view.points.map((point) => {
+      const figure = point.summary.images_per_s;
+      const outcomes = point.entry.thresholds ?? [];
+      const failed = outcomes.filter((outcome) => !outcome.pass).length;
+      const goals = outcomes.length === 0 ? "-" : failed === 0 ? `<span class="pass">all ${outcomes.length} pass</span>` : `<span class="fail">${failed} of ${outcomes.length} fail</span>`;
+      const mean = figure ? `${figure.mean.toFixed(2)} [${figure.ci95[0].toFixed(2)}, ${figure.ci95[1].toFixed(2)}]` : "-";
+      return `<tr><td>${escapeHtml(point.label ? `${view.name} ${point.label}` : view.name)}</td><td class="num">${mean}</td><td>${goals}</td></tr>`;
+    }),
+  );
+  return [
+    `<section class="summary" id="summary">`,
+    `<h2>Summary</h2>`,
+    `<figure class="chart wide"><figcaption>${escapeHtml(spec.title)}</figcaption><div class="plot" style="height:${height}px"><canvas data-chart="${model.summary}" role="img" aria-label="${escapeHtml(spec.title)}"></canvas></div></figure>`,
+    `<table class="summary"><thead><tr><th>scenario</th><th>images/s mean [95% CI]</th><th>thresholds</th></tr></thead><tbody>${rows.join("")}</tbody></table>`,
+    `</section>`,
+  ].join("\n");
+}
+
 /** One scenario's section: tags, fixed params, chart places (drawn later by the page's script) and tables. */
 export function renderScenario(scenario: ScenarioView, index: number, model: ReportModel): string {
   const tags = [

@@ -32,7 +32,16 @@ export interface SeriesChart {
   lines: { label: string; failed: boolean; t: (number | null)[]; y: (number | null)[] }[];
 }
 
-export type ChartSpec = BoxChart | SweepChart | SeriesChart;
+/** Every scenario point side by side: the mean of one figure with its 95% interval, one bar each. */
+export interface CompareChart {
+  kind: "compare";
+  title: string;
+  xLabel: string;
+  labels: string[];
+  bars: { x: number; xMin: number; xMax: number }[];
+}
+
+export type ChartSpec = BoxChart | SweepChart | SeriesChart | CompareChart;
 
 /** One point of a scenario: its entry, its summaries and its failed runs. */
 export interface PointView {
@@ -59,6 +68,8 @@ export interface ScenarioView {
 export interface ReportModel {
   scenarios: ScenarioView[];
   charts: Record<string, ChartSpec>;
+  /** The id of the summary chart (every point's images/s side by side), when any point has counted runs. */
+  summary?: string;
 }
 
 const SWEPT_FIGURES = ["images_per_s", "mbit_per_s"] as const;
@@ -101,7 +112,23 @@ export function buildReportModel(results: Results): ReportModel {
     });
     return view;
   });
-  return { scenarios, charts };
+  const compare = toCompareChart(scenarios);
+  if (compare) charts.summary = compare;
+  return { scenarios, charts, ...(compare ? { summary: "summary" } : {}) };
+}
+
+/** Images/s of every scenario point on one chart (mean and 95% interval over its counted repeats): which case is fastest, at a glance. */
+function toCompareChart(scenarios: ScenarioView[]): CompareChart | undefined {
+  const points = scenarios.flatMap((view) => view.points.map((point) => ({ name: point.label ? `${view.name} ${point.label}` : view.name, figure: point.summary.images_per_s })));
+  const shown = points.filter((point): point is { name: string; figure: Summary } => point.figure !== undefined);
+  if (shown.length === 0) return undefined;
+  return {
+    kind: "compare",
+    title: "images/s of every scenario (mean, 95% CI)",
+    xLabel: "images/s",
+    labels: shown.map((point) => point.name),
+    bars: shown.map(({ figure }) => ({ x: roundTo(figure.mean), xMin: roundTo(figure.ci95[0]), xMax: roundTo(figure.ci95[1]) })),
+  };
 }
 
 function toBoxChart(points: PointView[], name: string): BoxChart | undefined {

@@ -3,13 +3,14 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Results } from "./results";
 import { CHART_SCRIPT, DRAW_SCRIPT, STYLE } from "./_report-assets";
-import { escapeHtml, renderHeader, renderOriginals, renderScenario } from "./_report-html";
+import { escapeHtml, renderHeader, renderOriginals, renderScenario, renderSummary } from "./_report-html";
 import { buildOriginalsTables } from "./report-originals";
 import { buildReportModel } from "./_report-model";
 
 /**
  * Renders results as one HTML page with everything inlined (Chart.js and its box plot and error
- * bar plugins, the chart data as JSON): it makes no request when opened. Per scenario name: a box
+ * bar plugins, the chart data as JSON): it makes no request when opened. First a summary: every
+ * scenario point's images/s on one chart with its 95% CI and its thresholds' outcome. Per scenario name: a box
  * plot of images/s per point, images/s and Mbit/s against each swept key with 95% CI error bars,
  * images/s over time per repeat, a table of every summary figure and the failed runs; with
  * scaling figures the original's speedup table; first, the originals' published figures
@@ -29,6 +30,7 @@ export function renderReport(results: Results): string {
     "<body>",
     renderHeader(results, model),
     "<main>",
+    renderSummary(model),
     renderOriginals(buildOriginalsTables(results)),
     ...model.scenarios.map((scenario, index) => renderScenario(scenario, index, model)),
     "</main>",

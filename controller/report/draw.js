@@ -83,6 +83,33 @@
         },
       };
     },
+    compare(spec) {
+      return {
+        type: "barWithErrorBars",
+        data: {
+          labels: spec.labels,
+          datasets: [
+            {
+              label: spec.xLabel,
+              data: spec.bars,
+              backgroundColor: color(0, 0.35),
+              borderColor: color(0),
+              borderWidth: 1.5,
+              errorBarColor: color(0),
+              errorBarWhiskerColor: color(0),
+              errorBarLineWidth: 1.5,
+              errorBarWhiskerSize: 10,
+              maxBarThickness: 22,
+            },
+          ],
+        },
+        options: {
+          indexAxis: "y",
+          plugins: { legend: { display: false } },
+          scales: { x: axis(spec.xLabel, { beginAtZero: true, grace: "5%" }), y: axis("") },
+        },
+      };
+    },
     series(spec) {
       return {
         type: "line",

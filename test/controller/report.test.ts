@@ -17,8 +17,8 @@ interface PageCanvas {
   getContext(kind: "2d"): { getImageData(x: number, y: number, width: number, height: number): { data: Uint8ClampedArray } } | null;
 }
 interface PageGlobals {
-  document: { querySelectorAll(selector: "canvas"): Iterable<PageCanvas> };
-  Chart: { getChart(canvas: PageCanvas): { data: { datasets: unknown[] } } | undefined };
+  document: { querySelectorAll(selector: "canvas"): Iterable<PageCanvas>; querySelector(selector: string): PageCanvas | null };
+  Chart: { getChart(canvas: PageCanvas): { data: { datasets: unknown[]; labels?: unknown[] } } | undefined };
 }
 
 function makeRun(repeat: number, images_per_s: number, failed?: string): RunResult {
@@ -110,6 +110,7 @@ describe("renderReport", () => {
     old.scenarios[2]!.summary = {};
     const html = renderReport(old);
     expect([...html.matchAll(/<canvas data-chart="([^"]+)"/g)].map((match) => match[1])).toEqual([
+      "summary",
       "s0-box",
       "s1-box",
       "s1-sweep0-images_per_s",
@@ -151,6 +152,7 @@ describeWith("chromium")("report in Chromium", () => {
       });
     });
     expect(charts).toEqual([
+      { id: "summary", drawn: true, datasets: 1 },
       { id: "s0-box", drawn: true, datasets: 1 },
       { id: "s0-series0", drawn: true, datasets: 3 },
       { id: "s1-box", drawn: true, datasets: 1 },
@@ -161,6 +163,10 @@ describeWith("chromium")("report in Chromium", () => {
     ]);
     expect(errors).toEqual([]);
     expect(requests.filter((url) => !url.startsWith("file:"))).toEqual([]);
+    // The summary puts every point side by side: one bar per point with counted runs, in file order.
+    const bars = await page.evaluate(() => (globalThis as unknown as PageGlobals).Chart.getChart((globalThis as unknown as PageGlobals).document.querySelector("canvas[data-chart=summary]")!)!.data.labels);
+    expect(bars).toEqual(["case1-1to1", "case2-multiply multiply=100", "case2-multiply multiply=200"]);
+    expect(await page.locator("table.summary tbody tr").count()).toBe(3);
 
     expect(await page.locator("section.scenario h2").allInnerTexts()).toEqual(["case1-1to1", "case2-multiply"]);
     expect(await page.locator("header .note.warn").innerText()).toContain("case2-multiply (multiply=200)");
