@@ -15,7 +15,7 @@ export interface StreamFigures {
   fps_min: number;
   gap_p99_ms: number;
   first_frame_p99_ms: number;
-  /** Encodes per second over all tiers, and CPU (% of one core) and memory of the streamer's process, in the window. */
+  /** Encodes per second over all tiers and continuous channels, and CPU (% of one core) and memory of the streamer's process, in the window. */
   encodes_per_s: number;
   cpu_pct: number;
   rss_mb: number;
@@ -23,8 +23,12 @@ export interface StreamFigures {
 
 type Stats = Record<string, unknown>;
 const num = (stats: Stats, key: string): number => Number(stats[key]) || 0;
+/** Encodes of every tier and of the continuous channels (auto, gaming). */
 const totalEncodes = (stats: Stats): number =>
-  Object.values((stats.tiers ?? {}) as Record<string, { encodes: number }>).reduce((sum, tier) => sum + tier.encodes, 0);
+  [...Object.values((stats.tiers ?? {}) as Record<string, { encodes: number }>), ...Object.values((stats.continuous ?? {}) as Record<string, { encodes: number }>)].reduce(
+    (sum, channel) => sum + channel.encodes,
+    0,
+  );
 
 /** Whether a scenario point is a streamer experiment (it runs a `streamer` role). */
 export function isStreamPoint(point: SweepPoint): boolean {

@@ -1,4 +1,4 @@
-// The streamer's viewer page: picks the stream's quality, shows this viewer's figures and the shared reaction count.
+// The streamer's viewer page: picks the stream's quality (ours, and the original's Home and Gaming), shows this viewer's figures and the shared reaction count.
 "use strict";
 
 const streamImage = document.getElementById("stream");
@@ -6,6 +6,8 @@ const key = Math.random().toString(36).slice(2, 10);
 let connection = 0;
 let client = "";
 let previous = null; // {at, delivered, bytes} of this viewer at the last poll
+const HOME_MODES = ["high", "medium", "low"];
+let homeMode = "medium"; // the last of High, Medium, Low chosen: what Home returns to
 
 function show(id, text) {
   document.getElementById(id).textContent = text;
@@ -16,7 +18,9 @@ function setMode(mode) {
   client = `${key}-${connection}`;
   previous = null;
   streamImage.src = `/stream?quality=${encodeURIComponent(mode)}&client=${client}`;
+  if (HOME_MODES.includes(mode)) homeMode = mode;
   for (const button of document.querySelectorAll("[data-mode]")) button.setAttribute("aria-pressed", String(button.dataset.mode === mode));
+  document.getElementById("home").setAttribute("aria-pressed", String(HOME_MODES.includes(mode)));
   show("fps", "–");
   show("bitrate", "–");
   show("frame-size", "–");
@@ -40,6 +44,7 @@ async function poll() {
     const me = stats.viewer;
     if (!me) return;
     show("tier", me.tier);
+    show("quality", String(me.quality));
     const now = performance.now();
     if (previous && me.delivered > previous.delivered) {
       const seconds = (now - previous.at) / 1000;
@@ -58,10 +63,16 @@ async function poll() {
 
 async function react() {
   const response = await fetch("/reactions", { method: "POST" });
-  if (response.ok) show("reactions", String((await response.json()).reactions));
+  if (!response.ok) return;
+  const answer = await response.json();
+  show("reactions", String(answer.reactions));
+  const donated = document.getElementById("donated");
+  donated.textContent = answer.message; // "Donate Success!!", to this viewer only
+  donated.hidden = false;
 }
 
 for (const button of document.querySelectorAll("[data-mode]")) button.addEventListener("click", () => setMode(button.dataset.mode));
+document.getElementById("home").addEventListener("click", () => setMode(homeMode));
 document.getElementById("react").addEventListener("click", react);
 setMode(new URLSearchParams(location.search).get("quality") || "auto");
 poll();

@@ -1,6 +1,6 @@
-// The auto and motion policies: the original's 100/N rule, an uplink budget shared out tier by tier, motion thresholds.
+// The auto and motion policies: the original's 100/N rule (a continuous quality), an uplink budget shared out tier by tier, motion thresholds.
 import { describe, expect, test } from "bun:test";
-import { assignTiers, estimateBytes, toMotionTier, type PolicyInput } from "../../agent/roles/streamer/policy";
+import { AUTO_MIN_QUALITY, assignTiers, estimateBytes, toAutoQuality, toMotionTier, type PolicyInput } from "../../agent/roles/streamer/policy";
 import { DEFAULT_TIERS, type ViewerMode } from "../../agent/roles/streamer/tiers";
 import { Viewer } from "../../agent/roles/streamer/viewer";
 
@@ -14,16 +14,27 @@ const input = (overrides: Partial<PolicyInput> = {}): PolicyInput => ({
   ...overrides,
 });
 
-describe("auto without a budget: quality = 100 / viewers", () => {
+describe("auto without a budget: quality = 100 / viewers, one shared auto channel", () => {
   test.each([
-    [1, "high"],
-    [2, "medium"],
-    [3, "low"],
-    [10, "low"],
-  ])("%i viewer(s) -> %s", (count, tier) => {
+    [1, 100],
+    [2, 50],
+    [3, 33],
+    [4, 25],
+    [10, 10],
+    [20, AUTO_MIN_QUALITY],
+  ])("%i viewer(s) -> quality %i", (count, quality) => {
     const viewers = viewersOf(...Array<ViewerMode>(count).fill("auto"));
-    assignTiers(viewers, input());
-    expect([...new Set(viewers.map((viewer): string => viewer.tier))]).toEqual([tier]);
+    const autoQuality = assignTiers(viewers, input());
+    expect({ channels: [...new Set(viewers.map((viewer): string => viewer.tier))], autoQuality, rule: toAutoQuality(count) }).toEqual({ channels: ["auto"], autoQuality: quality, rule: quality });
+  });
+
+  test("every viewer counts, whatever its mode; the clamp is 10", () => {
+    const viewers = viewersOf("high", "auto", "gaming", "motion");
+    expect({ quality: assignTiers(viewers, input()), tiers: viewers.map((viewer) => viewer.tier), clamp: AUTO_MIN_QUALITY }).toEqual({
+      quality: 25,
+      tiers: ["high", "auto", "gaming", "low"],
+      clamp: 10,
+    });
   });
 });
 

@@ -32,7 +32,7 @@ describe("streamer routes", () => {
     const bad = await fetch(`${base}/stream?quality=ultra`);
     expect({ status: bad.status, body: await bad.json() }).toEqual({
       status: 400,
-      body: { error: "BAD_QUALITY", message: 'quality "ultra" is not one of high, medium, low, auto, motion' },
+      body: { error: "BAD_QUALITY", message: 'quality "ultra" is not one of high, medium, low, auto, motion, gaming' },
     });
     const missing = await fetch(`${base}/nothing-here`);
     expect(missing.status).toBe(404);
@@ -41,7 +41,7 @@ describe("streamer routes", () => {
     expect(page.headers.get("content-type")).toContain("text/html");
     expect(await page.text()).toContain("/viewer.js");
     const reaction = await fetch(`${base}/reactions`, { method: "POST" });
-    expect(await reaction.json()).toEqual({ reactions: 1 });
+    expect(await reaction.json()).toEqual({ reactions: 1, message: "Donate Success!!" });
   });
 
   test("a bad uplink or source is refused before anything starts", async () => {
@@ -191,7 +191,7 @@ describe("one viewer's figures", () => {
       reactions: 0,
       motion: expect.any(Number),
       source: { up: true, fps: expect.any(Number) },
-      viewer: { id: 2, tier: "low", mode: "low", client: "page-1", delivered: expect.any(Number), skipped: expect.any(Number), bytes: expect.any(Number) },
+      viewer: { id: 2, tier: "low", quality: 30, mode: "low", client: "page-1", delivered: expect.any(Number), skipped: expect.any(Number), bytes: expect.any(Number) },
     });
     const unknown = await (await fetch(`http://127.0.0.1:${streamer.port}/stats?client=nobody`)).json();
     expect(unknown).toMatchObject({ viewer_count: 2, viewer: null });

@@ -1,4 +1,4 @@
-// The streamer's viewer page in real headless Chromium: a moving picture, quality buttons that change the bytes per frame, live reactions.
+// The streamer's viewer page in real headless Chromium: a moving picture, quality buttons that change the bytes per frame, the original's Home and Gaming buttons, live reactions that answer Donate Success!! to the presser.
 import { describe, expect, test } from "bun:test";
 import type { Page } from "playwright-core";
 import { startRole, waitUntil } from "../helpers";
@@ -14,7 +14,7 @@ async function readBytesPerFrame(page: Page, mode: string): Promise<number> {
 }
 
 describeWith("chromium")("viewer page", () => {
-  test("shows a moving stream as the background; high, low and reactions work", async () => {
+  test("shows a moving stream as the background; high, low, Gaming, Home and reactions work", async () => {
     await using streamer = await startRole("streamer", { port: 0, source: "synthetic:640x480", fps: 30 });
     const base = `http://127.0.0.1:${streamer.stats().port}`;
     await using browser = await launchBrowser();
@@ -44,5 +44,16 @@ describeWith("chromium")("viewer page", () => {
     await other.locator("#viewers", { hasText: "2" }).waitFor();
     await page.click("#react");
     await other.locator("#reactions", { hasText: "1" }).waitFor(); // seen live by the other viewer
+    // The original's Donate answer goes to the viewer who pressed it only.
+    await page.locator("#donated", { hasText: "Donate Success!!" }).waitFor();
+    expect(await other.locator("#donated").isHidden()).toBe(true);
+
+    // The original's Gaming and Home buttons beside ours: Gaming streams the gaming channel, Home returns to the last of High/Medium/Low.
+    await page.click("[data-mode=gaming]");
+    await page.locator("#tier", { hasText: "gaming" }).waitFor();
+    await page.click("#home");
+    await page.locator("#home[aria-pressed=true]").waitFor();
+    await page.locator("[data-mode=low][aria-pressed=true]").waitFor();
+    await page.locator("#tier", { hasText: "low" }).waitFor();
   });
 });

@@ -1,24 +1,30 @@
 // The sender role: frames from a source to receivers over HTTP, topics x multiply POSTs per frame.
 import { Type as t } from "@sinclair/typebox";
-import { closeSync, openSync, writeSync } from "node:fs";
+import { closeSync, openSync } from "node:fs";
 import { FleetError } from "../../errors";
-import { NO_IMPAIRMENT, type ImpairmentReport } from "../../impair";
-import { LatencyHistogram, RateSeries, mbitPerSecond, perSecond } from "../../metrics";
+import { NO_IMPAIRMENT, type Impairer, type ImpairmentReport } from "../../impair";
+import { mbitPerSecond, perSecond } from "../../metrics";
 import { Slots } from "../../slots";
-import { openSource, parseSourceSpec } from "../../sources";
+import { openSource, parseSourceSpec, type Frame, type FrameSource } from "../../sources";
+import { parseFrameSpec, reframeSource } from "../../sources/reframe";
 import { parseDuration } from "../../units";
 import type { SenderStats } from "../../wire";
-import { Backoff } from "./backoff";
-import { parseJobFields, toRequestBodies, type RequestBody } from "./_request-body";
+import { Poster } from "./_post";
+import { parseJobFields, toRequestBodies, type JobFields } from "./_request-body";
 import type { Role, RoleHandle } from "../types";
 
 const options = t.Object(
   {
     target: t.Array(t.String({ pattern: "^https?://" }), { minItems: 1, description: "receiver URLs, e.g. http://HOST:8000/upload" }),
     source: t.String({ default: "synthetic", description: "synthetic[:WxH], files:PATH, mjpeg-cmd:COMMAND, camera" }),
+    frame: t.String({
+      default: "",
+      description: "WxH@Q: every source frame cover-resized and centre-cropped to WxH and encoded at JPEG quality Q once (as a Pi camera would), e.g. 640x480@95; empty = frames as the source gives them",
+    }),
     topics: t.Integer({ minimum: 1, maximum: 1000, default: 1 }),
     multiply: t.Integer({ minimum: 1, maximum: 10000, default: 20, description: "POSTs per frame and topic" }),
     duration: t.String({ default: "30s", description: "how long to send; 0 = until stopped" }),
+    images: t.Integer({ minimum: 0, default: 0, description: "POSTs to send in all (each topic x multiply copy counts), then stop by itself; 0 = no limit" }),
     fps: t.Number({ minimum: 0, maximum: 1000, default: 0, description: "frames per second taken from the source; 0 = as fast as sent" }),
     quality: t.Integer({ minimum: 1, maximum: 100, default: 95, description: "JPEG quality of synthetic frames" }),
     format: t.Union([t.Literal("binary"), t.Literal("json"), t.Literal("job")], {
@@ -33,35 +39,7 @@ const options = t.Object(
   { additionalProperties: false },
 );
 
-/** The longest a 503's Retry-After is honoured, so a stop is never held up for long. */
-const MAX_RETRY_WAIT_MS = 5000;
-
-/**
- * Errors after which the receiver is taken as unreachable: the attempt is retried after a
- * backoff (at-least-once: a reset or timeout may come after the receiver saved the image).
- */
-const UNREACHABLE = new Set(["ECONNREFUSED", "ECONNRESET", "ECONNABORTED", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "TIMEOUT"]);
-
-/** Names a fetch failure: TIMEOUT, or the error's code (ECONNREFUSED, ...), or NETWORK. */
-function toErrorCode(error: unknown): string {
-  return (error as { name?: string }).name === "TimeoutError" ? "TIMEOUT" : ((error as { code?: string }).code ?? "NETWORK");
-}
-
-/** The `id` of a receiver's JSON answer, or `-` when it has none (the original experiment's receiver). */
-function readAckId(text: string): string {
-  try {
-    const id = (JSON.parse(text) as { id?: unknown }).id;
-    return typeof id === "number" || typeof id === "string" ? String(id) : "-";
-  } catch {
-    return "-";
-  }
-}
-
-/** Reads Retry-After in seconds (RFC 9110 section 10.2.3; the HTTP-date form falls back to 1 s), capped. */
-function readRetryAfter(response: Response): number {
-  const seconds = Number(response.headers.get("retry-after"));
-  return Math.min(Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : 1000, MAX_RETRY_WAIT_MS);
-}
+type Options = (typeof options)["static"];
 
 function checkTargets(targets: string[]): URL[] {
   return targets.map((target) => {
@@ -73,6 +51,99 @@ function checkTargets(targets: string[]): URL[] {
   });
 }
 
+/** Opens `--source`, turned into `--frame` frames when given (checked before the source is opened). */
+async function openFrames(opts: Options): Promise<FrameSource> {
+  const frame = opts.frame === "" ? undefined : parseFrameSpec(opts.frame);
+  const source = await openSource(parseSourceSpec(opts.source), { quality: opts.quality });
+  if (!frame) return source;
+  try {
+    return await reframeSource(source, frame);
+  } catch (error) {
+    await source.close();
+    throw error;
+  }
+}
+
+/** The frame loop of one sender: takes frames at --fps, hands out their POSTs in turn over the targets, ends by itself at --duration or --images. */
+class FrameLoop {
+  private turn = 0;
+  private readonly topicNames: string[];
+  private readonly startedAt = Date.now();
+
+  constructor(
+    private readonly opts: Options,
+    private readonly parts: { targets: URL[]; source: FrameSource; poster: Poster; slots: Slots; impair: Impairer },
+    private readonly bodyFormat: "binary" | "json" | JobFields,
+    private readonly durationMs: number,
+  ) {
+    this.topicNames = Array.from({ length: opts.topics }, (_, index) => `topic-${index}`);
+  }
+
+  /** Takes frames until stopped, the duration is over or every image is sent. */
+  async run(): Promise<void> {
+    const intervalMs = this.opts.fps > 0 ? 1000 / this.opts.fps : 0;
+    let nextAt = performance.now();
+    while (this.goesOn()) {
+      if (intervalMs > 0) {
+        const wait = nextAt - performance.now();
+        if (wait > 0) await this.parts.poster.sleep(wait);
+        nextAt = Math.max(nextAt + intervalMs, performance.now() - intervalMs);
+        if (this.parts.poster.stopping) break;
+      }
+      const frame = await this.parts.source.next();
+      this.parts.poster.totals.frames += 1;
+      // Under `cpu` impairment, a frame's bodies and POSTs are one unit of work.
+      await this.parts.impair.runUnit(() => this.sendFrame(frame));
+    }
+  }
+
+  private goesOn(): boolean {
+    const { poster } = this.parts;
+    const { durationMs } = this;
+    return !poster.stopping && poster.isSending && (durationMs === 0 || Date.now() - this.startedAt < durationMs) && !this.allSent();
+  }
+
+  private allSent(): boolean {
+    return this.opts.images > 0 && this.parts.poster.totals.sent >= this.opts.images;
+  }
+
+  /** Posts each topic's body `multiply` times, spread over the targets, as slots free up. */
+  private async sendFrame(frame: Frame): Promise<void> {
+    const { poster, slots, targets } = this.parts;
+    for (const body of toRequestBodies(frame, this.topicNames, this.bodyFormat)) {
+      for (let copy = 0; copy < this.opts.multiply && !poster.stopping && !this.allSent(); copy += 1) {
+        if (!(await slots.acquire())) return;
+        poster.totals.sent += 1;
+        const target = targets[this.turn++ % targets.length]!;
+        void poster.post(target, body).finally(() => slots.release());
+      }
+    }
+  }
+}
+
+/**
+ * The figures of a sender. Rates are over the time from start to stop; with --images, over
+ * the time from the first request to the last answer, so that bytes / elapsed_s is the
+ * batch's throughput (the recognition original's total bytes / total time).
+ */
+function readStats(poster: Poster, slots: Slots, batch: boolean, times: { startedAt: number; stoppedAt: number }): SenderStats {
+  const end = times.stoppedAt || Date.now();
+  const elapsed = batch && poster.firstRequestAt ? (poster.lastAnswerAt || end) - poster.firstRequestAt : end - times.startedAt;
+  const { totals, series } = poster;
+  return {
+    role: "sender",
+    ...totals,
+    in_flight: slots.inUse,
+    images_per_s: perSecond(totals.ok, elapsed),
+    mbit_per_s: mbitPerSecond(totals.bytes, elapsed),
+    rate_5s: series.rate(5),
+    elapsed_s: elapsed / 1000,
+    latency_ms: poster.latency.summary(),
+    errors: poster.errors,
+    series: series.points(),
+  };
+}
+
 export default {
   name: "sender",
   summary: "frames from a source to receivers over HTTP at a set rate",
@@ -80,149 +151,40 @@ export default {
   async start(opts, context): Promise<RoleHandle> {
     const targets = checkTargets(opts.target);
     const jobFields = opts.format === "job" ? parseJobFields(opts.job) : undefined;
-    const bodyFormat = jobFields ?? (opts.format as "binary" | "json");
-    // Jobs go to a manager, whose /jobs takes the agent's token; uploads to receivers carry none.
-    const authorization: Record<string, string> = jobFields && context.token ? { authorization: `Bearer ${context.token}` } : {};
     const durationMs = parseDuration(opts.duration, "--duration");
     const timeoutMs = parseDuration(opts.timeout, "--timeout");
-    const source = await openSource(parseSourceSpec(opts.source), { quality: opts.quality });
+    const source = await openFrames(opts);
     const impair = context.impair ?? NO_IMPAIRMENT;
     const slots = new Slots(opts.concurrency);
-    const latency = new LatencyHistogram();
-    const series = new RateSeries();
-    const errors: Record<string, number> = {};
-    const totals = { sent: 0, ok: 0, failed: 0, retries: 0, unreachable: 0, bytes: 0, frames: 0 };
-    const backoffs = new Map(targets.map((target) => [target, new Backoff()]));
     const ackLog = opts.ackLog ? openSync(opts.ackLog, "a") : undefined;
-    const startedAt = Date.now();
-    let stoppedAt = 0;
-    let stopping = false;
-    let wake: () => void = () => {};
-    const stopSignal = new Promise<void>((resolve) => (wake = resolve));
-    // Resolved once no new frames are taken (duration over or stop): unreachable targets are no longer retried.
-    let sending = true;
-    let resolveSendingEnded: () => void = () => {};
-    const sendingEnded = new Promise<void>((resolve) => (resolveSendingEnded = resolve));
-    const endSending = (): void => {
-      sending = false;
-      resolveSendingEnded();
-    };
+    // Jobs go to a manager, whose /jobs takes the agent's token; uploads to receivers carry none.
+    const authorization: Record<string, string> = jobFields && context.token ? { authorization: `Bearer ${context.token}` } : {};
+    const poster = new Poster({ timeoutMs, impair, authorization, ackLog });
+    const times = { startedAt: Date.now(), stoppedAt: 0 };
     // The end of --duration also frees slots held by images waiting out a backoff, so the frame loop can see it.
-    const durationTimer = durationMs > 0 ? setTimeout(endSending, durationMs) : undefined;
+    const durationTimer = durationMs > 0 ? setTimeout(() => poster.endSending(), durationMs) : undefined;
+    const loop = new FrameLoop(opts, { targets, source, poster, slots, impair }, jobFields ?? (opts.format as "binary" | "json"), durationMs);
 
-    const countError = (code: string): void => {
-      totals.failed += 1;
-      errors[code] = (errors[code] ?? 0) + 1;
-    };
-    // Impairment, per attempt: a lost request is a timeout after --timeout (slot held, as the
-    // peer never answers); else the delay and the rate's wait come first, inside the latency
-    // clock and the timeout, as a slow network's would.
-    const post = async (target: URL, body: RequestBody): Promise<void> => {
-      const backoff = backoffs.get(target)!;
-      for (;;) {
-        const began = performance.now();
-        if (impair.drops()) {
-          await Promise.race([Bun.sleep(timeoutMs), stopSignal]);
-          return countError("TIMEOUT");
-        }
-        const signal = AbortSignal.timeout(timeoutMs);
-        const sentAt = String(Date.now());
-        try {
-          await impair.beforeSend();
-          await impair.throttle(body.size);
-          const response = await fetch(target, {
-            method: "POST",
-            body: body.payload as Bun.BodyInit,
-            headers: { ...body.headers, ...authorization, "x-sent-at": sentAt },
-            signal,
-          });
-          const text = await response.text();
-          backoff.reset();
-          if (response.status >= 200 && response.status < 300) {
-            latency.record(performance.now() - began);
-            totals.ok += 1;
-            totals.bytes += body.size;
-            series.add(1, body.size);
-            if (ackLog !== undefined) writeSync(ackLog, `${target.href} ${readAckId(text)}\n`);
-            return;
-          }
-          if (response.status !== 503 || stopping) return countError(`HTTP_${response.status}`);
-          totals.retries += 1;
-          await Promise.race([Bun.sleep(readRetryAfter(response)), stopSignal]);
-        } catch (error) {
-          const code = toErrorCode(error);
-          if (!UNREACHABLE.has(code)) return countError(code);
-          totals.unreachable += 1;
-          if (!sending) return countError(code);
-          await Promise.race([Bun.sleep(backoff.nextDelay()), sendingEnded]);
-          if (!sending) return countError(code);
-        }
-      }
-    };
-
-    const run = async (): Promise<void> => {
-      const intervalMs = opts.fps > 0 ? 1000 / opts.fps : 0;
-      let nextAt = performance.now();
-      let turn = 0;
-      const topicNames = Array.from({ length: opts.topics }, (_, index) => `topic-${index}`);
-      while (!stopping && sending && (durationMs === 0 || Date.now() - startedAt < durationMs)) {
-        if (intervalMs > 0) {
-          const wait = nextAt - performance.now();
-          if (wait > 0) await Promise.race([Bun.sleep(wait), stopSignal]);
-          nextAt = Math.max(nextAt + intervalMs, performance.now() - intervalMs);
-          if (stopping) break;
-        }
-        const frame = await source.next();
-        totals.frames += 1;
-        // Under `cpu` impairment, a frame's bodies and POSTs are one unit of work.
-        await impair.runUnit(async () => {
-          for (const body of toRequestBodies(frame, topicNames, bodyFormat)) {
-            for (let copy = 0; copy < opts.multiply && !stopping; copy += 1) {
-              if (!(await slots.acquire())) return;
-              totals.sent += 1;
-              const target = targets[turn++ % targets.length]!;
-              void post(target, body).finally(() => slots.release());
-            }
-          }
-        });
-      }
-    };
-
-    const ended = run()
+    const ended = loop
+      .run()
       .catch((error) => context.log("sender_failed", { error: (error as Error).message }))
       .then(() => {
         clearTimeout(durationTimer);
-        endSending();
+        poster.endSending();
         return slots.idle();
       })
       .then(async () => {
-        stoppedAt = Date.now();
+        times.stoppedAt = Date.now();
         if (ackLog !== undefined) closeSync(ackLog);
         await source.close();
       });
 
-    const stats = (): SenderStats & { impairment?: ImpairmentReport } => {
-      const elapsed = (stoppedAt || Date.now()) - startedAt;
-      return {
-        role: "sender",
-        ...totals,
-        in_flight: slots.inUse,
-        images_per_s: perSecond(totals.ok, elapsed),
-        mbit_per_s: mbitPerSecond(totals.bytes, elapsed),
-        rate_5s: series.rate(5),
-        elapsed_s: elapsed / 1000,
-        latency_ms: latency.summary(),
-        errors,
-        series: series.points(),
-        impairment: impair.describe(),
-      };
-    };
+    const stats = (): SenderStats & { impairment?: ImpairmentReport } => ({ ...readStats(poster, slots, opts.images > 0, times), impairment: impair.describe() });
     return {
       stats,
       ended,
       async stop() {
-        stopping = true;
-        wake();
+        poster.stop();
         slots.close();
         await ended;
       },

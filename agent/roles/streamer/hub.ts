@@ -1,12 +1,13 @@
-// The streamer's core: takes source frames at the set rate, encodes each once per tier that has viewers, hands the bytes to every viewer.
+// The streamer's core: takes source frames at the set rate, encodes each once per channel (tier, auto, gaming) that has viewers, hands the bytes to every viewer.
 import { FleetError } from "../../errors";
 import type { Frame, FrameSource, SourceStats } from "../../sources";
 import { toGreyThumb } from "./_encode";
 import { NO_FRAME, SourceFeed } from "./_source-feed";
 import { TierEncoder } from "./_tier-encoder";
 import { assignTiers, estimateBytes } from "./policy";
+import { GamingQuality } from "./gaming";
 import { MotionMeter } from "./motion";
-import { TIERS, type Tier, type TierSettings, type ViewerMode } from "./tiers";
+import { TIERS, isTier, type Channel, type Tier, type TierSettings, type ViewerMode } from "./tiers";
 import { Viewer } from "./viewer";
 
 /** Settings of a hub. */
@@ -44,6 +45,10 @@ const STEADY_SOURCE = 0.8;
 export class StreamHub {
   readonly viewers = new Set<Viewer>();
   readonly motion = new MotionMeter();
+  /** The gaming channel's quality, stepped once per frame while someone watches. */
+  readonly gaming = new GamingQuality();
+  /** The auto channel's quality: 100 / viewers, clamped (policy.ts). */
+  autoQuality = 100;
   /** The source, with its up/down state, restarts and rate. */
   readonly feed: SourceFeed;
   /** The newest source frame (what /snapshot.jpg answers). */
@@ -65,7 +70,7 @@ export class StreamHub {
     open: () => Promise<FrameSource>,
     private readonly settings: HubSettings,
   ) {
-    this.encoder = new TierEncoder(settings.tiers);
+    this.encoder = new TierEncoder((channel) => this.settingsOf(channel));
     this.feed = new SourceFeed(source, open, settings.log, settings.stallMs);
   }
 
@@ -83,7 +88,7 @@ export class StreamHub {
     if (this.stopped) throw new FleetError("STOPPING", "the streamer is stopping", 503);
     if (this.viewers.size >= this.settings.maxViewers)
       throw new FleetError("TOO_MANY_VIEWERS", `the streamer serves at most ${this.settings.maxViewers} viewers`, 503);
-    const viewer = new Viewer(this.nextId++, mode, mode === "auto" ? "low" : mode === "motion" ? "medium" : mode, client, this.settings.drainTimeoutMs);
+    const viewer = new Viewer(this.nextId++, mode, toFirstChannel(mode), client, this.settings.drainTimeoutMs);
     this.viewers.add(viewer);
     void viewer.closed.then(() => this.removeViewer(viewer));
     this.assign();
@@ -109,7 +114,10 @@ export class StreamHub {
     this.retired.bytes += viewer.bytes;
     this.retired.viewers += 1;
     if (viewer.timedOut) this.retired.timedOut += 1;
-    if (this.viewers.size === 0) this.motion.reset();
+    if (this.viewers.size === 0) {
+      this.motion.reset();
+      this.gaming.reset();
+    }
   }
 
   /** Stops taking frames, closes every viewer and the source. */
@@ -126,6 +134,12 @@ export class StreamHub {
     return this.settings.tiers;
   }
 
+  /** How a channel is encoded now: a tier's settings, or auto's and gaming's current quality at full size. */
+  settingsOf(channel: Channel): TierSettings {
+    if (isTier(channel)) return this.settings.tiers[channel];
+    return { quality: channel === "auto" ? this.autoQuality : this.gaming.quality, scale: 1 };
+  }
+
   /** The open source's own figures, undefined while it is down. */
   sourceStats(): SourceStats | undefined {
     return this.feed.stats();
@@ -140,7 +154,7 @@ export class StreamHub {
 
   private assign(): void {
     const fps = this.feed.series.rate(2) || this.settings.fps || 30;
-    assignTiers(this.viewers, { tiers: this.settings.tiers, uplinkBps: this.settings.uplinkBps, fps, motion: this.motion.known ? this.motion.score : undefined, bytesPerFrame: this.bytesPerFrame() });
+    this.autoQuality = assignTiers(this.viewers, { tiers: this.settings.tiers, uplinkBps: this.settings.uplinkBps, fps, motion: this.motion.known ? this.motion.score : undefined, bytesPerFrame: this.bytesPerFrame() });
   }
 
   private async sleep(ms: number): Promise<void> {
@@ -179,12 +193,13 @@ export class StreamHub {
     }
   }
 
-  /** Decodes the frame, scores motion, assigns tiers, encodes once per tier some viewer wants now, offers it. */
+  /** Decodes the frame, scores motion (and steps gaming), assigns channels, encodes once per channel some viewer wants now, offers it. */
   private async deliver(frame: Frame): Promise<void> {
     const now = performance.now();
     this.motion.update(toGreyThumb(await this.encoder.decode(frame)));
+    this.gaming.step(this.motion.lastChange);
     this.assign();
-    const wanting = new Map<Tier, Viewer[]>();
+    const wanting = new Map<Channel, Viewer[]>();
     for (const viewer of this.viewers) {
       if (!viewer.wantsFrame(now)) continue;
       const list = wanting.get(viewer.tier) ?? [];
@@ -198,4 +213,9 @@ export class StreamHub {
       }),
     );
   }
+}
+
+/** The channel a new viewer starts on, until the policy assigns it: auto starts on auto (low under a budget), motion on medium. */
+function toFirstChannel(mode: ViewerMode): Channel {
+  return mode === "auto" ? "auto" : mode === "motion" ? "medium" : mode;
 }

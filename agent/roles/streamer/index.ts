@@ -9,7 +9,7 @@ import { loadSharp } from "../../native/sharp";
 import { openSource, parseSourceSpec } from "../../sources";
 import { StreamHub } from "./hub";
 import { readClientStats, readStreamerStats, type StreamerStats } from "./stats";
-import { TIERS, isViewerMode, type Tier, type TierSettings } from "./tiers";
+import { MODES, TIERS, isViewerMode, type Tier, type TierSettings } from "./tiers";
 import { BOUNDARY, type StreamWriter } from "./viewer";
 import { parseDuration } from "../../units";
 import { checkRequest, holdsToken, type GateRules } from "../../auth";
@@ -52,6 +52,9 @@ const STREAM_HEADERS = {
   pragma: "no-cache",
   "x-accel-buffering": "no",
 };
+
+/** What POST /reactions answers the viewer who pressed the button: the original's Donate button's words. */
+const DONATE_MESSAGE = "Donate Success!!";
 
 /** Longest `?client=` name kept (64 characters). */
 const MAX_CLIENT_NAME = 64;
@@ -104,7 +107,7 @@ export default {
     const stream = (query: Record<string, string | undefined>): Response => {
       const mode = query.quality ?? "auto";
       if (!isViewerMode(mode))
-        throw new FleetError("BAD_QUALITY", `quality "${mode}" is not one of high, medium, low, auto, motion`, 400);
+        throw new FleetError("BAD_QUALITY", `quality "${mode}" is not one of ${MODES.join(", ")}`, 400);
       const viewer = hub.addViewer(mode, (query.client ?? "").slice(0, MAX_CLIENT_NAME));
       const body = new ReadableStream({
         type: "direct",
@@ -130,7 +133,8 @@ export default {
         return new Response(frame.data, { headers: { "content-type": "image/jpeg", "cache-control": "no-store" } });
       })
       .get("/stats", ({ query }) => (query.client === undefined ? stats() : readClientStats(hub, query.client.slice(0, MAX_CLIENT_NAME), reactions.count)))
-      .post("/reactions", () => jsonResponse({ reactions: ++reactions.count }, 201))
+      // The original's Donate button: the count is shared live, the thanks go to whoever pressed it.
+      .post("/reactions", () => jsonResponse({ reactions: ++reactions.count, message: DONATE_MESSAGE }, 201))
       .get("/*", ({ path, query }) => {
         const file = PAGE_FILES[path];
         if (!file) throw new FleetError("NOT_FOUND", `no page ${path}`, 404);

@@ -18,6 +18,7 @@ export class MotionMeter {
   private previous: Uint8Array | undefined;
   private smoothed = 0;
   private compared = 0;
+  private change = 0;
 
   /** Compares `grey` with the previous copy; returns the smoothed score 0..1. */
   update(grey: Uint8Array): number {
@@ -27,13 +28,19 @@ export class MotionMeter {
     this.compared += 1;
     let changed = 0;
     for (let i = 0; i < grey.length; i += 1) if (Math.abs(grey[i]! - previous[i]!) > CHANGE_THRESHOLD) changed += 1;
-    this.smoothed = SMOOTHING * (changed / grey.length) + (1 - SMOOTHING) * this.smoothed;
+    this.change = changed / grey.length;
+    this.smoothed = SMOOTHING * this.change + (1 - SMOOTHING) * this.smoothed;
     return this.smoothed;
   }
 
   /** The smoothed score 0..1 (0 before two frames were compared). */
   get score(): number {
     return this.smoothed;
+  }
+
+  /** The unsmoothed share of pixels that changed between the last two copies, 0..1 (0 before two were compared). */
+  get lastChange(): number {
+    return this.change;
   }
 
   /** Whether the score stands on at least 3 compared frames since the last reset (else it is not known yet). */
@@ -46,5 +53,6 @@ export class MotionMeter {
     this.previous = undefined;
     this.smoothed = 0;
     this.compared = 0;
+    this.change = 0;
   }
 }

@@ -1,6 +1,6 @@
-// Chooses the tier (and frame rate) of auto and motion viewers: an uplink budget shared out, or the original's 100/N rule; motion follows the scene.
+// Chooses the channel (and frame rate) of auto, motion and gaming viewers: the original's 100/N quality or an uplink budget shared out; motion follows the scene.
 import { MOVING_SCORE, STILL_SCORE } from "./motion";
-import { TIERS, nearestTier, type Tier, type TierSettings } from "./tiers";
+import { TIERS, isTier, type Tier, type TierSettings } from "./tiers";
 import type { Viewer } from "./viewer";
 
 /** What the policy knows of the stream. */
@@ -14,6 +14,18 @@ export interface PolicyInput {
   motion: number | undefined;
   /** Estimated bytes of one frame per tier (measured where a tier was encoded, else modelled). */
   bytesPerFrame: Record<Tier, number>;
+}
+
+/**
+ * The lowest JPEG quality the auto channel goes to (10). From about 11 viewers on, 100 / N
+ * would go below it: there, 8x8 blocks make the picture unreadable while bytes per frame
+ * hardly shrink any more (JPEG headers and DC terms stay), so more viewers share quality 10.
+ */
+export const AUTO_MIN_QUALITY = 10;
+
+/** The original's automatic quality: 100 / viewers as a continuous JPEG quality, rounded, clamped to AUTO_MIN_QUALITY..100. */
+export function toAutoQuality(viewers: number): number {
+  return Math.min(100, Math.max(AUTO_MIN_QUALITY, Math.round(100 / Math.max(1, viewers))));
 }
 
 /** Share of the source frame rate a motion viewer gets on each tier: full while moving, a quarter while still. */
@@ -40,14 +52,16 @@ export function toMotionTier(score: number): Tier {
 }
 
 /**
- * Sets `tier` (and `minIntervalMs`) of every auto and motion viewer. Motion viewers follow
- * the motion score. Auto viewers: without a budget every one gets the tier nearest quality
- * 100 / (number of viewers); with a budget they all start on low and are raised one
- * viewer at a time (lowest id first), to medium and then high, while the estimated total
- * bit rate of all viewers stays within the budget.
+ * Sets `tier` (and `minIntervalMs`) of every auto, motion and gaming viewer; answers the
+ * auto channel's quality. Motion viewers follow the motion score; gaming viewers share the
+ * gaming channel. Auto viewers: without a budget every one gets the auto channel, encoded
+ * once at quality toAutoQuality(number of viewers); with a budget they all start on low and
+ * are raised one viewer at a time (lowest id first), to medium and then high, while the
+ * estimated total bit rate of all viewers stays within the budget (gaming counted as high).
  */
-export function assignTiers(viewers: Iterable<Viewer>, input: PolicyInput): void {
+export function assignTiers(viewers: Iterable<Viewer>, input: PolicyInput): number {
   const all = [...viewers];
+  const autoQuality = toAutoQuality(all.length);
   const bits = (tier: Tier) => input.bytesPerFrame[tier] * 8 * input.fps;
   const motionTier = input.motion === undefined ? "medium" : toMotionTier(input.motion);
   const autos: Viewer[] = [];
@@ -57,24 +71,25 @@ export function assignTiers(viewers: Iterable<Viewer>, input: PolicyInput): void
       viewer.tier = motionTier;
       viewer.minIntervalMs = MOTION_RATE[motionTier] >= 1 ? 0 : 1000 / Math.max(1, input.fps * MOTION_RATE[motionTier]);
     }
+    if (viewer.mode === "gaming") viewer.tier = "gaming";
     if (viewer.mode === "auto") autos.push(viewer);
-    else used += bits(viewer.tier) * (viewer.minIntervalMs > 0 ? Math.min(1, 1000 / viewer.minIntervalMs / input.fps) : 1);
+    else used += bits(isTier(viewer.tier) ? viewer.tier : "high") * (viewer.minIntervalMs > 0 ? Math.min(1, 1000 / viewer.minIntervalMs / input.fps) : 1);
   }
-  if (autos.length === 0) return;
+  if (autos.length === 0) return autoQuality;
   if (input.uplinkBps === undefined) {
-    const tier = nearestTier(100 / all.length, input.tiers);
-    for (const viewer of autos) viewer.tier = tier;
-    return;
+    for (const viewer of autos) viewer.tier = "auto";
+    return autoQuality;
   }
   autos.sort((a, b) => a.id - b.id);
   for (const viewer of autos) viewer.tier = "low";
   used += autos.length * bits("low");
   for (const tier of ["medium", "high"] as const) {
     for (const viewer of autos) {
-      const extra = bits(tier) - bits(viewer.tier);
-      if (used + extra > input.uplinkBps) return;
+      const extra = bits(tier) - bits(viewer.tier as Tier);
+      if (used + extra > input.uplinkBps) return autoQuality;
       used += extra;
       viewer.tier = tier;
     }
   }
+  return autoQuality;
 }

@@ -1,6 +1,6 @@
 // The streamer's figures (/stats and the role's final figures), read from its hub.
 import type { StreamHub } from "./hub";
-import { TIERS, type Tier } from "./tiers";
+import { CONTINUOUS, TIERS, type Channel, type Tier } from "./tiers";
 import type { Viewer } from "./viewer";
 
 /** Figures of one tier: viewers now; encodes and bytes (its JPEGs) as running totals. */
@@ -16,10 +16,20 @@ export interface TierStats {
   scale: number;
 }
 
-/** Figures of one viewer: frames handed to its socket, frames it skipped (newer ones came while its socket was full), bytes. */
+/** Figures of a continuous channel (auto, gaming): viewers now, encodes and bytes as running totals, and its quality now. */
+export interface ChannelStats {
+  viewers: number;
+  encodes: number;
+  bytes: number;
+  encodes_per_s: number;
+  quality: number;
+}
+
+/** Figures of one viewer: its channel and that channel's JPEG quality now, frames handed to its socket, frames it skipped (newer ones came while its socket was full), bytes. */
 export interface ViewerStats {
   id: number;
-  tier: Tier;
+  tier: Channel;
+  quality: number;
   mode: string;
   client: string;
   delivered: number;
@@ -34,6 +44,8 @@ export type StreamerStats = {
   /** The source: up or down (with its error), frames per second over 2 s, frames taken, frames a live source dropped (newer came first), reopenings. */
   source: { spec: string; up: boolean; fps: number; frames: number; dropped: number; restarts: number; error?: string; kind: string };
   tiers: Record<Tier, TierStats>;
+  /** The original's continuous-quality channels: `auto` (100 / viewers, clamped at 10) and `gaming` (follows motion). */
+  continuous: Record<(typeof CONTINUOUS)[number], ChannelStats>;
   viewers: ViewerStats[];
   /** Viewers connected now, and all that ever connected. */
   viewer_count: number;
@@ -68,8 +80,19 @@ export type StreamerClientStats = {
   viewer: ViewerStats | null;
 };
 
-function toViewerStats(viewer: Viewer): ViewerStats {
-  return { id: viewer.id, tier: viewer.tier, mode: viewer.mode, client: viewer.client, delivered: viewer.delivered, skipped: viewer.skipped, bytes: viewer.bytes };
+function toViewerStats(viewer: Viewer, hub: StreamHub): ViewerStats {
+  return { id: viewer.id, tier: viewer.tier, quality: hub.settingsOf(viewer.tier).quality, mode: viewer.mode, client: viewer.client, delivered: viewer.delivered, skipped: viewer.skipped, bytes: viewer.bytes };
+}
+
+function readChannelStats(hub: StreamHub, channel: Channel, viewers: Viewer[]): ChannelStats {
+  const counts = hub.encoder.counts[channel];
+  return {
+    viewers: viewers.filter((viewer) => viewer.tier === channel).length,
+    encodes: counts.encodes,
+    bytes: counts.bytes,
+    encodes_per_s: counts.series.rate(5),
+    quality: hub.settingsOf(channel).quality,
+  };
 }
 
 /** Reads the figures one viewer's page shows: its own entry (found by its `client` name) and the shared counts. */
@@ -80,7 +103,7 @@ export function readClientStats(hub: StreamHub, client: string, reactions: numbe
     reactions,
     motion: Math.round(hub.motion.score * 10000) / 10000,
     source: { up: hub.feed.up, fps: hub.feed.series.rate(2) },
-    viewer: mine ? toViewerStats(mine) : null,
+    viewer: mine ? toViewerStats(mine, hub) : null,
   };
 }
 
@@ -122,7 +145,8 @@ export function readStreamerStats(
       ...(hub.feed.up ? {} : { error: hub.feed.error }),
     },
     tiers,
-    viewers: viewers.map(toViewerStats),
+    continuous: Object.fromEntries(CONTINUOUS.map((channel) => [channel, readChannelStats(hub, channel, viewers)])) as StreamerStats["continuous"],
+    viewers: viewers.map((viewer) => toViewerStats(viewer, hub)),
     viewer_count: viewers.length,
     viewers_total: hub.retired.viewers + viewers.length,
     viewers_timed_out: hub.retired.timedOut,

@@ -1,13 +1,27 @@
-// The quality tiers of the streamer (high, medium, low) and the viewer modes that pick among them.
+// The quality tiers of the streamer (high, medium, low), the continuous channels (auto, gaming) and the viewer modes that pick among them.
 
 /** The three tiers, best first. */
 export const TIERS = ["high", "medium", "low"] as const;
 /** A quality tier: every viewer of a tier gets the same encoded bytes. */
 export type Tier = (typeof TIERS)[number];
-/** What a viewer asks for: a fixed tier, `auto` (an uplink share) or `motion` (follows the scene). */
-export type ViewerMode = Tier | "auto" | "motion";
+/**
+ * What a viewer gets encoded frames of: a tier, or one of the original's continuous-quality
+ * channels (`auto`: quality 100 / viewers; `gaming`: quality that follows motion). Each
+ * channel is one shared encode per frame, as a tier is.
+ */
+export type Channel = Tier | "auto" | "gaming";
+/** The continuous channels. */
+export const CONTINUOUS = ["auto", "gaming"] as const;
+/** Every channel: the tiers, then the continuous ones. */
+export const CHANNELS: readonly Channel[] = [...TIERS, ...CONTINUOUS];
+/**
+ * What a viewer asks for: a fixed tier (the original's Home mode), `auto` (quality 100 /
+ * viewers, or an uplink share with --uplink), `motion` (our tier that follows the scene)
+ * or `gaming` (the original's Gaming mode).
+ */
+export type ViewerMode = Tier | "auto" | "motion" | "gaming";
 /** Every mode `?quality=` accepts. */
-export const MODES: readonly ViewerMode[] = [...TIERS, "auto", "motion"];
+export const MODES: readonly ViewerMode[] = [...TIERS, "auto", "motion", "gaming"];
 
 /** How a tier is encoded: JPEG quality (1-100) and scale of the source's width and height (0.05-1). */
 export interface TierSettings {
@@ -28,11 +42,9 @@ export function stepTier(tier: Tier, direction: "up" | "down"): Tier {
   return TIERS[Math.min(TIERS.length - 1, Math.max(0, index))]!;
 }
 
-/** The tier whose JPEG quality is nearest `quality` (the original's 100/N rule gives a quality, not a tier). */
-export function nearestTier(quality: number, tiers: Record<Tier, TierSettings>): Tier {
-  let best: Tier = "low";
-  for (const tier of TIERS) if (Math.abs(tiers[tier].quality - quality) < Math.abs(tiers[best].quality - quality)) best = tier;
-  return best;
+/** Whether a channel is one of the three tiers. */
+export function isTier(channel: Channel): channel is Tier {
+  return (TIERS as readonly string[]).includes(channel);
 }
 
 /** Whether `value` is a mode `?quality=` accepts. */

@@ -1,9 +1,9 @@
 // One viewer of the MJPEG stream: its socket writer with the skip-to-newest policy, its mode and its figures.
-import type { Tier, ViewerMode } from "./tiers";
+import type { Channel, ViewerMode } from "./tiers";
 
-/** An encoded frame ready for the wire: one multipart part shared by every viewer of its tier. */
+/** An encoded frame ready for the wire: one multipart part shared by every viewer of its channel. */
 export interface Part {
-  tier: Tier;
+  tier: Channel;
   /** Source sequence number of the frame. */
   seq: number;
   /** The whole part: boundary line, headers, JPEG, CRLF. */
@@ -22,7 +22,7 @@ export const BOUNDARY = "framefleet";
 const encoder = new TextEncoder();
 
 /** Wraps a JPEG into one multipart part (`--framefleet`, Content-Type, Content-Length, X-Frame, the bytes, CRLF): one copy. */
-export function toPart(tier: Tier, seq: number, jpeg: Uint8Array): Part {
+export function toPart(tier: Channel, seq: number, jpeg: Uint8Array): Part {
   const head = encoder.encode(
     `--${BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: ${jpeg.length}\r\nX-Frame: ${seq}\r\n\r\n`,
   );
@@ -53,8 +53,8 @@ export interface StreamWriter {
  * taken within `drainTimeoutMs` closes the viewer (`timedOut`).
  */
 export class Viewer {
-  /** The tier whose frames it gets now (fixed, or chosen by the auto/motion policy). */
-  tier: Tier;
+  /** The channel whose frames it gets now: a tier (fixed, or chosen by the motion/budget policy), `auto` or `gaming`. */
+  tier: Channel;
   delivered = 0;
   skipped = 0;
   bytes = 0;
@@ -75,7 +75,7 @@ export class Viewer {
   constructor(
     readonly id: number,
     readonly mode: ViewerMode,
-    initialTier: Tier,
+    initialTier: Channel,
     /** A name the client chose (`?client=`), so a page can find its own figures; may be empty. */
     readonly client: string,
     /** How long a part may wait for the socket to take it before the viewer is closed (ms). */
