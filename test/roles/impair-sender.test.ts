@@ -77,9 +77,9 @@ describe("impaired sender", () => {
     const impairment = receiver.stats().impairment as { dropped: number; held: number };
     const timedOut = (stats.errors as Record<string, number>).TIMEOUT ?? 0;
     console.log(`receiver loss 0.1: ${impairment.dropped} dropped, ${stats.unreachable} attempts timed out (retried), ${timedOut} of ${stats.sent} failed at the end`);
-    // Every dropped request is one attempt that timed out; the sender retries it (at-least-once) until sending ends.
-    expect(impairment).toMatchObject({ dropped: stats.unreachable, held: 0 });
-    expect(stats.unreachable as number).toBeGreaterThan(0);
+    // Every dropped request is one attempt that timed out, retried (at-least-once) until sending ends. A
+    // loaded machine may time out a slow answer too (never fewer timeouts than drops), so it is a bound.
+    expect({ held: impairment.held, dropped: impairment.dropped > 0, timeoutsCoverDrops: (stats.unreachable as number) >= impairment.dropped }).toEqual({ held: 0, dropped: true, timeoutsCoverDrops: true });
     expect({ saved: receiver.stats().saved, failed: stats.failed }).toEqual({ saved: stats.ok, failed: timedOut });
   });
 });

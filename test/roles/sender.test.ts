@@ -136,6 +136,33 @@ describe("sender", () => {
     }).toEqual({ waitsPerFailure: true, unreachable: true, capped: true, recovered: true, consistent: true, saved: stats.ok as number, acks: stats.ok as number, distinctIds: stats.ok as number });
   });
 
+  test("no busy loop on any error: a 503 without Retry-After waits 1 s, a failed TLS handshake backs off, a redirect is no acknowledgement", async () => {
+    let posts = 0;
+    using bare503 = Bun.serve({ port: 0, fetch: () => ((posts += 1), new Response("", { status: 503 })) });
+    using redirect = Bun.serve({ port: 0, fetch: () => Response.redirect("http://127.0.0.1:9/login", 302) });
+    using plain = Bun.serve({ port: 0, fetch: () => new Response("plain HTTP") });
+    const sleep = spyOn(Bun, "sleep");
+    const backoff = spyOn(Backoff.prototype, "nextDelay");
+    try {
+      const send = (target: string) => startRole("sender", { target: [target], source: "synthetic:64x48", multiply: 1, concurrency: 1, duration: "0" });
+      await using waiting = await send(`http://127.0.0.1:${bare503.port}/upload`);
+      await waitUntil("a second POST after the 503", () => posts, (count) => count >= 2);
+      await using tls = await send(`https://127.0.0.1:${plain.port}/upload`);
+      await waitUntil("3 failed TLS attempts", () => tls.stats(), (stats) => (stats.unreachable as number) >= 3);
+      await using redirected = await send(`http://127.0.0.1:${redirect.port}/upload`);
+      await waitUntil("a redirect answered", () => redirected.stats(), (stats) => (stats.failed as number) >= 1);
+      const waits = sleep.mock.calls.map(([ms]) => Number(ms));
+      expect({
+        retryWait: waits.includes(1000),
+        tlsBackoffs: backoff.mock.calls.length >= 3,
+        redirect: [redirected.stats().ok, Object.keys(redirected.stats().errors as object)],
+      }).toEqual({ retryWait: true, tlsBackoffs: true, redirect: [0, ["HTTP_302"]] });
+    } finally {
+      sleep.mockRestore();
+      backoff.mockRestore();
+    }
+  });
+
   test("backoff: the wait's ceiling doubles from 100 ms per failure in a row up to 5 s (full jitter below it); an answer resets it", () => {
     const ceilings = new Backoff(() => 1);
     const grown = Array.from({ length: 8 }, () => ceilings.nextDelay());

@@ -8,12 +8,6 @@ import type { RequestBody } from "./_request-body";
 /** The longest a 503's Retry-After is honoured, so a stop is never held up for long. */
 const MAX_RETRY_WAIT_MS = 5000;
 
-/**
- * Errors after which the receiver is taken as unreachable: the attempt is retried after a
- * backoff (at-least-once: a reset or timeout may come after the receiver saved the image).
- */
-const UNREACHABLE = new Set(["ECONNREFUSED", "ECONNRESET", "ECONNABORTED", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "TIMEOUT"]);
-
 /** Names a fetch failure: TIMEOUT, or the error's code (ECONNREFUSED, ...), or NETWORK. */
 function toErrorCode(error: unknown): string {
   return (error as { name?: string }).name === "TimeoutError" ? "TIMEOUT" : ((error as { code?: string }).code ?? "NETWORK");
@@ -29,9 +23,14 @@ function readAckId(text: string): string {
   }
 }
 
-/** Reads Retry-After in seconds (RFC 9110 section 10.2.3; the HTTP-date form falls back to 1 s), capped. */
+/**
+ * Reads Retry-After in seconds (RFC 9110 section 10.2.3), capped. A 503 without it (a proxy
+ * answering for a receiver that is down), an empty one or the HTTP-date form waits 1 s:
+ * never 0, which would retry in a busy loop.
+ */
 function readRetryAfter(response: Response): number {
-  const seconds = Number(response.headers.get("retry-after"));
+  const header = response.headers.get("retry-after")?.trim() ?? "";
+  const seconds = header === "" ? Number.NaN : Number(header);
   return Math.min(Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : 1000, MAX_RETRY_WAIT_MS);
 }
 
@@ -130,6 +129,8 @@ export class Poster {
         body: body.payload as Bun.BodyInit,
         headers: { ...body.headers, ...this.settings.authorization, "x-sent-at": String(Date.now()) },
         signal: AbortSignal.timeout(timeoutMs),
+        // A redirect is not an acknowledgement (a 302 to a login page would answer 200): 3xx counts as a failure.
+        redirect: "manual",
       });
       return await this.readAnswer(target, body, response, began);
     } catch (error) {
@@ -140,13 +141,13 @@ export class Poster {
   /** Counts a 2xx as acknowledged; waits out a 503's Retry-After and asks again; anything else fails. */
   private async readAnswer(target: URL, body: RequestBody, response: Response, began: number): Promise<Outcome> {
     const text = await response.text();
-    this.backoffOf(target).reset();
     if (response.status >= 200 && response.status < 300) {
+      this.backoffOf(target).reset();
       this.latency.record(performance.now() - began);
       this.totals.ok += 1;
       this.totals.bytes += body.size;
       this.series.add(1, body.size);
-      if (this.settings.ackLog !== undefined) writeSync(this.settings.ackLog, `${target.href} ${readAckId(text)}\n`);
+      this.logAck(target, text);
       return "done";
     }
     if (response.status !== 503 || this.stopping) return this.fail(`HTTP_${response.status}`);
@@ -155,9 +156,23 @@ export class Poster {
     return "again";
   }
 
-  /** After a network error: an unreachable target is tried again after a backoff while sending goes on; anything else fails. */
+  /** Appends `TARGET ID` to the ack log; a failed write is counted (ACK_LOG_WRITE), the image stays acknowledged. */
+  private logAck(target: URL, text: string): void {
+    if (this.settings.ackLog === undefined) return;
+    try {
+      writeSync(this.settings.ackLog, `${target.href} ${readAckId(text)}\n`);
+    } catch {
+      this.errors.ACK_LOG_WRITE = (this.errors.ACK_LOG_WRITE ?? 0) + 1;
+    }
+  }
+
+  /**
+   * After any error without an HTTP answer (refused, reset, timed out, a name that does not
+   * resolve, ...): the target is taken as unreachable and tried again after a backoff while
+   * sending goes on (at-least-once: a reset or timeout may come after the receiver saved the
+   * image); when sending has ended the image fails with the error's code.
+   */
   private async recover(target: URL, code: string): Promise<Outcome> {
-    if (!UNREACHABLE.has(code)) return this.fail(code);
     this.totals.unreachable += 1;
     if (!this.sending) return this.fail(code);
     await Promise.race([Bun.sleep(this.backoffOf(target).nextDelay()), this.sendingEnded.promise]);
