@@ -211,3 +211,56 @@ export const UploadJson = t.Object(
   { topic: t.String(), filename: t.String(), image_b64: t.String() },
   { additionalProperties: true },
 );
+
+// ---------------------------------------------------------------------------------------
+// The manager's job record as clients see it: GET /jobs/:id and the events of /events
+// (the scheduler's, agent/roles/manager/scheduler). web/upload.js reads them through JSDoc.
+// ---------------------------------------------------------------------------------------
+
+/** The state of a job: queued until its first task goes out, running, then done or failed. */
+export const JobStateName = t.Union([t.Literal("queued"), t.Literal("running"), t.Literal("done"), t.Literal("failed")]);
+export type JobStateName = Static<typeof JobStateName>;
+
+/** `GET /jobs/:id` (and the `job-state` event): `error` as `CODE: message` once failed; a done classify job also carries its `result`. */
+export const JobView = t.Object({
+  id: t.String(),
+  state: JobStateName,
+  progress: t.Number({ minimum: 0, maximum: 1 }),
+  error: t.Optional(t.String()),
+  result: t.Optional(Detections),
+});
+export type JobView = Static<typeof JobView>;
+
+/** Why an attempt was given up and the task sent again. */
+export type RetryReason = "timeout" | "disconnect" | "heartbeat" | "error" | "bad-result" | "refused";
+
+/** Why a result or error from a worker was not taken. */
+export type DiscardReason = "stale-attempt" | "duplicate" | "job-over" | "not-held";
+
+/**
+ * Where the time of one task attempt went (ms, manager clock unless said): `send` from the
+ * assign being queued until the kernel took its last byte; `wait` and `process` as the worker
+ * reports them (queued behind its credit, running the op); `receive` the rest of the round
+ * trip (the result's transfer and the worker's reply path), never below 0.
+ */
+export interface TaskTiming {
+  send: number;
+  wait: number;
+  process: number;
+  receive: number;
+}
+
+/** Every event of the manager's `/events` WebSocket (one JSON object a message), told apart by `type`. */
+export type JobEvent =
+  | { type: "worker-joined"; workerId: string; remote: string; ops: string[]; credit: number }
+  | { type: "worker-rejected"; remote: string; reason: string }
+  | { type: "worker-left"; workerId: string; reason: string }
+  | { type: "job-started"; jobId: string; op: string; stripes: number }
+  | ({ type: "job-state" } & JobView)
+  | { type: "task-assigned"; jobId: string; taskId: string; stripe: number; attempt: number; workerId: string }
+  | { type: "task-done"; jobId: string; taskId: string; stripe: number; attempt: number; workerId: string; ms: number; timing: TaskTiming }
+  | { type: "task-retry"; jobId: string; taskId: string; stripe: number; attempt: number; fromWorker: string; reason: RetryReason; detail: string }
+  | { type: "task-discarded"; taskId: string; attempt: number; workerId: string; reason: DiscardReason }
+  | { type: "job-progress"; jobId: string; progress: number }
+  | { type: "job-done"; jobId: string; ms: number }
+  | { type: "job-failed"; jobId: string; error: ErrorBody };

@@ -1,6 +1,7 @@
 // Distributed image processing: 8K jobs through the manager and grayscale worker processes against sharp in this process; Pi-class scaling.
 import { join } from "node:path";
 import { applyOp } from "../agent/imaging/ops";
+import type { ImageOp } from "../agent/protocol";
 import sharp from "../agent/native/sharp";
 import type { SplitMode } from "../agent/roles/manager/scheduler";
 import { AGENT, REPO, spawnBun, stopChild, type Child } from "./_process";
@@ -65,7 +66,7 @@ async function postJob(base: string, jpeg: Uint8Array, fields: Record<string, st
 async function runLocally(jpeg: Uint8Array, fields: Record<string, string>): Promise<void> {
   const { data, info } = await sharp(jpeg).raw().toBuffer({ resolveWithObject: true });
   const { op, ...params } = fields;
-  await applyOp(op!, Object.fromEntries(Object.entries(params).map(([key, value]) => [key, Number(value)])), { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height, channels: info.channels });
+  await applyOp(op as ImageOp, Object.fromEntries(Object.entries(params).map(([key, value]) => [key, Number(value)])), { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height, channels: info.channels });
 }
 
 /** Runs `count` jobs with `parallel` at a time; answers the wall time (ms). */

@@ -3,7 +3,8 @@
 /** @typedef {import("../agent/wire").ManagerStats} ManagerStats */
 /** @typedef {import("../agent/wire").WorkerRow} WorkerRow */
 /** @typedef {import("../agent/wire").Detections} Detections */
-/** @typedef {{ id: string; state: string; progress: number; error?: string; result?: Detections }} JobView */
+/** @typedef {import("../agent/wire").JobView} JobView */
+/** @typedef {import("../agent/wire").JobEvent} JobEvent */
 /** @typedef {{ view: JobView; workers: Set<string>; card?: ReturnType<typeof createJobCard> }} JobEntry */
 import { drawDetections, formatTop5 } from "./detections.js";
 import { byId, element, formatNumber, toTable, toTile } from "./dom.js";
@@ -141,7 +142,7 @@ function showJob(id) {
   entry?.card?.show(entry);
 }
 
-/** Takes one `/events` message. @param {any} event */
+/** Takes one `/events` message. @param {JobEvent} event */
 function takeEvent(event) {
   if (event.type === "task-assigned") readEntry(event.jobId).workers.add(event.workerId);
   else if (event.type === "job-progress") mergeView(readEntry(event.jobId), { progress: event.progress });

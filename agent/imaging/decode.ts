@@ -10,7 +10,7 @@ export const MAX_PIXELS = 100_000_000;
  * A decode failure as the error to throw: a FleetError passes as it is (NATIVE_UNAVAILABLE:
  * this box's codec does not load); an allocation failure is this box's fault, OP_FAILED
  * (500, retried on another worker); anything else sharp says is the input's fault: `code`
- * (422), which fails a job at once (agent/roles/manager/scheduler/_delivery.ts INPUT_FAULTS).
+ * (422), which fails a job at once (agent/protocol/tasks.ts INPUT_FAULTS).
  */
 export function toDecodeFailure(cause: unknown, code: string, message: string): FleetError {
   if (cause instanceof FleetError) return cause;

@@ -1,6 +1,7 @@
 // Cuts a raw image into horizontal stripes with halo rows of context, and joins the processed stripes back.
 import { FleetError } from "../errors";
-import { checkParams, OPS } from "./ops";
+import type { CheckedOp } from "../protocol/tasks";
+import { PIXEL_OPS } from "./ops";
 
 /**
  * One horizontal stripe of an image, in rows. The stripe owns rows `y .. y + rows - 1`;
@@ -50,13 +51,12 @@ export function planStripes(height: number, count: number, halo: number): Stripe
 }
 
 /**
- * The halo in rows that `op` with `params` needs for striped output to equal whole-image
- * output; the rule of each op is documented on `OPS` in ops.ts.
- * @throws FleetError UNKNOWN_OP or BAD_PARAMS (422), as `checkParams`.
+ * The halo in rows that a checked op (`checkParams`, agent/protocol/tasks.ts) needs for striped
+ * output to equal whole-image output; the rule of each op is documented on `PIXEL_OPS` in ops.ts.
+ * 0 for classify, which never runs on stripes.
  */
-export function haloFor(op: string, params: unknown): number {
-  const checked = checkParams(op, params);
-  return OPS[checked.op].halo(checked.params as never);
+export function haloFor({ op, params }: CheckedOp): number {
+  return op === "classify" ? 0 : PIXEL_OPS[op].halo(params as never);
 }
 
 /**

@@ -3,6 +3,7 @@ import { Type as t, type Static, type TSchema } from "@sinclair/typebox";
 import { TypeCompiler, type TypeCheck } from "@sinclair/typebox/compiler";
 import { FleetError } from "../errors";
 import { DEFAULT_MAX_FRAME_BYTES, encodeFrame, type Frame } from "./framing";
+import { OPS } from "./tasks";
 
 /**
  * The protocol version this code speaks; a challenge, hello or welcome naming another is
@@ -16,10 +17,6 @@ export const PROTOCOL_VERSION = 3;
  * more threads offers 64; the cap keeps one connection from draining the whole queue.
  */
 export const MAX_CREDIT = 64;
-
-/** The ops a worker can offer (CONTRACT.md): image ops on stripes for grayscale workers, `classify` for recognition workers. */
-export const OPS = ["grayscale", "blur", "sharpen", "edges", "sepia", "invert", "brightness", "contrast", "resize", "classify"] as const;
-export type Op = (typeof OPS)[number];
 
 const strict = { additionalProperties: false } as const;
 const TaskId = t.String({ minLength: 1, maxLength: 256 });
@@ -58,9 +55,12 @@ const headers = {
   welcome: t.Object({ version: t.Literal(PROTOCOL_VERSION), heartbeatMs: t.Integer({ minimum: 1 }), proof: t.Optional(Proof) }, strict),
   /** Either side: the peer is refused and the connection ends. */
   reject: t.Object({ reason: Reason }, strict),
-  /** Manager -> worker: run `op` with `params` on the payload; `attempt` counts from 1 and grows on each retransmission. */
+  /**
+   * Manager -> worker: run `op` with `params` on the payload; `attempt` counts from 1 and grows on each retransmission.
+   * The params follow the task contract (tasks.ts: the op's params, plus `image` for an image op), checked by the worker that runs it.
+   */
   assign: t.Object({ taskId: TaskId, attempt: Attempt, op: OpName, params: JsonObject }, strict),
-  /** Worker -> manager: the output of one attempt; `meta` describes the payload (e.g. width, height, format). */
+  /** Worker -> manager: the output of one attempt; `meta` describes the payload (tasks.ts RawResultMeta, ClassifyResultMeta), checked by the manager. */
   result: t.Object({ taskId: TaskId, attempt: Attempt, meta: JsonObject }, strict),
   /** Worker -> manager: one attempt failed; `code` is UPPER_SNAKE. */
   error: t.Object(

@@ -1,39 +1,10 @@
-// Tests the image ops' parameter checks, output shapes and alpha handling.
+// Tests the image ops' output shapes and alpha handling (their params checks: test/protocol/tasks.test.ts).
 import { describe, expect, test } from "bun:test";
-import { applyOp, checkParams, OPS } from "../../agent/imaging/ops";
+import { applyOp, PIXEL_OPS } from "../../agent/imaging/ops";
+import { IMAGE_OPS, OP_DEFINITIONS } from "../../agent/protocol";
 
 const rgba = { data: Uint8Array.from({ length: 6 * 5 * 4 }, (_, i) => (i * 37) % 256), width: 6, height: 5, channels: 4 };
 const alphaOf = (data: Uint8Array) => data.filter((_, i) => i % 4 === 3);
-
-describe("checkParams", () => {
-  test("an unknown op is UNKNOWN_OP 422", () => {
-    expect(() => checkParams("classify", {})).toThrow(expect.objectContaining({ code: "UNKNOWN_OP", status: 422 }));
-    expect(() => checkParams("toString", {})).toThrow(expect.objectContaining({ code: "UNKNOWN_OP" }));
-  });
-
-  test.each([
-    ["blur", {}, "/sigma"],
-    ["blur", { sigma: 0.1 }, "/sigma"],
-    ["blur", { sigma: 51 }, "/sigma"],
-    ["blur", { sigma: "2" }, "/sigma"],
-    ["sharpen", { sigma: 11 }, "/sigma"],
-    ["brightness", { factor: -1 }, "/factor"],
-    ["contrast", { factor: 11 }, "/factor"],
-    ["grayscale", { strength: 1 }, "/strength"],
-    ["resize", { width: 0 }, "/width"],
-    ["resize", { width: 10.5 }, "/width"],
-    ["resize", {}, "/width"],
-    ["edges", null, "edges: /"],
-  ])("%s %j is BAD_PARAMS naming %s", (op, params, name) => {
-    expect(() => checkParams(op, params)).toThrow(expect.objectContaining({ code: "BAD_PARAMS", status: 422, message: expect.stringContaining(name) }));
-  });
-
-  test("every problem is reported at once", () => {
-    expect(() => checkParams("resize", { width: 0, height: -1, fit: "cover" })).toThrow(
-      expect.objectContaining({ message: expect.stringMatching(/\/width.*\/height.*\/fit|\/fit.*\/width.*\/height/) }),
-    );
-  });
-});
 
 describe("applyOp", () => {
   test("invert, brightness and contrast leave alpha untouched; sepia keeps it", async () => {
@@ -50,15 +21,16 @@ describe("applyOp", () => {
 
   test("output channels follow OPS for grey, grey+alpha, RGB and RGBA input", async () => {
     const params = { blur: { sigma: 1 }, sharpen: { sigma: 1 }, brightness: { factor: 1.2 }, contrast: { factor: 1.2 }, resize: { width: 6 } };
-    for (const op of Object.keys(OPS) as (keyof typeof OPS)[]) {
+    expect(Object.keys(PIXEL_OPS)).toEqual(IMAGE_OPS);
+    for (const op of IMAGE_OPS) {
       for (const channels of [1, 2, 3, 4]) {
         const data = Uint8Array.from({ length: 6 * 5 * channels }, (_, i) => (i * 53) % 256);
         const output = await applyOp(op, params[op as keyof typeof params] ?? {}, { data, width: 6, height: 5, channels });
         expect({ op, channels, out: output.channels, bytes: output.data.length }).toEqual({
           op,
           channels,
-          out: OPS[op].channels(channels),
-          bytes: 6 * 5 * OPS[op].channels(channels),
+          out: PIXEL_OPS[op].channels(channels),
+          bytes: 6 * 5 * PIXEL_OPS[op].channels(channels),
         });
       }
     }
@@ -67,7 +39,7 @@ describe("applyOp", () => {
   test("resize keeps the aspect ratio with one side and stretches with both; it is not stripeable", async () => {
     const one = await applyOp("resize", { width: 3 }, rgba);
     const both = await applyOp("resize", { width: 12, height: 2 }, rgba);
-    expect({ one: [one.width, one.height], both: [both.width, both.height], stripeable: OPS.resize.stripeable }).toEqual({
+    expect({ one: [one.width, one.height], both: [both.width, both.height], stripeable: OP_DEFINITIONS.resize.stripeable }).toEqual({
       one: [3, 3],
       both: [12, 2],
       stripeable: false,

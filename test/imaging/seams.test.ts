@@ -1,6 +1,6 @@
 // Every stripeable op, cut into 1, 2, 3 and 7 stripes by the real manager and run by a real grayscale worker, equals the op on the whole photo exactly.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { applyOp, OPS, type RawImage } from "../../agent/imaging/ops";
+import { applyOp, PIXEL_OPS, type RawImage } from "../../agent/imaging/ops";
 import { cutStripe, joinStripes, planStripes } from "../../agent/imaging/stripes";
 import sharp from "../../agent/native/sharp";
 import { readPhotos, startRole, waitUntil } from "../helpers";
@@ -94,6 +94,6 @@ test("without its halo, blur does leave seams (the comparison can see them)", as
       return { stripe, data: (await applyOp("blur", { sigma: 8 }, { ...image, data, height: stripe.rows })).data };
     }),
   );
-  const joined = joinStripes(outputs, image.width, OPS.blur.channels(image.channels), image.height);
+  const joined = joinStripes(outputs, image.width, PIXEL_OPS.blur.channels(image.channels), image.height);
   expect(maxDifference(joined, whole.data)).toBeGreaterThan(1);
 });

@@ -1,6 +1,7 @@
 // Tests the stripe geometry: plans, halos clamped at the edges, cut views and joins.
 import { describe, expect, test } from "bun:test";
 import { cutStripe, haloFor, joinStripes, planStripes } from "../../agent/imaging/stripes";
+import { checkParams } from "../../agent/protocol";
 
 describe("planStripes", () => {
   test("splits rows near-equally, the first stripes taking the remainder", () => {
@@ -77,18 +78,18 @@ describe("cutStripe and joinStripes", () => {
 describe("haloFor", () => {
   test("per-pixel ops need none, Gaussians ceil(3 sigma) + 1, edges 1", () => {
     expect({
-      grayscale: haloFor("grayscale", {}),
-      contrast: haloFor("contrast", { factor: 1.5 }),
-      blur2: haloFor("blur", { sigma: 2 }),
-      blur8: haloFor("blur", { sigma: 8 }),
-      blurSmall: haloFor("blur", { sigma: 0.3 }),
-      sharpen: haloFor("sharpen", { sigma: 1.5 }),
-      edges: haloFor("edges", {}),
+      grayscale: haloFor(checkParams("grayscale", {})),
+      contrast: haloFor(checkParams("contrast", { factor: 1.5 })),
+      blur2: haloFor(checkParams("blur", { sigma: 2 })),
+      blur8: haloFor(checkParams("blur", { sigma: 8 })),
+      blurSmall: haloFor(checkParams("blur", { sigma: 0.3 })),
+      sharpen: haloFor(checkParams("sharpen", { sigma: 1.5 })),
+      edges: haloFor(checkParams("edges", {})),
     }).toEqual({ grayscale: 0, contrast: 0, blur2: 7, blur8: 25, blurSmall: 2, sharpen: 6, edges: 1 });
   });
 
-  test("checks the op and its params", () => {
-    expect(() => haloFor("blurry", {})).toThrow(expect.objectContaining({ code: "UNKNOWN_OP" }));
-    expect(() => haloFor("blur", { sigma: 0 })).toThrow(expect.objectContaining({ code: "BAD_PARAMS" }));
+  test("takes an op whose params were checked (checkParams)", () => {
+    expect(() => haloFor(checkParams("blurry", {}))).toThrow(expect.objectContaining({ code: "UNKNOWN_OP" }));
+    expect(() => haloFor(checkParams("blur", { sigma: 0 }))).toThrow(expect.objectContaining({ code: "BAD_PARAMS" }));
   });
 });

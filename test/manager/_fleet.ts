@@ -2,11 +2,16 @@
 import type { RawImage } from "../../agent/imaging/ops";
 import { readTask, runTask, toTaskFailure } from "../../agent/roles/worker";
 import type { SchedulerEvent } from "../../agent/roles/manager/scheduler";
-import { answerChallenge, checkWelcome, connectTo, type Assign, type Challenge, type Connection, type Hello, type HelloFields, type Message } from "../../agent/protocol";
+import { answerChallenge, checkJob, checkWelcome, connectTo, type ImageOp, type Job, type JobDraft, type Assign, type Challenge, type Connection, type Hello, type HelloFields, type Message } from "../../agent/protocol";
 import sharp from "../../agent/native/sharp";
 import { FIXTURES } from "../helpers";
 
 /** What a fake worker does with one assign: answer it (the default), stay silent, fail it, or leave. */
+/** A job checked as the manager's intake checks it (`checkJob`), typed as an image job for `submit`'s answer. */
+export function checked(draft: JobDraft): Job & { op: ImageOp } {
+  return checkJob(draft) as Job & { op: ImageOp };
+}
+
 export type Behaviour = "answer" | "silent" | "error" | "stopping" | "leave";
 
 /** A fake worker connected to a scheduler. */

@@ -15,7 +15,7 @@ import {
 } from "../../agent/protocol";
 import { quietContext } from "../helpers";
 import { concat, dialRaw } from "../protocol/peers";
-import { makeGradient, pick, recordEvents, startWorker } from "./_fleet";
+import { checked, makeGradient, pick, recordEvents, startWorker } from "./_fleet";
 import worker from "../../agent/roles/grayscale-worker";
 import { checkOptions } from "../../agent/control/options";
 
@@ -62,7 +62,7 @@ describe("worker plane authentication", () => {
     const closed = await Promise.all([wrong.connection.closed, none.connection.closed]);
     await using good = await startWorker(scheduler.port, { workerId: "good" }, () => "answer", TOKEN);
     await log.waitFor((event) => event.type === "worker-joined");
-    expect(await scheduler.submit(job)).toEqual(expected);
+    expect(await scheduler.submit(checked(job))).toEqual(expected);
     expect({
       rejected: pick(log.events, "worker-rejected", ["remote"]),
       closed: closed.map((reason) => `${reason.code}: ${reason.message}`),
@@ -92,7 +92,7 @@ describe("worker plane authentication", () => {
     await log.waitFor((event) => event.type === "worker-rejected");
     await using member = await startRealWorker(scheduler.port, "member", TOKEN);
     await log.waitFor((event) => event.type === "worker-joined");
-    expect(await scheduler.submit(job)).toEqual(expected);
+    expect(await scheduler.submit(checked(job))).toEqual(expected);
     const said = await outsider.waitLog("worker_rejected");
     expect({
       joined: pick(log.events, "worker-joined").map((event) => event.workerId),
@@ -179,7 +179,7 @@ describe("worker plane authentication", () => {
       rejected: [{ type: "worker-rejected", reason }],
     });
     await using _a = await startWorker(scheduler.port, { workerId: "a" });
-    expect(await scheduler.submit(job)).toEqual(expected);
+    expect(await scheduler.submit(checked(job))).toEqual(expected);
   });
 
   test("a newcomer with a live worker's id is refused; the first stays and works", async () => {
@@ -189,7 +189,7 @@ describe("worker plane authentication", () => {
     await log.waitFor((event) => event.type === "worker-joined");
     await using second = await startWorker(scheduler.port, { workerId: "pi-1" }, () => "answer", TOKEN);
     const reason = await second.connection.closed;
-    expect(await scheduler.submit(job)).toEqual(expected);
+    expect(await scheduler.submit(checked(job))).toEqual(expected);
     const remote = scheduler.workerList()[0]!.remote;
     const refusal = `workerId "pi-1" is already connected from ${remote}; a live worker is never replaced: give this one another --id, or retry once the other has left`;
     expect({

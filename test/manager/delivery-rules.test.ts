@@ -2,8 +2,8 @@
 import { describe, expect, test } from "bun:test";
 import { chooseSplit, countStripes, hasRunOut, ownBytes, toDiscardReason, type SplitCase, type Task } from "../../agent/roles/manager/scheduler";
 
-function taskAt(attempt: number, state: { done?: boolean; finished?: boolean; refused?: number } = {}): Task {
-  return { attempt, done: state.done ?? false, refused: state.refused ?? 0, job: { finished: state.finished ?? false } } as unknown as Task;
+function taskAt(attempt: number, state: { done?: boolean; finished?: "done" | "failed"; refused?: number } = {}): Task {
+  return { attempt, done: state.done ?? false, refused: state.refused ?? 0, job: { state: state.finished ?? "running" } } as unknown as Task;
 }
 
 describe("delivery rules", () => {
@@ -13,9 +13,10 @@ describe("delivery rules", () => {
       toDiscardReason(taskAt(2), 1, true),
       toDiscardReason(taskAt(2), 2, false),
       toDiscardReason(taskAt(2, { done: true }), 2, true),
-      toDiscardReason(taskAt(2, { finished: true }), 2, true),
+      toDiscardReason(taskAt(2, { finished: "done" }), 2, true),
+      toDiscardReason(taskAt(2, { finished: "failed" }), 2, true),
       toDiscardReason(undefined, 1, false),
-    ]).toEqual([null, "stale-attempt", "stale-attempt", "duplicate", "job-over", "not-held"]);
+    ]).toEqual([null, "stale-attempt", "stale-attempt", "duplicate", "job-over", "job-over", "not-held"]);
   });
 
   test("refusals do not spend attempts, but 100 of them end the task", () => {
@@ -23,8 +24,8 @@ describe("delivery rules", () => {
   });
 
   test("stripes: one per unit of credit, at most 16 MiB each, one for classify", () => {
-    const image = (bytes: number) => ({ op: "blur", params: {}, image: { data: { length: bytes } as Uint8Array, width: 1, height: 1, channels: 1 } });
-    expect([countStripes(image(1000), 0), countStripes(image(1000), 3), countStripes(image(7680 * 4320 * 3), 2), countStripes({ op: "classify", params: {}, encoded: new Uint8Array(9) }, 5)]).toEqual([1, 3, 6, 1]);
+    const image = (bytes: number) => ({ image: { data: { length: bytes } as Uint8Array, width: 1, height: 1, channels: 1 } });
+    expect([countStripes(image(1000), 0), countStripes(image(1000), 3), countStripes(image(7680 * 4320 * 3), 2), countStripes({ encoded: new Uint8Array(9) }, 5)]).toEqual([1, 3, 6, 1]);
   });
 
   test("split: stripes only while jobs are fewer than workers; resize always whole; past a frame always striped; forced modes", () => {

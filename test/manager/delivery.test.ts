@@ -4,7 +4,7 @@ import { applyOp } from "../../agent/imaging/ops";
 import { Scheduler } from "../../agent/roles/manager/scheduler";
 import { MESSAGE_TYPES, PROTOCOL_VERSION, encodeFrame } from "../../agent/protocol";
 import { dialRaw } from "../protocol/peers";
-import { makeGradient, pick, recordEvents, startWorker } from "./_fleet";
+import { checked, makeGradient, pick, recordEvents, startWorker } from "./_fleet";
 
 function startScheduler(options: { taskTimeoutMs?: number; maxAttempts?: number; heartbeatMs?: number } = {}) {
   const scheduler = new Scheduler({ hostname: "127.0.0.1", port: 0, ...options });
@@ -24,7 +24,7 @@ describe("Scheduler delivery", () => {
     await using _ = scheduler;
     await using silent = await startWorker(scheduler.port, { workerId: "silent", credit: 2 }, () => "silent");
     await log.waitFor((event) => event.type === "worker-joined");
-    const result = scheduler.submit(job);
+    const result = scheduler.submit(checked(job));
     await silent.until(1);
     await using _good = await startWorker(scheduler.port, { workerId: "good" });
     expect(await result).toEqual(expected);
@@ -42,7 +42,7 @@ describe("Scheduler delivery", () => {
     await using first = await startWorker(scheduler.port, { workerId: "first" }, () => "silent");
     await using second = await startWorker(scheduler.port, { workerId: "second" }, () => "silent");
     await log.waitFor((event) => event.type === "worker-joined" && event.workerId === "second");
-    const result = scheduler.submit(job);
+    const result = scheduler.submit(checked(job));
     await second.until(1);
     await first.answer(first.assigns[0]!);
     await log.waitFor((event) => event.type === "task-discarded");
@@ -63,7 +63,7 @@ describe("Scheduler delivery", () => {
     await using _ = scheduler;
     await using _leaver = await startWorker(scheduler.port, { workerId: "leaver", credit: 5 }, () => "leave");
     await log.waitFor((event) => event.type === "worker-joined");
-    const result = scheduler.submit(job);
+    const result = scheduler.submit(checked(job));
     await log.waitFor((event) => event.type === "task-retry");
     await using _stayer = await startWorker(scheduler.port, { workerId: "stayer" });
     expect(await result).toEqual(expected);
@@ -78,7 +78,7 @@ describe("Scheduler delivery", () => {
     await using _ = scheduler;
     await using mute = await startWorker(scheduler.port, { workerId: "mute" }, () => "silent");
     await log.waitFor((event) => event.type === "worker-joined");
-    const result = scheduler.submit(job);
+    const result = scheduler.submit(checked(job));
     await mute.until(1);
     mute.mute();
     await using _good = await startWorker(scheduler.port, { workerId: "good" });
@@ -95,7 +95,7 @@ describe("Scheduler delivery", () => {
     await using _ = scheduler;
     await using stopping = await startWorker(scheduler.port, { workerId: "stopping", credit: 2 }, () => "stopping");
     await log.waitFor((event) => event.type === "worker-joined");
-    const results = [scheduler.submit({ ...job, id: "j1" }), scheduler.submit({ ...job, id: "j2" })];
+    const results = [scheduler.submit(checked({ ...job, id: "j1" })), scheduler.submit(checked({ ...job, id: "j2" }))];
     await log.waitFor((event) => event.type === "task-retry" && event.jobId === "j2");
     await using _good = await startWorker(scheduler.port, { workerId: "good" });
     expect(await Promise.all(results)).toEqual([expected, expected]);
@@ -112,7 +112,7 @@ describe("Scheduler delivery", () => {
     await using _ = scheduler;
     await using _worker = await startWorker(scheduler.port, { workerId: "w", credit: 2 }, (_assign, index) => (index === 0 ? "error" : "silent"));
     await log.waitFor((event) => event.type === "worker-joined");
-    const twoStripes = scheduler.submit({ id: "two", op: "grayscale", params: {}, image: makeGradient(24, 2) }).catch((error) => error.code);
+    const twoStripes = scheduler.submit(checked({ id: "two", op: "grayscale", params: {}, image: makeGradient(24, 2) })).catch((error) => error.code);
     expect(await twoStripes).toBe("TASK_FAILED");
     expect(scheduler.workerList().map((entry) => entry.inFlight)).toEqual([0]);
   });
@@ -122,7 +122,7 @@ describe("Scheduler delivery", () => {
     await using _ = scheduler;
     await using _worker = await startWorker(scheduler.port, { workerId: "w" });
     await log.waitFor((event) => event.type === "worker-joined");
-    const orphan = await scheduler.submit({ id: "orphan", op: "classify", params: {}, encoded: new Uint8Array([1]) }).catch((error) => `${error.code}: ${error.message}`);
+    const orphan = await scheduler.submit(checked({ id: "orphan", op: "classify", params: {}, encoded: new Uint8Array([1]) })).catch((error) => `${error.code}: ${error.message}`);
     expect(orphan).toMatch(/^NO_WORKER: no worker offers classify \(grayscale, blur, resize\) after 40 ms/);
   });
 
@@ -132,7 +132,7 @@ describe("Scheduler delivery", () => {
     await using _a = await startWorker(scheduler.port, { workerId: "a" }, () => "error");
     await using _b = await startWorker(scheduler.port, { workerId: "b" }, () => "error");
     await log.waitFor((event) => event.type === "worker-joined" && event.workerId === "b");
-    const failure = await scheduler.submit({ ...job, image: makeGradient(24, 1) }).catch((error) => `${error.code} ${error.status}: ${error.message}`);
+    const failure = await scheduler.submit(checked({ ...job, image: makeGradient(24, 1) })).catch((error) => `${error.code} ${error.status}: ${error.message}`);
     expect(failure).toMatch(/^TASK_FAILED 502: task j\/s0 failed 3 of 3 attempts \(0 refused\); last: error: [ab]: BOOM: this worker always fails$/);
     expect(pick(log.events, "task-assigned").map((event) => event.workerId)).toEqual(["a", "b", "a"]);
     expect(pick(log.events, "job-failed").length).toBe(1);
@@ -149,7 +149,7 @@ describe("Scheduler delivery", () => {
     expect(peer.messages).toEqual([challenge, { type: "reject", reason: "hello speaks protocol version 4; this side speaks version 3" }]);
     await log.waitFor((event) => event.type === "worker-rejected");
     await using _a = await startWorker(scheduler.port, { workerId: "a" });
-    expect(await scheduler.submit(job)).toEqual(expected);
+    expect(await scheduler.submit(checked(job))).toEqual(expected);
     expect(scheduler.workerList().map((worker) => worker.workerId)).toEqual(["a"]);
   });
 

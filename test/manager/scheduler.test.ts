@@ -2,9 +2,10 @@
 import { describe, expect, test } from "bun:test";
 import { applyOp } from "../../agent/imaging/ops";
 import { Scheduler } from "../../agent/roles/manager/scheduler";
+import type { ImageOp, JobDraft } from "../../agent/protocol";
 import { join } from "node:path";
 import { FIXTURES } from "../helpers";
-import { makeGradient, pick, readRaw, recordEvents, startWorker } from "./_fleet";
+import { checked, makeGradient, pick, readRaw, recordEvents, startWorker } from "./_fleet";
 
 function startScheduler(options: { taskTimeoutMs?: number; maxAttempts?: number; heartbeatMs?: number } = {}) {
   const scheduler = new Scheduler({ hostname: "127.0.0.1", port: 0, ...options });
@@ -22,7 +23,7 @@ describe("Scheduler", () => {
     await using _b = await startWorker(scheduler.port, { workerId: "b", credit: 1 });
     await log.waitFor((event) => event.type === "worker-joined" && event.workerId === "b");
     const image = await readRaw("chelsea.jpg");
-    const [striped, whole] = await Promise.all([scheduler.submit({ op, params, image }), applyOp(op, params, image)]);
+    const [striped, whole] = await Promise.all([scheduler.submit(checked({ op, params, image })), applyOp(op as ImageOp, params, image)]);
     expect({ ...striped, data: Buffer.from(striped.data).toString("base64") }).toEqual({ ...whole, data: Buffer.from(whole.data).toString("base64") });
     const done = pick(log.events, "task-done", ["ms", "timing", "jobId", "taskId"]);
     expect(new Set(done.map((event) => event.workerId))).toEqual(new Set(["a", "b"]));
@@ -37,7 +38,7 @@ describe("Scheduler", () => {
     await using _a = await startWorker(scheduler.port, { workerId: "a", credit: 3 });
     await log.waitFor((event) => event.type === "worker-joined");
     const image = await readRaw("chelsea.jpg");
-    const result = await scheduler.submit({ op: "resize", params: { width: 100 }, image });
+    const result = await scheduler.submit(checked({ op: "resize", params: { width: 100 }, image }));
     expect(result).toEqual(await applyOp("resize", { width: 100 }, image));
     expect(pick(log.events, "job-started")).toEqual([{ type: "job-started", jobId: "job-1", op: "resize", stripes: 1 }]);
   });
@@ -50,11 +51,11 @@ describe("Scheduler", () => {
     await log.waitFor((event) => event.type === "worker-joined" && event.workerId === "b");
     const encoded = new Uint8Array(await Bun.file(join(FIXTURES, "chelsea.jpg")).arrayBuffer());
     const size = { width: 451, height: 300 };
-    const result = await scheduler.submit({ op: "blur", params: { sigma: 2 }, encoded, size });
+    const result = await scheduler.submit(checked({ op: "blur", params: { sigma: 2 }, encoded, size }));
     expect(result).toEqual(await applyOp("blur", { sigma: 2 }, await readRaw("chelsea.jpg")));
     expect(pick(log.events, "job-started")).toEqual([{ type: "job-started", jobId: "job-1", op: "blur", stripes: 1 }]);
     // A cut JPEG keeps its header (the manager's check passes) but does not decode on any worker.
-    const cut = scheduler.submit({ op: "blur", params: { sigma: 2 }, encoded: encoded.subarray(0, encoded.length / 2), size }).catch((error) => `${error.code} ${error.status}`);
+    const cut = scheduler.submit(checked({ op: "blur", params: { sigma: 2 }, encoded: encoded.subarray(0, encoded.length / 2), size })).catch((error) => `${error.code} ${error.status}`);
     expect(await cut).toBe("NOT_AN_IMAGE 422");
     expect(pick(log.events, "task-assigned").filter((event) => event.jobId === "job-2")).toHaveLength(1);
     expect(pick(log.events, "task-retry")).toEqual([]);
@@ -67,7 +68,7 @@ describe("Scheduler", () => {
     await using three = await startWorker(scheduler.port, { workerId: "three", credit: 3 });
     await log.waitFor((event) => event.type === "worker-joined" && event.workerId === "three");
     const image = makeGradient(32, 40);
-    const jobs = Array.from({ length: 5 }, () => scheduler.submit({ op: "grayscale", params: {}, image }));
+    const jobs = Array.from({ length: 5 }, () => scheduler.submit(checked({ op: "grayscale", params: {}, image })));
     const expected = await applyOp("grayscale", {}, image);
     expect(await Promise.all(jobs)).toEqual(Array(5).fill(expected));
     expect({ one: one.maxHeld, three: three.maxHeld, tasks: one.assigns.length + three.assigns.length }).toEqual({ one: 1, three: 3, tasks: 20 });
@@ -80,7 +81,7 @@ describe("Scheduler", () => {
     await using slow = await startWorker(scheduler.port, { workerId: "slow", credit: 1 }, () => "silent");
     await log.waitFor((event) => event.type === "worker-joined");
     const image = makeGradient(16, 8);
-    const jobs = [1, 2, 3].map(() => scheduler.submit({ op: "grayscale", params: {}, image }));
+    const jobs = [1, 2, 3].map(() => scheduler.submit(checked({ op: "grayscale", params: {}, image })));
     await slow.until(1);
     await using late = await startWorker(scheduler.port, { workerId: "late", credit: 2 });
     const expected = await applyOp("grayscale", {}, image);
@@ -95,27 +96,38 @@ describe("Scheduler", () => {
     const { scheduler } = startScheduler();
     await using _ = scheduler;
     const image = makeGradient(16, 8);
-    const job = scheduler.submit({ op: "grayscale", params: {}, image });
+    const job = scheduler.submit(checked({ op: "grayscale", params: {}, image }));
     await using _a = await startWorker(scheduler.port, { workerId: "a" });
     expect(await job).toEqual(await applyOp("grayscale", {}, image));
   });
 
-  test("bad jobs are refused up front; stop fails pending jobs with SCHEDULER_STOPPED", async () => {
+  test("bad jobs are refused at intake (checkJob); stop fails pending jobs with SCHEDULER_STOPPED", async () => {
     const { scheduler } = startScheduler();
     const image = makeGradient(16, 8);
-    const refused = await Promise.all([
-      scheduler.submit({ op: "melt", params: {}, image }).catch((error) => error.code),
-      scheduler.submit({ op: "blur", params: { sigma: 0 }, image }).catch((error) => error.code),
-      scheduler.submit({ op: "grayscale", params: {}, image: { ...image, height: 9 } }).catch((error) => error.code),
-    ]);
-    const files = await Promise.all([
-      scheduler.submit({ op: "blur", params: { sigma: 2 }, encoded: new Uint8Array(0), size: { width: 16, height: 8 } }).catch((error) => error.code),
-      scheduler.submit({ op: "resize", params: { width: 9000, height: 9000 }, encoded: new Uint8Array(9), size: { width: 16, height: 8 } }).catch((error) => error.code),
-    ]);
+    // Checked once, at intake (`checkJob`): the scheduler is never handed a job that fails these.
+    const refused = [
+      refusal({ op: "melt", params: {}, image }),
+      refusal({ op: "blur", params: { sigma: 0 }, image }),
+      refusal({ op: "grayscale", params: {}, image: { ...image, height: 9 } }),
+    ];
+    const files = [
+      refusal({ op: "blur", params: { sigma: 2 }, encoded: new Uint8Array(0), size: { width: 16, height: 8 } }),
+      refusal({ op: "resize", params: { width: 9000, height: 9000 }, encoded: new Uint8Array(9), size: { width: 16, height: 8 } }),
+    ];
     expect([...refused, ...files]).toEqual(["UNKNOWN_OP", "BAD_PARAMS", "BAD_IMAGE", "BAD_IMAGE", "TOO_LARGE_FOR_OP"]);
-    const pending = scheduler.submit({ op: "grayscale", params: {}, image }).catch((error) => `${error.code} ${error.status}`);
+    const pending = scheduler.submit(checked({ op: "grayscale", params: {}, image })).catch((error) => `${error.code} ${error.status}`);
     await scheduler.stop("test over");
     expect([await pending, scheduler.pendingJobs]).toEqual(["SCHEDULER_STOPPED 503", 0]);
-    expect(await scheduler.submit({ op: "grayscale", params: {}, image }).catch((error) => error.code)).toBe("SCHEDULER_STOPPED");
+    expect(await scheduler.submit(checked({ op: "grayscale", params: {}, image })).catch((error) => error.code)).toBe("SCHEDULER_STOPPED");
   });
 });
+
+/** The code `checkJob` refuses a draft with, or "accepted". */
+function refusal(draft: JobDraft): string {
+  try {
+    checked(draft);
+    return "accepted";
+  } catch (error) {
+    return (error as { code: string }).code;
+  }
+}

@@ -1,7 +1,9 @@
 // The grayscale worker role: dials the manager, runs image ops on the raw stripes or whole image files it is assigned, answers each one.
 import { Type as t } from "@sinclair/typebox";
 import { availableParallelism } from "node:os";
-import { IMAGE_OPS, readTask, runTask, sessionOptions, startWorkerSession, type ImageTask, type TaskRunner } from "../worker";
+import type { Static } from "@sinclair/typebox";
+import { IMAGE_OPS, type RawResultMeta } from "../../protocol";
+import { readTask, runTask, sessionOptions, startWorkerSession, type ImageTask, type TaskRunner } from "../worker";
 import type { Role, RoleHandle } from "../types";
 
 const options = t.Object(
@@ -20,7 +22,8 @@ const runner: TaskRunner<ImageTask> = {
   read: readTask,
   run: async (task) => {
     const output = await runTask(task);
-    return { meta: { width: output.width, height: output.height, channels: output.channels }, payload: output.data };
+    const meta: Static<typeof RawResultMeta> = { width: output.width, height: output.height, channels: output.channels };
+    return { meta, payload: output.data };
   },
 };
 

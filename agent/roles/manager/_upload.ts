@@ -2,12 +2,9 @@
 import { Value } from "@sinclair/typebox/value";
 import { FleetError } from "../../errors";
 import { readImageSize, type ImageSize } from "../../imaging/decode";
-import { checkParams, OPS, type RawImage } from "../../imaging/ops";
-import { checkJobFits } from "./scheduler";
+import type { RawImage } from "../../imaging/ops";
 import sharp from "../../native/sharp";
-import { checkClassifyParams } from "../../recognition/params";
-import { ClassifyParams } from "../../wire";
-import type { OutputFormat } from "./jobs";
+import { checkParams, isOp, OP_DEFINITIONS, OPS, type CheckedOp, type OutputFormat } from "../../protocol";
 
 const FORMATS: Record<OutputFormat, string> = { png: "image/png", jpeg: "image/jpeg", webp: "image/webp" };
 /** Fields of the form that are not op parameters. */
@@ -21,25 +18,20 @@ export interface UploadedImage {
   where: string;
 }
 
-/** A checked `POST /jobs` request: one job per uploaded file. */
+/** A checked `POST /jobs` request: one job per uploaded file, its op and params checked (the task contract's `checkParams`). */
 export interface JobRequest {
-  op: string;
-  params: Record<string, unknown>;
+  task: CheckedOp;
   format: OutputFormat;
   images: UploadedImage[];
 }
-
-/** Every op `POST /jobs` takes: the image ops, and classify for recognition workers. */
-const JOB_OPS = [...Object.keys(OPS), "classify"];
 
 /**
  * Reads and checks a `POST /jobs` request: every problem of the fields (op, params, format,
  * images missing) is reported at once; `makeRoom(count)` may refuse the request before
  * any file is read; then each file's header is read (readImageSize): whether and where it is
- * decoded is the manager's choice, per job.
+ * decoded is the manager's choice, per job (`checkJob` then checks each job's size).
  * @throws FleetError TOO_LARGE (413) past `maxUpload` bytes, BAD_BODY (400) for a body that
- *   is not multipart, BAD_JOB (422) naming each bad field, NOT_AN_IMAGE (422), TOO_MANY_PIXELS (413),
- *   TOO_LARGE_FOR_OP (413) for a resize whose output would not fit one protocol frame.
+ *   is not multipart, BAD_JOB (422) naming each bad field, NOT_AN_IMAGE (422), TOO_MANY_PIXELS (413).
  */
 export async function readJobRequest(request: Request, maxUpload: number, makeRoom: (count: number) => void): Promise<JobRequest> {
   const length = Number(request.headers.get("content-length") ?? 0);
@@ -55,12 +47,13 @@ export async function readJobRequest(request: Request, maxUpload: number, makeRo
   const files = form.getAll("images");
   const format = form.get("format") ?? "png";
   const raw = Object.fromEntries([...form.keys()].filter((key) => !RESERVED.has(key)).map((key) => [key, form.get(key)]));
-  let params: Record<string, unknown> = {};
-  if (typeof op !== "string" || op === "") problems.push(`op: missing; one of ${JOB_OPS.join(", ")}`);
-  else if (!JOB_OPS.includes(op)) problems.push(`op: unknown op "${op}"; known: ${JOB_OPS.join(", ")}`);
+  let task: CheckedOp | undefined;
+  if (typeof op !== "string" || op === "") problems.push(`op: missing; one of ${OPS.join(", ")}`);
+  else if (!isOp(op)) problems.push(`op: unknown op "${op}"; known: ${OPS.join(", ")}`);
   else {
     try {
-      params = checkJobParams(op, raw);
+      // The form's strings converted to the types the op's schema wants, then the one params check.
+      task = checkParams(op, Value.Convert(OP_DEFINITIONS[op].params, raw));
     } catch (error) {
       problems.push(`params: ${(error as Error).message}`);
     }
@@ -75,21 +68,9 @@ export async function readJobRequest(request: Request, maxUpload: number, makeRo
   for (const [index, file] of (files as File[]).entries()) {
     const where = `images[${index}] (${file.name || "unnamed"})`;
     const encoded = new Uint8Array(await file.arrayBuffer());
-    const image = { encoded, size: await readImageSize(encoded, where), where };
-    // A non-stripeable op goes whole to one worker: refused now when its output cannot fit a frame.
-    if (op !== "classify" && !OPS[op as keyof typeof OPS].stripeable) checkJobFits({ op: op as string, params, encoded, size: image.size });
-    images.push(image);
+    images.push({ encoded, size: await readImageSize(encoded, where), where });
   }
-  return { op: op as string, params, format: format as OutputFormat, images };
-}
-
-/**
- * The op's parameters, the form's strings converted to the types its schema wants, checked.
- * @throws FleetError BAD_PARAMS (422) naming each bad parameter.
- */
-function checkJobParams(op: string, raw: Record<string, unknown>): Record<string, unknown> {
-  if (op !== "classify") return checkParams(op, Value.Convert(OPS[op as keyof typeof OPS].schema, raw)).params as Record<string, unknown>;
-  return checkClassifyParams(Value.Convert(ClassifyParams, raw));
+  return { task: task!, format: format as OutputFormat, images };
 }
 
 /**

@@ -2,19 +2,19 @@
 import { Elysia } from "elysia";
 import { staticPlugin } from "@elysiajs/static";
 import { join } from "node:path";
-import { Type as t } from "@sinclair/typebox";
+import { randomUUID } from "node:crypto";
+import { Type as t, type Static } from "@sinclair/typebox";
 import { FleetError } from "../../errors";
 import { answerErrorsAsJson, errorResponse, jsonResponse } from "../../http";
 import { decodeToRaw } from "../../imaging/decode";
-import type { ImageOp } from "../../imaging/ops";
-import { chooseSplit, Scheduler, type Job, type SchedulerEvent } from "./scheduler";
+import { checkJob, type CheckedOp, type Job, type OutputFormat } from "../../protocol";
+import { chooseSplit, Scheduler, toJobEvent, toJobView, type JobState, type SchedulerEvent, type SplitMode } from "./scheduler";
 import { RateSeries, RunningMeans, mbitPerSecond, perSecond } from "../../metrics";
 import { parseDuration, parseSize } from "../../units";
-import type { ClassifyParams, ManagerStats, WorkerRow } from "../../wire";
+import type { ManagerStats, WorkerRow } from "../../wire";
 import { checkRequest, type GateRules } from "../../auth";
-import { JobTable, toJobView, type JobRecord } from "./jobs";
 import { encodeImage, readJobRequest, type UploadedImage } from "./_upload";
-import type { Role, RoleHandle } from "../types";
+import type { Role, RoleContext, RoleHandle } from "../types";
 import { WEB_DIR } from "../../native/web-assets";
 
 const options = t.Object(
@@ -58,9 +58,198 @@ function toGateRules(token: string | undefined): GateRules {
 /** The WebSocket topic every `/events` client is subscribed to. */
 const EVENTS_TOPIC = "events";
 
-/** An event as sent on `/events`: the scheduler's, with `job-failed.error` as `{error, message}` JSON. */
-function toEventJson(event: SchedulerEvent): string {
-  return JSON.stringify(event.type === "job-failed" ? { ...event, error: event.error.toJSON() } : event);
+type Options = Static<typeof options>;
+
+/** The manager's running figures, taken from the scheduler's events and the intake. */
+class Figures {
+  readonly totals = { accepted: 0, retried: 0, discarded: 0, done: 0, failed: 0, bytes: 0 };
+  readonly series = new RateSeries();
+  readonly timing = new RunningMeans(["decode", "send", "wait", "process", "receive", "job"] as const);
+  firstAt = 0;
+  stoppedAt = 0;
+
+  /** Jobs accepted at intake. */
+  accept(count: number): void {
+    this.totals.accepted += count;
+    if (!this.firstAt) this.firstAt = Date.now();
+  }
+
+  /** Counts one scheduler event; `job` is the record it names, when it names one. */
+  take(event: SchedulerEvent, job: JobState | undefined): void {
+    if (event.type === "task-retry") this.totals.retried += 1;
+    else if (event.type === "task-discarded") this.totals.discarded += 1;
+    else if (event.type === "task-done") for (const [part, ms] of Object.entries(event.timing)) this.timing.add(part as "send", ms);
+    else if (event.type === "job-failed") this.totals.failed += 1;
+    else if (event.type === "job-done") {
+      const bytes = job?.source?.bytes ?? 0;
+      this.timing.add("job", event.ms);
+      this.totals.done += 1;
+      this.totals.bytes += bytes;
+      this.series.add(1, bytes);
+    }
+  }
+
+  /** ms from the first accepted job to now (or the stop); 0 before any. */
+  elapsedMs(): number {
+    return this.firstAt ? Math.max((this.stoppedAt || Date.now()) - this.firstAt, 1) : 0;
+  }
+}
+
+/** The scheduler on the worker port. @throws FleetError PORT_UNAVAILABLE (409). */
+function startScheduler(opts: Options, context: RoleContext): Scheduler {
+  const taskTimeoutMs = parseDuration(opts.taskTimeout, "--task-timeout");
+  const maxOutputBytes = parseSize(opts.maxResults, "--max-results");
+  try {
+    return new Scheduler({ hostname: context.host, port: opts.workerPort, taskTimeoutMs, maxAttempts: opts.maxAttempts, token: context.token, maxJobs: opts.maxJobs, maxOutputBytes });
+  } catch (error) {
+    throw new FleetError("PORT_UNAVAILABLE", `--worker-port ${opts.workerPort}: ${(error as Error).message}`, 409, { cause: error });
+  }
+}
+
+/** The log lines of the scheduler's events: retries, workers joining, leaving and refused, failed jobs. */
+function logEvent(context: RoleContext, event: SchedulerEvent, job: JobState | undefined): void {
+  if (event.type === "task-retry") {
+    context.log("task_retry", { job: event.jobId, task: event.taskId, attempt: event.attempt, from: event.fromWorker, reason: event.reason, detail: event.detail });
+  } else if (event.type === "worker-joined" || event.type === "worker-left" || event.type === "worker-rejected") context.log(event.type.replace("-", "_"), { ...event, type: undefined });
+  else if (event.type === "job-failed") context.log("job_failed", { id: event.jobId, op: job?.op, error: event.error.message });
+}
+
+/** The record an event names, while the table holds it. */
+function findJob(scheduler: Scheduler, event: SchedulerEvent): JobState | undefined {
+  if (event.type !== "job-done" && event.type !== "job-failed") return undefined;
+  try {
+    return scheduler.jobs.read(event.jobId);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The intake of `POST /jobs`: each uploaded image becomes a checked job (`checkJob`), recorded
+ * and run by the scheduler. `?wait=1` answers once all jobs have settled (a load client's
+ * round trip): 200 with each job's view; when any failed, 422 JOB_FAILED if every failure was
+ * the input's fault (a file that does not decode), else 502; without it, 202 at once with the ids.
+ */
+function createIntake(opts: Options, scheduler: Scheduler, figures: Figures) {
+  const maxUpload = parseSize(opts.maxUpload, "--max-upload");
+  // Image jobs accepted and not yet settled, those still being read or decoded included: what `chooseSplit` weighs.
+  let imageJobsOpen = 0;
+  scheduler.on((event) => {
+    if ((event.type === "job-done" || event.type === "job-failed") && findJob(scheduler, event)?.op !== "classify") imageJobsOpen -= 1;
+  });
+
+  /** The job one uploaded image becomes: classify; an image op as its file for one worker, or decoded here and cut into stripes (`chooseSplit`). */
+  const toJob = async (task: CheckedOp, format: OutputFormat, image: UploadedImage): Promise<Job> => {
+    const { size, encoded, where } = image;
+    const details = { id: randomUUID(), format, source: { name: where, bytes: encoded.length } };
+    if (task.op === "classify") return checkJob({ ...task, ...details, encoded }, true);
+    const split = chooseSplit({ op: task.op, ...size, fileBytes: encoded.length, unfinishedJobs: imageJobsOpen, workers: scheduler.workersFor(task.op), mode: opts.split as SplitMode });
+    if (split === "file") return checkJob({ ...task, ...details, encoded, size }, true);
+    const decodeStarted = performance.now();
+    const raw = await decodeToRaw(encoded, where);
+    figures.timing.add("decode", performance.now() - decodeStarted);
+    return checkJob({ ...task, ...details, image: raw }, true);
+  };
+
+  /** Checks every image into a job, then records them all or none. */
+  const submitAll = async (task: CheckedOp, format: OutputFormat, images: UploadedImage[]): Promise<{ job: JobState; settled: Promise<unknown> }[]> => {
+    const counted = task.op === "classify" ? 0 : images.length;
+    imageJobsOpen += counted;
+    try {
+      const jobs: Job[] = [];
+      for (const image of images) jobs.push(await toJob(task, format, image));
+      scheduler.jobs.makeRoom(jobs.length);
+      return jobs.map((job) => {
+        const settled = scheduler.submit(job).catch(() => {});
+        return { job: scheduler.jobs.read(job.id!), settled };
+      });
+    } catch (error) {
+      imageJobsOpen -= counted;
+      throw error;
+    }
+  };
+
+  return async (request: Request): Promise<Response> => {
+    if (figures.stoppedAt) throw new FleetError("STOPPING", "the manager is stopping", 503);
+    const { task, format, images } = await readJobRequest(request, maxUpload, (count) => scheduler.jobs.makeRoom(count));
+    const created = await submitAll(task, format, images);
+    figures.accept(created.length);
+    if (!new URL(request.url).searchParams.has("wait")) return jsonResponse({ jobs: created.map(({ job }) => ({ id: job.id })) }, 202);
+    await Promise.all(created.map(({ settled }) => settled));
+    return toWaitAnswer(created.map(({ job }) => job));
+  };
+}
+
+/** The answer of `POST /jobs?wait=1` once its jobs have settled. */
+function toWaitAnswer(jobs: JobState[]): Response {
+  const views = jobs.map(toJobView);
+  const failed = jobs.filter((job) => job.state === "failed");
+  if (failed.length === 0) return jsonResponse({ jobs: views }, 200);
+  const status = failed.every((job) => job.error!.status < 500) ? 422 : 502;
+  return jsonResponse({ error: "JOB_FAILED", message: `${failed.length} of ${views.length} jobs failed: ${toJobView(failed[0]!).error}`, jobs: views }, status);
+}
+
+/** `GET /jobs/:id/result`: the image encoded in the job's format, or classify's objects. */
+function readResult(scheduler: Scheduler, id: string): Promise<Response> {
+  const job = scheduler.jobs.read(id);
+  if (job.state === "failed") throw new FleetError("JOB_FAILED", `job ${id} failed: ${toJobView(job).error}`, 409);
+  if (job.state !== "done" || !job.output) throw new FleetError("JOB_NOT_DONE", `job ${id} is ${job.state} (${Math.round(job.progress * 100)}%)`, 409);
+  return "objects" in job.output ? Promise.resolve(jsonResponse(job.output, 200)) : encodeImage(job.output, job.format);
+}
+
+/** The manager's `/stats`. */
+function toStats(scheduler: Scheduler, figures: Figures, port: number): ManagerStats {
+  const states = scheduler.jobs.countStates();
+  const { totals } = figures;
+  const elapsedMs = figures.elapsedMs();
+  return {
+    role: "manager",
+    port,
+    worker_port: scheduler.port,
+    workers: figures.stoppedAt ? 0 : scheduler.workerList().length,
+    jobs_accepted: totals.accepted,
+    jobs_queued: states.queued,
+    jobs_running: states.running,
+    jobs_done: totals.done,
+    jobs_failed: totals.failed,
+    tasks_retried: totals.retried,
+    tasks_discarded: totals.discarded,
+    outputs_bytes: scheduler.jobs.outputBytes,
+    images_per_s: elapsedMs ? perSecond(totals.done, elapsedMs) : 0,
+    mbit_per_s: elapsedMs ? mbitPerSecond(totals.bytes, elapsedMs) : 0,
+    elapsed_s: elapsedMs / 1000,
+    timing_ms: figures.timing.means(),
+    series: figures.series.points(),
+  };
+}
+
+/** `GET /workers`: credit, load and last heartbeat of each worker. */
+function toWorkerRows(scheduler: Scheduler): WorkerRow[] {
+  return scheduler.workerList().map((worker) => ({
+    id: worker.workerId,
+    credit: worker.credit,
+    in_flight: worker.inFlight,
+    done: worker.done,
+    cpu_percent: worker.cpuPercent,
+    rss_mb: Math.round(worker.rssBytes / 1048576),
+    last_heard_ms: worker.silentMs,
+  }));
+}
+
+/** The HTTP side's routes: jobs in, views and results out, figures, workers, `/events`, the upload page. */
+async function createServer(opts: Options, context: RoleContext, scheduler: Scheduler, figures: Figures, port: () => number) {
+  const submit = createIntake(opts, scheduler, figures);
+  const gate = toGateRules(context.token);
+  return answerErrorsAsJson(new Elysia({ serve: { maxRequestBodySize: parseSize(opts.maxUpload, "--max-upload") } }))
+    .onRequest(({ request }) => checkRequest(request, gate))
+    .post("/jobs", ({ request }) => submit(request).catch(errorResponse), { parse: "none" })
+    .get("/jobs/:id", ({ params }) => toJobView(scheduler.jobs.read(params.id)))
+    .get("/jobs/:id/result", ({ params }) => Promise.resolve().then(() => readResult(scheduler, params.id)).catch(errorResponse))
+    .get("/stats", () => toStats(scheduler, figures, port()))
+    .get("/workers", (): WorkerRow[] => (figures.stoppedAt ? [] : toWorkerRows(scheduler)))
+    .ws("/events", { open: (ws) => void ws.subscribe(EVENTS_TOPIC) })
+    .get("/", () => Bun.file(join(WEB_DIR, "upload.html")))
+    .use(await staticPlugin({ assets: WEB_DIR, prefix: "/", indexHTML: false, alwaysStatic: false }));
 }
 
 export default {
@@ -69,153 +258,18 @@ export default {
   options,
   takesToken: true,
   async start(opts, context): Promise<RoleHandle> {
-    const taskTimeoutMs = parseDuration(opts.taskTimeout, "--task-timeout");
-    const maxUpload = parseSize(opts.maxUpload, "--max-upload");
-    const maxResults = parseSize(opts.maxResults, "--max-results");
-    const totals = { accepted: 0, retried: 0, discarded: 0, done: 0, failed: 0, bytes: 0 };
-    const series = new RateSeries();
-    const timing = new RunningMeans(["decode", "send", "wait", "process", "receive", "job"] as const);
-    let firstAt = 0;
-    let stoppedAt = 0;
-    let boundPort = 0;
+    const figures = new Figures();
+    const scheduler = startScheduler(opts, context);
     let listening: { publish(topic: string, data: string): unknown } | undefined;
-
-    let scheduler: Scheduler;
-    try {
-      scheduler = new Scheduler({ hostname: context.host, port: opts.workerPort, taskTimeoutMs, maxAttempts: opts.maxAttempts, token: context.token });
-    } catch (error) {
-      throw new FleetError("PORT_UNAVAILABLE", `--worker-port ${opts.workerPort}: ${(error as Error).message}`, 409, { cause: error });
-    }
-    const publish = (json: string): void => void listening?.publish(EVENTS_TOPIC, json);
-    const jobs = new JobTable(opts.maxJobs, maxResults, (job: JobRecord) => publish(JSON.stringify({ type: "job-state", ...toJobView(job) })));
+    let boundPort = 0;
+    // The one channel: every event is counted, logged and sent on /events, in order.
     scheduler.on((event) => {
-      if (event.type === "task-assigned") jobs.markRunning(event.jobId);
-      else if (event.type === "job-progress") jobs.markProgress(event.jobId, event.progress);
-      else if (event.type === "task-retry") {
-        totals.retried += 1;
-        context.log("task_retry", { job: event.jobId, task: event.taskId, attempt: event.attempt, from: event.fromWorker, reason: event.reason, detail: event.detail });
-      } else if (event.type === "worker-joined" || event.type === "worker-left" || event.type === "worker-rejected") context.log(event.type.replace("-", "_"), { ...event, type: undefined });
-      else if (event.type === "task-discarded") totals.discarded += 1;
-      else if (event.type === "job-done") timing.add("job", event.ms);
-      else if (event.type === "task-done") for (const [part, ms] of Object.entries(event.timing)) timing.add(part as "send", ms);
-      publish(toEventJson(event));
+      const job = findJob(scheduler, event);
+      figures.take(event, job);
+      logEvent(context, event, job);
+      listening?.publish(EVENTS_TOPIC, JSON.stringify(toJobEvent(event)));
     });
-
-    // Image jobs accepted and not yet settled, those still being read or decoded included: what `chooseSplit` weighs.
-    let imageJobsOpen = 0;
-    /** The job one uploaded image becomes: classify; an image op as its file for one worker, or decoded here and cut into stripes (`chooseSplit`). */
-    const toJob = async (op: string, params: Record<string, unknown>, image: UploadedImage): Promise<Job> => {
-      if (op === "classify") return { op, params: params as ClassifyParams, encoded: image.encoded };
-      const { size, encoded } = image;
-      const split = chooseSplit({ op: op as ImageOp, ...size, fileBytes: encoded.length, unfinishedJobs: imageJobsOpen, workers: scheduler.workersFor(op), mode: opts.split });
-      if (split === "file") return { op, params, encoded, size };
-      const decodeStarted = performance.now();
-      const raw = await decodeToRaw(encoded, image.where);
-      timing.add("decode", performance.now() - decodeStarted);
-      return { op, params, image: raw };
-    };
-
-    // `?wait=1` answers once all jobs have settled (a load client's round trip): 200 with each
-    // job's view; when any failed, 422 JOB_FAILED if every failure was the input's fault (a file
-    // that does not decode), else 502; without it, 202 at once with the ids.
-    const submit = async (request: Request): Promise<Response> => {
-      if (stoppedAt) throw new FleetError("STOPPING", "the manager is stopping", 503);
-      const { op, params, format, images } = await readJobRequest(request, maxUpload, (count) => jobs.makeRoom(count));
-      const counted = op === "classify" ? 0 : images.length;
-      imageJobsOpen += counted;
-      let created: JobRecord[];
-      const inputs: Job[] = [];
-      try {
-        for (const image of images) inputs.push(await toJob(op, params, image));
-        created = jobs.create(inputs.length, op, format);
-      } catch (error) {
-        imageJobsOpen -= counted;
-        throw error;
-      }
-      totals.accepted += created.length;
-      if (!firstAt) firstAt = Date.now();
-      const sizes = images.map((image) => image.encoded.length);
-      const names = images.map((image) => image.where);
-      const clientFaults = new Set<string>();
-      const settled = created.map((job, index) =>
-        scheduler
-          .submit({ ...inputs[index]!, id: job.id })
-          .then(
-            (output) => {
-              totals.done += 1;
-              totals.bytes += sizes[index]!;
-              series.add(1, sizes[index]!);
-              jobs.markDone(job.id, output);
-            },
-            (error) => {
-              totals.failed += 1;
-              const failure = error instanceof FleetError ? new FleetError(error.code, `${names[index]}: ${error.message}`, error.status) : error;
-              if (failure instanceof FleetError && failure.status < 500) clientFaults.add(job.id);
-              context.log("job_failed", { id: job.id, op, error: (failure as Error).message });
-              jobs.markFailed(job.id, failure);
-            },
-          )
-          .finally(() => void (counted && (imageJobsOpen -= 1))),
-      );
-      if (!new URL(request.url).searchParams.has("wait")) return jsonResponse({ jobs: created.map((job) => ({ id: job.id })) }, 202);
-      await Promise.all(settled);
-      const views = created.map(toJobView);
-      const failed = views.filter((view) => view.state === "failed");
-      if (failed.length === 0) return jsonResponse({ jobs: views }, 200);
-      const status = failed.every((view) => clientFaults.has(view.id)) ? 422 : 502;
-      return jsonResponse({ error: "JOB_FAILED", message: `${failed.length} of ${views.length} jobs failed: ${failed[0]!.error}`, jobs: views }, status);
-    };
-
-    const readResult = (id: string): Promise<Response> => {
-      const job = jobs.read(id);
-      if (job.state === "failed") throw new FleetError("JOB_FAILED", `job ${id} failed: ${job.error}`, 409);
-      if (job.state !== "done" || !job.output) throw new FleetError("JOB_NOT_DONE", `job ${id} is ${job.state} (${Math.round(job.progress * 100)}%)`, 409);
-      return "objects" in job.output ? Promise.resolve(jsonResponse(job.output, 200)) : encodeImage(job.output, job.format);
-    };
-
-    const stats = (): ManagerStats => {
-      const states = jobs.countStates();
-      const elapsedMs = firstAt ? Math.max((stoppedAt || Date.now()) - firstAt, 1) : 0;
-      return {
-        role: "manager",
-        port: boundPort,
-        worker_port: scheduler.port,
-        workers: stoppedAt ? 0 : scheduler.workerList().length,
-        jobs_accepted: totals.accepted,
-        jobs_queued: states.queued,
-        jobs_running: states.running,
-        jobs_done: totals.done,
-        jobs_failed: totals.failed,
-        tasks_retried: totals.retried,
-        tasks_discarded: totals.discarded,
-        outputs_bytes: jobs.outputBytes,
-        images_per_s: elapsedMs ? perSecond(totals.done, elapsedMs) : 0,
-        mbit_per_s: elapsedMs ? mbitPerSecond(totals.bytes, elapsedMs) : 0,
-        elapsed_s: elapsedMs / 1000,
-        timing_ms: timing.means(),
-        series: series.points(),
-      };
-    };
-
-    const gate = toGateRules(context.token);
-    const server = answerErrorsAsJson(new Elysia({ serve: { maxRequestBodySize: maxUpload } }))
-      .onRequest(({ request }) => checkRequest(request, gate))
-      .post("/jobs", ({ request }) => submit(request).catch(errorResponse), { parse: "none" })
-      .get("/jobs/:id", ({ params }) => toJobView(jobs.read(params.id)))
-      .get("/jobs/:id/result", ({ params }) => readResult(params.id).catch(errorResponse))
-      .get("/stats", () => stats())
-      .get("/workers", (): WorkerRow[] => (stoppedAt ? [] : scheduler.workerList()).map((worker) => ({
-        id: worker.workerId,
-        credit: worker.credit,
-        in_flight: worker.inFlight,
-        done: worker.done,
-        cpu_percent: worker.cpuPercent,
-        rss_mb: Math.round(worker.rssBytes / 1048576),
-        last_heard_ms: worker.silentMs,
-      })))
-      .ws("/events", { open: (ws) => void ws.subscribe(EVENTS_TOPIC) })
-      .get("/", () => Bun.file(join(WEB_DIR, "upload.html")))
-      .use(await staticPlugin({ assets: WEB_DIR, prefix: "/", indexHTML: false, alwaysStatic: false }));
+    const server = await createServer(opts, context, scheduler, figures, () => boundPort);
     try {
       server.listen({ port: opts.port, hostname: context.host });
     } catch (error) {
@@ -228,7 +282,7 @@ export default {
 
     let stopped: Promise<void> | undefined;
     const stop = async (): Promise<void> => {
-      stoppedAt = Date.now();
+      figures.stoppedAt = Date.now();
       listening = undefined;
       // Reverse order of start: HTTP first (no new jobs), then the scheduler (pending jobs fail with SCHEDULER_STOPPED).
       const outcomes: PromiseSettledResult<unknown>[] = await Promise.allSettled([server.stop(true)]);
@@ -236,6 +290,6 @@ export default {
       const failures = outcomes.filter((outcome) => outcome.status === "rejected").map((outcome) => outcome.reason);
       if (failures.length > 0) throw new AggregateError(failures, "manager: stop failed");
     };
-    return { stats, stop: () => (stopped ??= stop()) };
+    return { stats: () => toStats(scheduler, figures, boundPort), stop: () => (stopped ??= stop()) };
   },
 } satisfies Role<typeof options>;

@@ -2,8 +2,8 @@
 import { Type as t } from "@sinclair/typebox";
 import { availableParallelism } from "node:os";
 import { FleetError } from "../../errors";
-import type { Assign } from "../../protocol";
-import { checkClassifyParams } from "../../recognition/params";
+import type { Static } from "@sinclair/typebox";
+import { checkParams, type Assign, type ClassifyResultMeta, type OpParams } from "../../protocol";
 import { sessionOptions, startWorkerSession, type TaskRunner } from "../worker";
 import type { Role, RoleHandle } from "../types";
 
@@ -19,8 +19,6 @@ const options = t.Object(
   { additionalProperties: false },
 );
 
-/** The params of a classify assign (wire.ts, shared with the manager): optional limits, nothing else. */
-
 interface ClassifyTask {
   image: Uint8Array;
   limits: { minScore: number; maxObjects: number };
@@ -34,7 +32,7 @@ interface ClassifyTask {
 function readClassify(assign: Assign): ClassifyTask {
   if (assign.op !== "classify") throw new FleetError("BAD_TASK", `op "${assign.op}" is not classify; this worker runs classify only`, 422);
   if (assign.payload.length === 0) throw new FleetError("BAD_TASK", "payload is empty; classify needs the image file's bytes", 422);
-  const { minScore = 0.5, maxObjects = 20 } = checkClassifyParams(assign.params);
+  const { minScore = 0.5, maxObjects = 20 } = checkParams("classify", assign.params).params as OpParams<"classify">;
   return { image: assign.payload, limits: { minScore, maxObjects } };
 }
 
@@ -56,7 +54,8 @@ export default {
       run: async ({ image, limits }) => {
         const input = await readModelInput(image);
         const { objects, top5 } = await pool.detect(input, limits);
-        return { meta: { objects, top5, width: input.width, height: input.height }, payload: new Uint8Array(0) };
+        const meta: Static<typeof ClassifyResultMeta> = { objects, top5, width: input.width, height: input.height };
+        return { meta, payload: new Uint8Array(0) };
       },
       stats: () => ({ model: model.source, ...pool.stats() }),
     };

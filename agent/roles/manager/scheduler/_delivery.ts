@@ -1,20 +1,8 @@
 // The scheduler's delivery rules as pure functions: which answers are taken, when a task has run out of attempts, how many stripes a job gets.
 import type { DiscardReason } from "./_events";
-import { OPS, type ImageOp } from "../../../imaging/ops";
-import { MAX_WHOLE_BYTES, wholeTaskBytes, type Job, type Task } from "./_tasks";
+import { MAX_WHOLE_BYTES, OP_DEFINITIONS, wholeTaskBytes, type ImageOp, type JobInput } from "../../../protocol";
+import type { Task } from "./_tasks";
 
-/** Error codes by which a worker refuses a task without trying it (agent/roles/worker/_session.ts): sent again without spending an attempt. */
-export const REFUSALS: ReadonlySet<string> = new Set(["BUSY", "STOPPING"]);
-/**
- * Error codes by which a worker says the input itself is bad (agent/imaging/decode.ts,
- * agent/recognition/preprocess.ts), with the HTTP status the job fails with: the same file
- * fails the same way on every worker, so its job fails at once instead of spending its attempts.
- */
-export const INPUT_FAULTS: ReadonlyMap<string, number> = new Map([
-  ["NOT_AN_IMAGE", 422],
-  ["BAD_IMAGE", 422],
-  ["TOO_MANY_PIXELS", 413],
-]);
 /** Refusals after which a task fails anyway, so a fleet that only refuses cannot loop forever. */
 const MAX_REFUSALS = 100;
 /** Largest raw stripe payload (bytes) planned: 16 MiB, an eighth of the protocol's default frame maximum. */
@@ -38,7 +26,7 @@ export function attemptTimeoutMs(task: Task, baseMs: number): number {
  */
 export function toDiscardReason(task: Task | undefined, attempt: number, heldByAnswerer: boolean): DiscardReason | null {
   if (!task) return "not-held";
-  if (task.job.finished) return "job-over";
+  if (task.job.state === "done" || task.job.state === "failed") return "job-over";
   if (task.done) return "duplicate";
   return !heldByAnswerer || attempt !== task.attempt ? "stale-attempt" : null;
 }
@@ -54,7 +42,7 @@ export function hasRunOut(task: Task, maxAttempts: number): boolean {
  * image on a small fleet is pipelined: one stripe travels while another is processed); 1 for a
  * file or classify job.
  */
-export function countStripes(job: Job, credit: number): number {
+export function countStripes(job: JobInput, credit: number): number {
   if (!("image" in job)) return 1;
   return Math.max(1, credit, Math.ceil(job.image.data.length / MAX_STRIPE_BYTES));
 }
@@ -97,7 +85,7 @@ export interface SplitCase {
  * protocol frame always goes as stripes.
  */
 export function chooseSplit(job: SplitCase): "stripes" | "file" {
-  if (!OPS[job.op].stripeable) return "file";
+  if (!OP_DEFINITIONS[job.op].stripeable) return "file";
   if (wholeTaskBytes(job.fileBytes, job.width, job.height) > MAX_WHOLE_BYTES) return "stripes";
   if (job.mode !== "auto") return job.mode;
   return job.unfinishedJobs < job.workers ? "stripes" : "file";

@@ -1,46 +1,11 @@
 // Jobs as tasks: stripes of raw pixels or one whole file; planning, the assign a task becomes, checking a worker's result, joining the outputs.
 import { FleetError } from "../../../errors";
-import type { ImageSize } from "../../../imaging/decode";
-import { checkParams, OPS, type ImageOp, type RawImage } from "../../../imaging/ops";
+import type { RawImage } from "../../../imaging/ops";
 import { cutStripe, haloFor, joinStripes, planStripes, type Stripe } from "../../../imaging/stripes";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
-import { DEFAULT_MAX_FRAME_BYTES, type Assign, type Result } from "../../../protocol";
-import { checkClassifyParams } from "../../../recognition/params";
-import { Detections, type ClassifyParams } from "../../../wire";
+import { OP_DEFINITIONS, RawResultMeta, type Assign, type Job, type JobSource, type OutputFormat, type Result } from "../../../protocol";
+import { Detections, type JobStateName } from "../../../wire";
 import type { TaskTiming } from "./_events";
-
-/** An image job on raw pixels, cut into stripes (one stripe when the op is not stripeable). */
-export interface ImageJob {
-  op: string;
-  params: Record<string, unknown>;
-  image: RawImage;
-  /** Names the job in events and task ids; default `job-N`. */
-  id?: string;
-}
-
-/**
- * An image job sent whole, as its encoded file, to one worker that decodes it
- * (agent/imaging/decode.ts): a non-stripeable op, or any op while other jobs keep the fleet
- * busy (`chooseSplit`): the decode then runs on a worker instead of the manager.
- */
-export interface FileJob {
-  op: string;
-  params: Record<string, unknown>;
-  encoded: Uint8Array;
-  /** The file's size from its header (pixels): a result of another size is refused (but for resize). */
-  size: ImageSize;
-  id?: string;
-}
-
-/** A `classify` job: the uploaded file's encoded bytes go whole to one recognition worker. */
-export interface ClassifyJob {
-  op: "classify";
-  params: ClassifyParams;
-  encoded: Uint8Array;
-  id?: string;
-}
-
-export type Job = ImageJob | FileJob | ClassifyJob;
 
 /** What a job settles with: raw pixels for an image job, the objects found for classify. */
 export type JobOutput = RawImage | Detections;
@@ -68,14 +33,18 @@ export interface Task {
 }
 
 /** What a job's tasks carry: raw pixels (stripes, or one whole raw image), an encoded image file, or a file to classify. */
-export type JobInput = "raw" | "file" | "classify";
+export type InputKind = "raw" | "file" | "classify";
 
-/** A submitted job until it settles. */
+/**
+ * The record of one job, from `submit` until evicted (jobs.ts): its plan and tasks while it
+ * runs, then its state, progress, output or error. The scheduler alone writes it; the HTTP
+ * side and `/events` read it.
+ */
 export interface JobState {
   id: string;
   op: string;
   params: Record<string, unknown>;
-  input: JobInput;
+  input: InputKind;
   /** The input's size in pixels (1x1 for classify); `channels` of raw input, 0 for a file. */
   width: number;
   height: number;
@@ -85,60 +54,57 @@ export interface JobState {
   tasks: Task[];
   outputs: { stripe: Stripe; data: Uint8Array; meta: Record<string, unknown> }[];
   startedAt: number;
-  finished: boolean;
+  state: JobStateName;
+  /** The share of its tasks done, 1 once done. */
+  progress: number;
+  /** The output once done: raw pixels, or the objects found by classify. */
+  output?: JobOutput;
+  /** The failure once failed (prefixed with the source's name). */
+  error?: FleetError;
+  /** The encoding `GET /jobs/:id/result` answers an image job in. */
+  format: OutputFormat;
+  source?: JobSource;
   resolve(output: JobOutput): void;
   reject(error: FleetError): void;
 }
 
+/** What the manager takes of a classify result's meta (ClassifyResultMeta): the detections; the image size is the worker's to tell. */
 const checkDetections = TypeCompiler.Compile(Detections);
+const checkRawMeta = TypeCompiler.Compile(RawResultMeta);
 
 type RawShape = Omit<RawImage, "data">;
 type Settle = Pick<JobState, "resolve" | "reject">;
 
+/** True once the job is done or failed. */
+export function isSettled(job: JobState): boolean {
+  return job.state === "done" || job.state === "failed";
+}
+
 /**
- * Checks a job and plans its tasks: `count` stripes of a raw image job (one when the op is not
- * stripeable), one task for a file or classify job.
- * @throws FleetError UNKNOWN_OP, BAD_PARAMS (422) as `checkParams`; BAD_IMAGE (422) for pixels
- *   that do not match their size or an empty file; TOO_LARGE_FOR_OP (413) as `checkJobFits`.
+ * Plans the tasks of a checked job (`checkJob`, agent/protocol/tasks.ts: nothing is checked
+ * again here): `count` stripes of raw pixels (one when the op is not stripeable), one task for
+ * a file or classify job.
  */
 export function planJob(job: Job, id: string, count: number, settle: Settle): JobState {
-  if (job.op === "classify") return planClassify(job as ClassifyJob, id, settle);
-  if ("encoded" in job) return planFile(job as FileJob, id, settle);
-  const { op, params } = checkParams(job.op, job.params);
+  const { op, params } = job;
+  const details = { format: job.format ?? "png", source: job.source };
+  if (!("image" in job)) {
+    const input = op === "classify" ? "classify" : "file";
+    const shape = "size" in job ? { ...job.size, channels: 0 } : { width: 1, height: 1, channels: 0 };
+    const state = newState(id, op, params, input, shape, false, settle, details);
+    state.tasks = [toTask(state, planStripes(1, 1, 0)[0]!, job.encoded)];
+    return state;
+  }
   const { data, width, height, channels } = job.image;
-  if (![1, 2, 3, 4].includes(channels) || !Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1)
-    throw new FleetError("BAD_IMAGE", `raw image ${width}x${height}x${channels} is not 1..4 channels of positive integer size`, 422);
-  if (data.length !== width * height * channels)
-    throw new FleetError("BAD_IMAGE", `raw image ${width}x${height}x${channels} needs ${width * height * channels} bytes, got ${data.length}`, 422);
-  const striped = OPS[op].stripeable;
-  checkJobFits(job);
-  const stripes = striped ? planStripes(height, count, haloFor(op, params)) : planStripes(height, 1, 0);
-  const state = newState(id, op, params, "raw", { width, height, channels }, striped, settle);
+  const striped = OP_DEFINITIONS[op].stripeable;
+  const stripes = striped ? planStripes(height, count, haloFor(job)) : planStripes(height, 1, 0);
+  const state = newState(id, op, params, "raw", { width, height, channels }, striped, settle, details);
   state.tasks = stripes.map((stripe) => toTask(state, stripe, cutStripe(data, width, channels, stripe)));
   return state;
 }
 
-/** An image file as one task. @throws as `planJob`. */
-function planFile(job: FileJob, id: string, settle: Settle): JobState {
-  const { op, params } = checkParams(job.op, job.params);
-  if (job.encoded.length === 0) throw new FleetError("BAD_IMAGE", `${op}: the image file is empty`, 422);
-  checkJobFits(job);
-  const state = newState(id, op, params, "file", { ...job.size, channels: 0 }, false, settle);
-  state.tasks = [toTask(state, planStripes(1, 1, 0)[0]!, job.encoded)];
-  return state;
-}
-
-/** A classify job as one task carrying the encoded file. @throws FleetError BAD_PARAMS (422) naming each bad param, BAD_IMAGE (422) for an empty file. */
-function planClassify(job: ClassifyJob, id: string, settle: Settle): JobState {
-  checkClassifyParams(job.params);
-  if (job.encoded.length === 0) throw new FleetError("BAD_IMAGE", "classify: the image file is empty", 422);
-  const state = newState(id, "classify", job.params, "classify", { width: 1, height: 1, channels: 0 }, false, settle);
-  state.tasks = [toTask(state, planStripes(1, 1, 0)[0]!, job.encoded)];
-  return state;
-}
-
-function newState(id: string, op: string, params: Record<string, unknown>, input: JobInput, shape: RawShape, striped: boolean, settle: Settle): JobState {
-  return { id, op, params, input, ...shape, striped, tasks: [], outputs: [], startedAt: performance.now(), finished: false, ...settle };
+function newState(id: string, op: string, params: object, input: InputKind, shape: RawShape, striped: boolean, settle: Settle, details: Pick<JobState, "format" | "source">): JobState {
+  return { id, op, params: params as Record<string, unknown>, input, ...shape, striped, tasks: [], outputs: [], startedAt: performance.now(), state: "queued", progress: 0, ...details, ...settle };
 }
 
 function toTask(job: JobState, stripe: Stripe, payload: Uint8Array): Task {
@@ -151,9 +117,10 @@ export function rowsOf(task: Task): number {
 }
 
 /**
- * The assign message of the task's current attempt: op params plus `image`, which is
- * `{width, height, channels}` of a raw payload or `"file"` for an encoded image file
- * (agent/roles/worker/_task.ts); classify params as they are.
+ * The assign message of the task's current attempt, under the task contract's convention
+ * (agent/protocol/tasks.ts `ImageParam`): op params plus `image`, which is
+ * `{width, height, channels}` of a raw payload or `"file"` for an encoded image file;
+ * classify params as they are.
  */
 export function toAssign(task: Task): Assign {
   const { op, params, input, width, channels } = task.job;
@@ -172,9 +139,7 @@ export function checkResult(task: Task, result: Result): string | null {
     return checkDetections.Check({ objects, top5 }) ? null : `meta is not {objects: [{label, score, box}], top5: [{label, score}]}: ${[...checkDetections.Errors({ objects, top5 })][0]?.message}`;
   }
   const { width, height, channels } = result.meta as Partial<RawShape>;
-  const sizes = [width, height, channels];
-  if (!sizes.every((value) => Number.isInteger(value) && (value as number) >= 1) || (channels as number) > 4)
-    return `meta ${JSON.stringify(result.meta)} is not {width, height, channels} of a raw image`;
+  if (!checkRawMeta.Check({ width, height, channels })) return `meta ${JSON.stringify(result.meta)} is not {width, height, channels} of a raw image`;
   const expected = width! * height! * channels!;
   if (result.payload.length !== expected) return `payload has ${result.payload.length} bytes, meta says ${width}x${height}x${channels} = ${expected}`;
   if (job.striped && (width !== job.width || height !== rowsOf(task))) return `output is ${width}x${height}, the stripe is ${job.width}x${rowsOf(task)}`;
@@ -219,42 +184,4 @@ export function toTiming(task: Task, meta: Record<string, unknown>, roundTrip: n
 function toShape(meta: Record<string, unknown>): RawShape {
   const { width, height, channels } = meta as RawShape;
   return { width, height, channels };
-}
-
-/** Largest raw payload (bytes) of a task sent whole or answered whole: the protocol's frame maximum less 1 MiB for the frame's header. */
-export const MAX_WHOLE_BYTES = DEFAULT_MAX_FRAME_BYTES - 1024 * 1024;
-
-/**
- * The output size (pixels) of `op` on an image of `width` x `height`: the same but for
- * resize, whose missing side keeps the aspect ratio (rounded, at least 1: sharp's result on
- * 30 sizes tried, but its rounding is its own, so results are checked on the given sides only).
- */
-function outputSize(op: string, params: Record<string, unknown>, width: number, height: number): [number, number] {
-  if (op !== "resize") return [width, height];
-  const target = params as { width?: number; height?: number };
-  return [target.width ?? Math.max(1, Math.round((width * target.height!) / height)), target.height ?? Math.max(1, Math.round((height * target.width!) / width))];
-}
-
-/**
- * The most bytes one frame of a task sent whole carries: its input (`inputBytes`, raw or
- * encoded) or its raw output of `outWidth` x `outHeight` pixels at 4 channels (no op makes
- * more), whichever is larger. Past MAX_WHOLE_BYTES it cannot go whole.
- */
-export function wholeTaskBytes(inputBytes: number, outWidth: number, outHeight: number): number {
-  return Math.max(inputBytes, outWidth * outHeight * 4);
-}
-
-/**
- * Checks that a job sent whole fits one frame both ways: a raw resize job's input, and the
- * raw output of a file job or of resize (`width` x `height`; one of them may be missing: it
- * keeps the aspect ratio). Striped jobs and classify always fit.
- * @throws FleetError TOO_LARGE_FOR_OP (413) naming the sizes.
- */
-export function checkJobFits(job: Job): void {
-  if (job.op === "classify" || ("image" in job && OPS[job.op as ImageOp]?.stripeable !== false)) return;
-  const input = "image" in job ? job.image : { ...(job as FileJob).size, data: (job as FileJob).encoded };
-  const [outWidth, outHeight] = outputSize(job.op, job.params, input.width, input.height);
-  const bytes = wholeTaskBytes(input.data.length, outWidth, outHeight);
-  if (bytes > MAX_WHOLE_BYTES)
-    throw new FleetError("TOO_LARGE_FOR_OP", `${job.op} goes to one worker whole: ${input.width}x${input.height} -> ${outWidth}x${outHeight} is up to ${bytes} bytes raw, over the ${MAX_WHOLE_BYTES}-byte limit of one protocol frame`, 413);
 }

@@ -1,11 +1,12 @@
 // The manager's scheduling core: workers on a protocol port, jobs as stripe tasks or one whole-file task, credit-based flow control, at-least-once delivery.
 import { FleetError } from "../../../errors";
 import type { RawImage } from "../../../imaging/ops";
-import { HANDSHAKE_MAX_FRAME_BYTES, HELLO_TIMEOUT_MS, listenFor, type Connection, type Hello, type Message, type ProtocolListener, type Result, type TaskError } from "../../../protocol";
-import { attemptTimeoutMs, countStripes, hasRunOut, INPUT_FAULTS, ownBytes, REFUSALS, toDiscardReason } from "./_delivery";
+import { HANDSHAKE_MAX_FRAME_BYTES, HELLO_TIMEOUT_MS, INPUT_FAULTS, listenFor, REFUSALS, type Connection, type Hello, type ImageOp, type Job, type Message, type ProtocolListener, type Result, type TaskError } from "../../../protocol";
+import { attemptTimeoutMs, countStripes, hasRunOut, ownBytes, toDiscardReason } from "./_delivery";
 import { createEmitter, type EventListener, type RetryReason } from "./_events";
 import { greetWorker, type HandshakeHooks } from "./_handshake";
-import { checkResult, joinOutputs, planJob, toAssign, toTiming, type ClassifyJob, type FileJob, type ImageJob, type Job, type JobOutput, type JobState, type Task } from "./_tasks";
+import { JobTable, toJobView } from "./jobs";
+import { checkResult, isSettled, joinOutputs, planJob, toAssign, toTiming, type JobOutput, type JobState, type Task } from "./_tasks";
 import type { Detections } from "../../../wire";
 import { createWorker, pickWorker, toHeldKey, toSnapshot, type WorkerSnapshot, type WorkerState } from "./_workers";
 
@@ -25,6 +26,10 @@ export interface SchedulerOptions {
   token?: string;
   /** A connection that has not said a valid hello this long is closed; default HELLO_TIMEOUT_MS (5000 ms). */
   helloTimeoutMs?: number;
+  /** Job records kept, finished ones evicted oldest first; default 1000. */
+  maxJobs?: number;
+  /** Bytes of finished outputs kept, the oldest evicted past it; default 2 GB. */
+  maxOutputBytes?: number;
 }
 
 const MISSED_HEARTBEATS = 3;
@@ -39,11 +44,14 @@ const MISSED_HEARTBEATS = 3;
  * current attempt's first result is taken. A worker is admitted only after a hello whose
  * proof holds (`token`), within `helloTimeoutMs`, in frames of at most 64 KiB until then;
  * a live worker is never replaced by a newcomer with its id (the newcomer is refused).
+ * Each job's record (`jobs`) lives on after it settles, until evicted; every change of it is
+ * an event (`job-state` carries the record's view), the one channel readers follow.
  */
 export class Scheduler implements AsyncDisposable {
   private readonly listener: ProtocolListener;
   private readonly workers = new Map<string, WorkerState>();
-  private readonly jobs = new Map<string, JobState>();
+  /** The job records: written by the scheduler only, read by the HTTP side (`GET /jobs/:id`, results, figures). */
+  readonly jobs: JobTable;
   private readonly queue: Task[] = [];
   private readonly emitter = createEmitter();
   private readonly sweep: ReturnType<typeof setInterval>;
@@ -59,6 +67,7 @@ export class Scheduler implements AsyncDisposable {
     this.taskTimeoutMs = options.taskTimeoutMs ?? 5000;
     this.maxAttempts = options.maxAttempts ?? 5;
     this.heartbeatMs = options.heartbeatMs ?? 1000;
+    this.jobs = new JobTable(options.maxJobs ?? 1000, options.maxOutputBytes ?? 2e9, (job) => this.emitter.emit({ type: "job-state", ...toJobView(job) }));
     this.hooks = {
       token: options.token,
       helloTimeoutMs: options.helloTimeoutMs ?? HELLO_TIMEOUT_MS,
@@ -96,7 +105,7 @@ export class Scheduler implements AsyncDisposable {
 
   /** Jobs not yet settled. */
   get pendingJobs(): number {
-    return this.jobs.size;
+    return this.jobs.unsettled().length;
   }
 
   /** Live workers offering `op` that still take tasks (not stopping). */
@@ -107,28 +116,27 @@ export class Scheduler implements AsyncDisposable {
   }
 
   /**
-   * Runs `job` on the fleet and resolves with the output pixels (image ops: raw stripes, or a
-   * whole file a worker decodes) or the objects found (classify: one whole-file task to a
-   * worker offering it). Rejects with UNKNOWN_OP, BAD_PARAMS, BAD_IMAGE or DUPLICATE_JOB (422)
-   * and TOO_LARGE_FOR_OP (413) up front, TASK_FAILED (502) when a task ran out of attempts,
-   * a worker's input fault as its code (NOT_AN_IMAGE, BAD_IMAGE 422; TOO_MANY_PIXELS 413),
-   * SCHEDULER_STOPPED (503) when stopped first.
+   * Records a checked job (`checkJob`, agent/protocol/tasks.ts), runs it on the fleet and
+   * resolves with the output pixels (image ops: raw stripes, or a whole file a worker decodes)
+   * or the objects found (classify: one whole-file task to a worker offering it); the record
+   * (`jobs.read(job.id)`) tells the same. Rejects with DUPLICATE_JOB (422), JOBS_FULL (503) up
+   * front, TASK_FAILED (502) when a task ran out of attempts, a worker's input fault as its
+   * code (NOT_AN_IMAGE, BAD_IMAGE 422; TOO_MANY_PIXELS 413), SCHEDULER_STOPPED (503) when
+   * stopped first; a job with a `source` fails with its name before the message.
    */
-  submit(job: ImageJob | FileJob): Promise<RawImage>;
-  submit(job: ClassifyJob): Promise<Detections>;
+  submit(job: Job & { op: "classify" }): Promise<Detections>;
+  submit(job: Job & { op: ImageOp }): Promise<RawImage>;
   submit(job: Job): Promise<JobOutput>;
   submit(job: Job): Promise<JobOutput> {
     if (this.stopped) return Promise.reject(new FleetError("SCHEDULER_STOPPED", "scheduler stopped; no new jobs", 503));
     const id = job.id ?? `job-${++this.jobSeq}`;
-    if (this.jobs.has(id)) return Promise.reject(new FleetError("DUPLICATE_JOB", `job ${id} is already running`, 422));
     const settled = Promise.withResolvers<JobOutput>();
-    let state: JobState;
+    const state = planJob(job, id, countStripes(job, this.creditFor(job.op)), settled);
     try {
-      state = planJob(job, id, countStripes(job, this.creditFor(job.op)), settled);
+      this.jobs.add(state);
     } catch (error) {
       return Promise.reject(error);
     }
-    this.jobs.set(id, state);
     this.queue.push(...state.tasks);
     this.emitter.emit({ type: "job-started", jobId: id, op: state.op, stripes: state.tasks.length });
     this.dispatch();
@@ -139,7 +147,7 @@ export class Scheduler implements AsyncDisposable {
   stop(reason = "manager stopping"): Promise<void> {
     this.stopped ??= (async () => {
       clearInterval(this.sweep);
-      for (const job of [...this.jobs.values()]) this.failJob(job, new FleetError("SCHEDULER_STOPPED", `scheduler stopped (${reason}) before job ${job.id} finished`, 503));
+      for (const job of this.jobs.unsettled()) this.failJob(job, new FleetError("SCHEDULER_STOPPED", `scheduler stopped (${reason}) before job ${job.id} finished`, 503));
       await this.listener.stop(reason);
     })();
     return this.stopped;
@@ -216,7 +224,7 @@ export class Scheduler implements AsyncDisposable {
   /** The task `taskId` (`JOB/sN`) of a job still running, if any. */
   private findTask(taskId: string): Task | undefined {
     const cut = taskId.lastIndexOf("/s");
-    return this.jobs.get(taskId.slice(0, cut))?.tasks[Number(taskId.slice(cut + 2))];
+    return this.jobs.findUnsettled(taskId.slice(0, cut))?.tasks[Number(taskId.slice(cut + 2))];
   }
 
   private complete(task: Task, worker: WorkerState, result: Result): void {
@@ -228,7 +236,9 @@ export class Scheduler implements AsyncDisposable {
     const roundTrip = performance.now() - task.sentAt;
     const timing = toTiming(task, result.meta, roundTrip);
     this.emitter.emit({ type: "task-done", jobId: job.id, taskId: task.id, stripe: task.stripe.index, attempt: task.attempt, workerId: worker.id, ms: Math.round(roundTrip), timing });
-    this.emitter.emit({ type: "job-progress", jobId: job.id, progress: job.outputs.length / job.tasks.length });
+    const progress = job.outputs.length / job.tasks.length;
+    this.jobs.markProgress(job, progress);
+    this.emitter.emit({ type: "job-progress", jobId: job.id, progress });
     if (job.outputs.length < job.tasks.length) return;
     let output: JobOutput;
     try {
@@ -236,9 +246,9 @@ export class Scheduler implements AsyncDisposable {
     } catch (error) {
       return this.failJob(job, error instanceof FleetError ? error : new FleetError("JOIN_FAILED", String(error), 500, { cause: error }));
     }
-    job.finished = true;
-    this.jobs.delete(job.id);
     this.emitter.emit({ type: "job-done", jobId: job.id, ms: Math.round(performance.now() - job.startedAt) });
+    this.jobs.markDone(job, output);
+    dropInputs(job);
     job.resolve(output);
   }
 
@@ -267,6 +277,7 @@ export class Scheduler implements AsyncDisposable {
     task.timer = setTimeout(() => {
       if (task.attempt === attempt && !task.done) this.retry(task, "timeout", `no answer from ${worker.id} within ${timeoutMs} ms`);
     }, timeoutMs);
+    this.jobs.markRunning(task.job);
     this.emitter.emit({ type: "task-assigned", jobId: task.job.id, taskId: task.id, stripe: task.stripe.index, attempt, workerId: worker.id });
     const taken = () => void (task.attempt === attempt && (task.takenAt = performance.now()));
     try {
@@ -279,7 +290,7 @@ export class Scheduler implements AsyncDisposable {
 
   /** Gives up the current attempt: fails the job past `maxAttempts`, else queues the task at the front for attempt + 1. */
   private retry(task: Task, reason: RetryReason, detail: string): void {
-    if (task.done || task.job.finished) return;
+    if (task.done || isSettled(task.job)) return;
     clearTimeout(task.timer);
     const fromWorker = task.workerId ?? "";
     this.release(task);
@@ -303,16 +314,18 @@ export class Scheduler implements AsyncDisposable {
     if (task.workerId) this.workers.get(task.workerId)?.held.delete(toHeldKey(task.id, task.attempt));
   }
 
-  private failJob(job: JobState, error: FleetError): void {
-    if (job.finished) return;
-    job.finished = true;
-    this.jobs.delete(job.id);
+  /** Fails a job that has not settled: its tasks stop, the record says why (after its source's name), `submit` rejects. */
+  private failJob(job: JobState, cause: FleetError): void {
+    if (isSettled(job)) return;
+    const error = job.source ? new FleetError(cause.code, `${job.source.name}: ${cause.message}`, cause.status, { cause }) : cause;
     for (const task of job.tasks) {
       clearTimeout(task.timer);
       this.release(task);
     }
     for (let index = this.queue.length - 1; index >= 0; index--) if (this.queue[index]!.job === job) this.queue.splice(index, 1);
     this.emitter.emit({ type: "job-failed", jobId: job.id, error });
+    this.jobs.markFailed(job, error);
+    dropInputs(job);
     job.reject(error);
     queueMicrotask(() => this.dispatch());
   }
@@ -352,3 +365,11 @@ export class Scheduler implements AsyncDisposable {
     }
   }
 }
+
+/** A settled job's record keeps its view and output, not its input: the tasks' payloads and the stripe outputs go. */
+function dropInputs(job: JobState): void {
+  for (const task of job.tasks) task.payload = EMPTY;
+  job.outputs = [];
+}
+
+const EMPTY = new Uint8Array(0);
