@@ -16,7 +16,9 @@ describe("recognition experiments", () => {
     expect({ code, stderr: code === 0 ? "" : stderr }).toEqual({ code: 0, stderr: "" });
     const results = await Bun.file(join(out, "results.json")).json();
     const points = results.scenarios.map((entry: any) => [entry.name, entry.point, entry.summary.images_per_s.n, entry.summary.mbit_per_s.ci95.length]);
-    expect(points.map((point: unknown[]) => point[0])).toEqual(NAMES.flatMap((name) => [name, name, name]));
+    // 1, 2 and 3 workers; then loss, delay and failure on 3 workers, each from a zero-impairment point at the same CPU.
+    const perScenario: Record<string, number> = { "recognition-workers": 3, "recognition-loss": 4, "recognition-delay": 4, "recognition-failure": 4 };
+    expect(points.map((point: unknown[]) => point[0])).toEqual(NAMES.flatMap((name) => Array(perScenario[name]).fill(name)));
     for (const point of points) expect(point.slice(2)).toEqual([2, 2]);
     for (const entry of results.scenarios.filter((scenario: any) => scenario.name === "recognition-failure")) {
       for (const run of entry.runs) expect({ lost: run.lost, failed: run.failed, jobs_failed: run.jobs_failed, some: run.saved > 0 }).toEqual({ lost: 0, failed: 0, jobs_failed: 0, some: true });
