@@ -4,6 +4,7 @@ import { FleetError } from "../../errors";
 import { runViewerLoad, type LoadFigures } from "../streamer/load";
 import { MODES } from "../streamer/tiers";
 import { parseDuration } from "../../units";
+import type { ViewersStats } from "../../wire";
 import type { Role, RoleHandle } from "../types";
 
 const options = t.Object(
@@ -49,7 +50,7 @@ export default {
     );
     return {
       ended,
-      stats: () => ({ role: "viewers", target: url, count: opts.count, elapsed_s: (Date.now() - startedAt) / 1000, done: figures !== undefined, ...figures }),
+      stats: (): ViewersStats => ({ role: "viewers", target: url, count: opts.count, elapsed_s: (Date.now() - startedAt) / 1000, done: figures !== undefined, ...figures }),
       async stop() {
         abort.abort();
         await ended;
