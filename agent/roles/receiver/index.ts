@@ -7,7 +7,7 @@ import { FleetError } from "../../errors";
 import { NO_IMPAIRMENT, type ImpairmentReport } from "../../impair";
 import { answerErrorsAsJson, errorResponse, jsonResponse } from "../../http";
 import { readJpegHeader } from "../../imaging/jpeg";
-import { LatencyHistogram, RateSeries, mbitPerSecond, perSecond } from "../../metrics";
+import { LatencyHistogram, RateSeries, RateSpan, perSecond } from "../../metrics";
 import sharp from "../../native/sharp";
 import { parseDuration, parseSize } from "../../units";
 import type { ReceiverStats } from "../../wire";
@@ -95,9 +95,9 @@ export default {
     const series = new RateSeries();
     const topics = new Map<string, TopicCounts>();
     const totals = { received: 0, saved: 0, failed: 0, rejected: 0, busy: 0, bytes: 0 };
-    let firstAt = 0;
+    // Rates run from the first upload; once stopped, to the last save (the queue drains after the stop).
+    const span = new RateSpan(0);
     let lastSavedAt = 0;
-    let stoppedAt = 0;
     let lastFile: string | undefined;
     let lastFrame: Uint8Array | undefined;
 
@@ -128,9 +128,7 @@ export default {
     const releaseDropped = new AbortController();
 
     const stats = (): ReceiverStats & { impairment?: ImpairmentReport } => {
-      const end = stoppedAt || Date.now();
-      const elapsed = firstAt ? Math.max(end - firstAt, 1) : 0;
-      const activeElapsed = firstAt ? Math.max((stoppedAt ? lastSavedAt || end : end) - firstAt, 1) : 0;
+      const activeEnd = span.stopped && lastSavedAt ? lastSavedAt : undefined;
       return {
         role: "receiver",
         port: boundPort,
@@ -140,12 +138,11 @@ export default {
         queue_bytes: store.bytes,
         recovered_temp_files: state.recoveredTempFiles,
         sync_passes: store.syncPasses,
-        images_per_s: perSecond(totals.saved, activeElapsed),
-        mbit_per_s: mbitPerSecond(totals.bytes, activeElapsed),
+        ...span.rates(totals.saved, totals.bytes, activeEnd),
         rate_5s: series.rate(5),
-        elapsed_s: Math.round(elapsed) / 1000,
+        elapsed_s: span.elapsedMs() / 1000,
         topics: Object.fromEntries(
-          [...topics].map(([name, counts]) => [name, { ...counts, images_per_s: perSecond(counts.saved, activeElapsed) }]),
+          [...topics].map(([name, counts]) => [name, { ...counts, images_per_s: perSecond(counts.saved, span.elapsedMs(activeEnd)) }]),
         ),
         latency_ms: latency.summary(),
         series: series.points(),
@@ -156,13 +153,13 @@ export default {
 
     const answer = async (request: Request): Promise<Response> => {
       try {
-        if (stoppedAt) throw new FleetError("STOPPING", "the receiver is stopping", 503);
+        if (span.stopped) throw new FleetError("STOPPING", "the receiver is stopping", 503);
         const upload = await impair.runUnit(async () => {
           const read = await readUpload(request, maxBody);
           await verifyImage(read.data, opts.verify);
           return read;
         });
-        if (!firstAt) firstAt = Date.now();
+        span.start();
         const { job, saved } = toAcknowledgedJob({ id: counter.next(), ...upload });
         if (!store.offer(job) && !(await store.offerWithin(job, queueWaitMs, MAX_HELD_REQUESTS))) {
           totals.busy += 1;
@@ -205,8 +202,8 @@ export default {
       stats,
       lastFrame: () => lastFrame,
       async stop() {
-        if (stoppedAt) return;
-        stoppedAt = Date.now();
+        if (span.stopped) return;
+        span.stop();
         releaseDropped.abort();
         await server.stop(false);
         await store.drain();
