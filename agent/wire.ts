@@ -344,14 +344,19 @@ export const Detections = t.Object({
 });
 export type Detections = Static<typeof Detections>;
 
-/** `POST /upload` answer once an image is queued. */
-export const UploadAccepted = t.Object({ id: t.Number() });
+/** `POST /upload` answer (202) once an image is acknowledged: its number, and when the receiver answers (`--ack`). */
+export const UploadAccepted = t.Object({ id: t.Number(), ack: t.Union([t.Literal("written"), t.Literal("fsync"), t.Literal("queued")]) });
+export type UploadAccepted = Static<typeof UploadAccepted>;
 
-/** `POST /upload` JSON body: the original Raspberry Pi experiment's format. */
+/** `POST /upload` JSON body: the original Raspberry Pi experiment's format; `sent_at` (sender's clock, ms since epoch) optional. */
 export const UploadJson = t.Object(
-  { topic: t.String(), filename: t.String(), image_b64: t.String() },
+  { topic: t.String(), filename: t.String(), image_b64: t.String(), sent_at: t.Optional(t.Number()) },
   { additionalProperties: true },
 );
+export type UploadJson = Static<typeof UploadJson>;
+
+/** Headers of a binary `POST /upload` (`Content-Type: image/jpeg`): its topic, the file's name, the sender's clock (ms since epoch). */
+export const UPLOAD_HEADERS = { topic: "x-topic", filename: "x-filename", sentAt: "x-sent-at" } as const;
 
 /** What the agent adds to the figures of a role that `fail` impairment restarts (agent/impair/restart.ts). */
 const RestartFigures = t.Partial(t.Object({ restarts: t.Number(), downtime_s: t.Number() }));

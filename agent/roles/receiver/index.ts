@@ -10,7 +10,7 @@ import { readJpegHeader } from "../../imaging/jpeg";
 import { LatencyHistogram, RateSeries, RateSpan, perSecond } from "../../metrics";
 import sharp from "../../native/sharp";
 import { parseDuration, parseSize } from "../../units";
-import type { ReceiverStats } from "../../wire";
+import type { ReceiverStats, UploadAccepted } from "../../wire";
 import { PersistentCounter } from "./counter";
 import { openReceiverState, toTempPath } from "./_state";
 import { ImageStore, type SaveJob, type SaveOutcome } from "./store";
@@ -41,7 +41,7 @@ const RETRY_AFTER_S = "1";
 const MAX_HELD_REQUESTS = 256;
 
 /** When a receiver answers an upload; `/upload`'s 202 carries it as `ack`. */
-export type AckMode = "written" | "fsync" | "queued";
+export type AckMode = UploadAccepted["ack"];
 
 /** A job whose promise settles with its save outcome (written and fsync modes wait on it before answering). */
 function toAcknowledgedJob(job: SaveJob): { job: SaveJob; saved: Promise<SaveOutcome> } {
@@ -168,7 +168,7 @@ export default {
         totals.received += 1;
         topicCounts(upload.topic).received += 1;
         if (ack !== "queued") await checkSaved(await saved);
-        return jsonResponse({ id: job.id, ack }, 202);
+        return jsonResponse({ id: job.id, ack } satisfies UploadAccepted, 202);
       } catch (error) {
         if (error instanceof FleetError && error.status < 500) totals.rejected += 1;
         return errorResponse(error);
