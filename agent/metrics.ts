@@ -100,6 +100,46 @@ export function mbitPerSecond(byteCount: number, elapsedMs: number): number {
   return elapsedMs > 0 ? round2((byteCount * 8) / 1000 / elapsedMs) : 0;
 }
 
+/**
+ * The time a role's average rates are taken over: from its start (at creation, or at its
+ * first event: `start()`) to its stop, or to now while it runs. Every role's `elapsed_s`,
+ * `images_per_s` and `mbit_per_s` come from one of these.
+ */
+export class RateSpan {
+  private from: number;
+  private to = 0;
+
+  /** Starts at `startedAt` (ms since the epoch); 0 starts it at the first `start()` instead. */
+  constructor(startedAt = Date.now()) {
+    this.from = startedAt;
+  }
+
+  /** Starts the span at `at` unless it has started (a role's first event). */
+  start(at = Date.now()): void {
+    if (!this.from) this.from = at;
+  }
+
+  /** Ends the span at `at` unless it has ended; figures read after stay final. */
+  stop(at = Date.now()): void {
+    if (!this.to) this.to = at;
+  }
+
+  get stopped(): boolean {
+    return this.to > 0;
+  }
+
+  /** Milliseconds from the start to `end` (default the stop, or now while running): 0 before the start, else at least 1. */
+  elapsedMs(end = this.to || Date.now()): number {
+    return this.from ? Math.max(end - this.from, 1) : 0;
+  }
+
+  /** `images_per_s` of `count` images and `mbit_per_s` of their `byteCount` bytes over the span (to `end`, as elapsedMs). */
+  rates(count: number, byteCount: number, end?: number): { images_per_s: number; mbit_per_s: number } {
+    const elapsed = this.elapsedMs(end);
+    return { images_per_s: perSecond(count, elapsed), mbit_per_s: mbitPerSecond(byteCount, elapsed) };
+  }
+}
+
 /** Running means of named durations (ms): O(1) add, a fixed set of names. */
 export class RunningMeans<Name extends string> {
   private readonly sums: Record<string, number> = {};

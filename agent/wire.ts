@@ -1,5 +1,6 @@
 // Schemas and types of everything on the control API's wire; no I/O. Server, client, controller and pages share them.
-import { Type as t, type Static } from "@sinclair/typebox";
+import { Type as t, type Static, type TSchema } from "@sinclair/typebox";
+import { FleetError } from "./errors";
 
 /** Body of every 4xx/5xx answer: a stable UPPER_SNAKE code and a sentence for people. */
 export const ErrorBody = t.Object({ error: t.String(), message: t.String() });
@@ -65,18 +66,6 @@ export type StartRoleRequest = Static<typeof StartRoleRequest>;
 export const RoleState = t.Union([t.Literal("running"), t.Literal("down"), t.Literal("stopping"), t.Literal("ended"), t.Literal("failed")]);
 export type RoleState = Static<typeof RoleState>;
 
-/** A role on an agent as `GET /v1/roles` lists it; `stats` are its live (or final) figures. */
-export const RoleInfo = t.Object({
-  id: t.String(),
-  role: t.String(),
-  state: RoleState,
-  started_at: t.String(),
-  options: t.Record(t.String(), t.Unknown()),
-  stats: t.Record(t.String(), t.Unknown()),
-  error: t.Optional(t.String()),
-});
-export type RoleInfo = Static<typeof RoleInfo>;
-
 /** Latency percentiles in ms. */
 export const Latency = t.Object({ p50: t.Number(), p99: t.Number() });
 
@@ -141,6 +130,171 @@ export const SenderStats = t.Object({
 });
 export type SenderStats = Static<typeof SenderStats>;
 
+/** Figures of a worker role's session with its manager (grayscale and recognition workers alike). */
+const WorkerSessionStats = t.Object({
+  role: t.Union([t.Literal("grayscale-worker"), t.Literal("recognition-worker")]),
+  manager: t.String(),
+  worker_id: t.String(),
+  /** Welcomed by the manager now (its proof checked). */
+  connected: t.Boolean(),
+  tasks_done: t.Number(),
+  tasks_failed: t.Number(),
+  /** Sessions after the first: redials that reached the manager. */
+  reconnects: t.Number(),
+  in_flight: t.Number(),
+  images_per_s: t.Number(),
+  rate_5s: t.Number(),
+  /** Time spent running tasks, summed over the tasks run at once (ms). */
+  busy_ms: t.Number(),
+  series: t.Array(t.Tuple([t.Number(), t.Number(), t.Number()])),
+});
+
+/** Running totals of a recognition worker's inference pool: images and model calls (batches), inference time summed over threads (ms). */
+export const InferencePoolStats = t.Object({
+  threads: t.Number(),
+  batch: t.Number(),
+  queued: t.Number(),
+  images: t.Number(),
+  batches: t.Number(),
+  infer_ms: t.Number(),
+  thread_restarts: t.Number(),
+});
+export type InferencePoolStats = Static<typeof InferencePoolStats>;
+
+/** What a recognition worker adds to its session's figures: the model it runs and its pool's totals. */
+export const RecognitionWorkerFigures = t.Composite([t.Object({ model: t.String() }), InferencePoolStats]);
+export type RecognitionWorkerFigures = Static<typeof RecognitionWorkerFigures>;
+
+/** Figures of a worker role: its session; a recognition worker's model and pool besides. */
+export const WorkerStats = t.Intersect([WorkerSessionStats, t.Partial(RecognitionWorkerFigures)]);
+export type WorkerStats = Static<typeof WorkerStats>;
+
+/** Figures of one streamer tier: viewers now; encodes and bytes (its JPEGs) as running totals. */
+export const TierStats = t.Object({
+  viewers: t.Number(),
+  encodes: t.Number(),
+  bytes: t.Number(),
+  /** Encodes per second over the last 5 complete seconds. */
+  encodes_per_s: t.Number(),
+  /** Bytes of the last JPEG encoded, or the estimate the auto policy uses before one was. */
+  bytes_per_frame: t.Number(),
+  quality: t.Number(),
+  scale: t.Number(),
+});
+export type TierStats = Static<typeof TierStats>;
+
+/** A streamer's quality tier, best first (agent/roles/streamer/tiers.ts). */
+const Tier = t.Union([t.Literal("high"), t.Literal("medium"), t.Literal("low")]);
+
+/** Figures of a continuous channel (auto, gaming): viewers now, encodes and bytes as running totals, and its quality now. */
+export const ChannelStats = t.Object({
+  viewers: t.Number(),
+  encodes: t.Number(),
+  bytes: t.Number(),
+  encodes_per_s: t.Number(),
+  quality: t.Number(),
+});
+export type ChannelStats = Static<typeof ChannelStats>;
+
+/** Figures of one streamer viewer: its channel (a tier, or the continuous `auto`/`gaming`) and that channel's JPEG quality now, frames handed to its socket, frames it skipped (newer ones came while its socket was full), bytes. */
+export const ViewerStats = t.Object({
+  id: t.Number(),
+  tier: t.Union([Tier, t.Literal("auto"), t.Literal("gaming")]),
+  quality: t.Number(),
+  mode: t.String(),
+  client: t.String(),
+  delivered: t.Number(),
+  skipped: t.Number(),
+  bytes: t.Number(),
+});
+export type ViewerStats = Static<typeof ViewerStats>;
+
+/** What a streamer reports (`GET /stats`, the role's figures). */
+export const StreamerStats = t.Object({
+  role: t.Literal("streamer"),
+  port: t.Number(),
+  /** The source: up or down (with its error), frames per second over 2 s, frames taken, frames a live source dropped (newer came first), reopenings. */
+  source: t.Object({
+    spec: t.String(),
+    up: t.Boolean(),
+    fps: t.Number(),
+    frames: t.Number(),
+    dropped: t.Number(),
+    restarts: t.Number(),
+    error: t.Optional(t.String()),
+    kind: t.String(),
+  }),
+  tiers: t.Record(Tier, TierStats),
+  /** The original's continuous-quality channels: `auto` (100 / viewers, clamped at 10) and `gaming` (follows motion). */
+  continuous: t.Object({ auto: ChannelStats, gaming: ChannelStats }),
+  viewers: t.Array(ViewerStats),
+  /** Viewers connected now, and all that ever connected. */
+  viewer_count: t.Number(),
+  viewers_total: t.Number(),
+  /** Viewers closed because their socket took nothing for 30 s (a connection that died silently). */
+  viewers_timed_out: t.Number(),
+  /** Totals over every viewer, past and present. */
+  delivered: t.Number(),
+  skipped: t.Number(),
+  bytes: t.Number(),
+  /** Parts written again at a tick where the source's frame was late (part of `delivered`). */
+  repeated: t.Number(),
+  /** Smoothed share of pixels that changed between frames, 0..1. */
+  motion: t.Number(),
+  reactions: t.Number(),
+  /** The auto viewers' uplink budget (bit/s), or null for the 100 / viewers rule. */
+  uplink_bit_s: t.Union([t.Number(), t.Null()]),
+  /** CPU time of the whole process (user + system, s), and seconds since the role started: CPU share = delta cpu_s / delta uptime_s. */
+  cpu_s: t.Number(),
+  uptime_s: t.Number(),
+  /** Resident memory of the process (bytes). */
+  rss: t.Number(),
+});
+export type StreamerStats = Static<typeof StreamerStats>;
+
+/** What a streamer's `GET /stats?client=NAME` answers: the figures the viewer page shows, a few hundred bytes however many viewers there are. */
+export const StreamerClientStats = t.Object({
+  viewer_count: t.Number(),
+  reactions: t.Number(),
+  motion: t.Number(),
+  source: t.Object({ up: t.Boolean(), fps: t.Number() }),
+  /** The viewer that chose this `?client=` name (the newest if several), or null when none is connected. */
+  viewer: t.Union([ViewerStats, t.Null()]),
+});
+export type StreamerClientStats = Static<typeof StreamerClientStats>;
+
+/** Percentiles and maximum of a viewer load's times (ms). */
+const LoadTimes = t.Object({ p50: t.Number(), p99: t.Number(), max: t.Number() });
+
+/** What a viewer load measured (the `viewers` role's figures once it ended). */
+export const ViewerLoadFigures = t.Object({
+  viewers: t.Number(),
+  /** Streams that never answered a multipart stream (refused, 4xx/5xx, closed before a frame). */
+  failed: t.Number(),
+  /** Whole frames received by all viewers in the window. */
+  frames: t.Number(),
+  /** Mean and lowest frames per second of one viewer in the window. */
+  fps_per_viewer: t.Number(),
+  fps_min: t.Number(),
+  /** Time between two frames of one viewer (ms), pooled over viewers. */
+  gap_ms: LoadTimes,
+  /** From the connection being made (TCP established) to the first whole frame (ms). */
+  first_frame_ms: LoadTimes,
+  /** Bytes received by all viewers in the whole run (head, parts and framing). */
+  bytes: t.Number(),
+  mbit_per_s: t.Number(),
+  /** The first error seen, if any. */
+  error: t.Optional(t.String()),
+});
+export type ViewerLoadFigures = Static<typeof ViewerLoadFigures>;
+
+/** Figures of a `viewers` role: its target and count, and once the load ended (`done`) what it measured. */
+export const ViewersStats = t.Intersect([
+  t.Object({ role: t.Literal("viewers"), target: t.String(), count: t.Number(), elapsed_s: t.Number(), done: t.Boolean() }),
+  t.Partial(ViewerLoadFigures),
+]);
+export type ViewersStats = Static<typeof ViewersStats>;
+
 /**
  * Mean time per task (ms) in each part of its trip (agent/manager TaskTiming; `process`
  * includes a worker's decode of a whole file), and per job: the manager's decode of an
@@ -203,14 +357,64 @@ export const Detections = t.Object({
 });
 export type Detections = Static<typeof Detections>;
 
-/** `POST /upload` answer once an image is queued. */
-export const UploadAccepted = t.Object({ id: t.Number() });
+/** `POST /upload` answer (202) once an image is acknowledged: its number, and when the receiver answers (`--ack`). */
+export const UploadAccepted = t.Object({ id: t.Number(), ack: t.Union([t.Literal("written"), t.Literal("fsync"), t.Literal("queued")]) });
+export type UploadAccepted = Static<typeof UploadAccepted>;
 
-/** `POST /upload` JSON body: the original Raspberry Pi experiment's format. */
+/** `POST /upload` JSON body: the original Raspberry Pi experiment's format; `sent_at` (sender's clock, ms since epoch) optional. */
 export const UploadJson = t.Object(
-  { topic: t.String(), filename: t.String(), image_b64: t.String() },
+  { topic: t.String(), filename: t.String(), image_b64: t.String(), sent_at: t.Optional(t.Number()) },
   { additionalProperties: true },
 );
+export type UploadJson = Static<typeof UploadJson>;
+
+/** Headers of a binary `POST /upload` (`Content-Type: image/jpeg`): its topic, the file's name, the sender's clock (ms since epoch). */
+export const UPLOAD_HEADERS = { topic: "x-topic", filename: "x-filename", sentAt: "x-sent-at" } as const;
+
+/** What the agent adds to the figures of a role that `fail` impairment restarts (agent/impair/restart.ts). */
+const RestartFigures = t.Partial(t.Object({ restarts: t.Number(), downtime_s: t.Number() }));
+
+/** A role on an agent as `GET /v1/roles` lists it, with `stats` its live (or final) figures, typed by its `role`. */
+function toRoleInfo<Role extends TSchema, Stats extends TSchema>(role: Role, stats: Stats) {
+  return t.Object({
+    id: t.String(),
+    role,
+    state: RoleState,
+    started_at: t.String(),
+    options: t.Record(t.String(), t.Unknown()),
+    stats: t.Intersect([stats, RestartFigures]),
+    error: t.Optional(t.String()),
+  });
+}
+
+/** A role on an agent as `GET /v1/roles` lists it: a union by `role`, so `stats` reads typed once `role` is checked. */
+export const RoleInfo = t.Union([
+  toRoleInfo(t.Literal("sender"), SenderStats),
+  toRoleInfo(t.Literal("receiver"), ReceiverStats),
+  toRoleInfo(t.Literal("manager"), ManagerStats),
+  toRoleInfo(t.Union([t.Literal("grayscale-worker"), t.Literal("recognition-worker")]), WorkerStats),
+  toRoleInfo(t.Literal("streamer"), StreamerStats),
+  toRoleInfo(t.Literal("viewers"), ViewersStats),
+]);
+export type RoleInfo = Static<typeof RoleInfo>;
+/** The info of a role named `Name`: `RoleInfoOf<"manager">["stats"]` is ManagerStats. */
+export type RoleInfoOf<Name extends RoleInfo["role"]> = Extract<RoleInfo, { role: Name }>;
+/** Live or final figures of any role. */
+export type AnyRoleStats = RoleInfo["stats"];
+
+/** Whether `info` is of one of the roles `names`; narrows its `stats` to theirs. */
+export function isRole<Name extends RoleInfo["role"]>(info: RoleInfo, ...names: Name[]): info is RoleInfoOf<Name> {
+  return (names as string[]).includes(info.role);
+}
+
+/**
+ * `info` as a role of `names`, its stats typed.
+ * @throws FleetError WRONG_ROLE (502) when the agent reports another role than the one started.
+ */
+export function checkRole<Name extends RoleInfo["role"]>(info: RoleInfo, ...names: Name[]): RoleInfoOf<Name> {
+  if (!isRole(info, ...names)) throw new FleetError("WRONG_ROLE", `role ${info.id} is a ${info.role}, where a ${names.join(" or ")} was started`, 502);
+  return info;
+}
 
 // ---------------------------------------------------------------------------------------
 // The manager's job record as clients see it: GET /jobs/:id and the events of /events

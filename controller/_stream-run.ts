@@ -1,6 +1,7 @@
 // One run of a streamer scenario: streamers first, then viewer loads on their streams; fps per viewer, p99 gap, encodes/s and CPU in the window.
 import type { ControlClient } from "../agent/client";
 import { round2 } from "../agent/metrics";
+import { checkRole, type StreamerStats } from "../agent/wire";
 import type { RunResult } from "./results";
 import type { Scenario } from "./scenarios";
 import { startAll, waitForEnded } from "./_started";
@@ -21,14 +22,10 @@ export interface StreamFigures {
   rss_mb: number;
 }
 
-type Stats = Record<string, unknown>;
-const num = (stats: Stats, key: string): number => Number(stats[key]) || 0;
+const num = (value: number | undefined): number => Number(value) || 0;
 /** Encodes of every tier and of the continuous channels (auto, gaming). */
-const totalEncodes = (stats: Stats): number =>
-  [...Object.values((stats.tiers ?? {}) as Record<string, { encodes: number }>), ...Object.values((stats.continuous ?? {}) as Record<string, { encodes: number }>)].reduce(
-    (sum, channel) => sum + channel.encodes,
-    0,
-  );
+const totalEncodes = (stats: StreamerStats): number =>
+  [...Object.values(stats.tiers ?? {}), ...Object.values(stats.continuous ?? {})].reduce((sum, channel) => sum + channel.encodes, 0);
 
 /** Whether a scenario point is a streamer experiment (it runs a `streamer` role). */
 export function isStreamPoint(point: SweepPoint): boolean {
@@ -50,7 +47,7 @@ export async function runStreamOnce(scenario: Scenario, point: SweepPoint, repea
     const streamers: Started[] = [];
     for (const plan of point.roles.filter((entry) => entry.role === "streamer"))
       streamers.push(...(await startAll(clients, plan, () => ({ ...plan.options, port: 0 }), started)));
-    const urls = streamers.map((entry) => `http://${new URL(entry.client.baseUrl).hostname}:${entry.info.stats.port}/stream`);
+    const urls = streamers.map((entry) => `http://${new URL(entry.client.baseUrl).hostname}:${checkRole(entry.info, "streamer").stats.port}/stream`);
     const loads: Started[] = [];
     let turn = 0;
     for (const plan of point.roles.filter((entry) => entry.role === "viewers"))
@@ -58,26 +55,26 @@ export async function runStreamOnce(scenario: Scenario, point: SweepPoint, repea
         loads.push(...(await startAll(clients, { ...plan, agents: [agent] }, () => ({ ...plan.options, target: urls[turn++ % urls.length], duration: `${runMs}ms`, warmup: `${scenario.warmupMs}ms` }), started)));
     // parseScenarios refuses a streamer scenario without viewers; without loads there is no warm-up to wait for.
     if (loads.length > 0) await Bun.sleep(Math.max(0, scenario.warmupMs - (Date.now() - Math.min(...loads.map((entry) => entry.startedAt)))));
-    const before = await Promise.all(streamers.map((entry) => entry.client.getRole(entry.info.id)));
+    const readStreamers = async () => (await Promise.all(streamers.map((entry) => entry.client.getRole(entry.info.id)))).map((info) => checkRole(info, "streamer").stats);
+    const before = await readStreamers();
     await waitForEnded(loads, runMs);
-    const after = await Promise.all(streamers.map((entry) => entry.client.getRole(entry.info.id)));
+    const after = await readStreamers();
     for (const entry of [...started].reverse()) entry.info = await entry.client.stopRole(entry.info.id);
     started.length = 0;
 
-    const loadStats = loads.map((entry) => entry.info.stats as Stats);
-    const viewers = loadStats.reduce((sum, stats) => sum + num(stats, "viewers"), 0);
-    const frames = loadStats.reduce((sum, stats) => sum + num(stats, "frames"), 0);
-    const bytes = loadStats.reduce((sum, stats) => sum + num(stats, "bytes"), 0);
-    const worst = (key: "gap_ms" | "first_frame_ms", quantile: "p50" | "p99") =>
-      Math.max(0, ...loadStats.map((stats) => (stats[key] as Record<string, number> | undefined)?.[quantile] ?? 0));
-    const windowS = (stats: Stats[], index: number) => num(stats[index]!, "uptime_s");
-    const perStreamer = after.map((info, index) => {
-      const seconds = Math.max(0.001, windowS(after.map((entry) => entry.stats), index) - windowS(before.map((entry) => entry.stats), index));
+    const loadStats = loads.map((entry) => checkRole(entry.info, "viewers").stats);
+    const viewers = loadStats.reduce((sum, stats) => sum + num(stats.viewers), 0);
+    const frames = loadStats.reduce((sum, stats) => sum + num(stats.frames), 0);
+    const bytes = loadStats.reduce((sum, stats) => sum + num(stats.bytes), 0);
+    const worst = (key: "gap_ms" | "first_frame_ms", quantile: "p50" | "p99") => Math.max(0, ...loadStats.map((stats) => stats[key]?.[quantile] ?? 0));
+    const perStreamer = after.map((stats, index) => {
+      const was = before[index]!;
+      const seconds = Math.max(0.001, num(stats.uptime_s) - num(was.uptime_s));
       return {
-        encodes: (totalEncodes(info.stats) - totalEncodes(before[index]!.stats)) / seconds,
-        cpu: ((num(info.stats, "cpu_s") - num(before[index]!.stats, "cpu_s")) / seconds) * 100,
-        rss: num(info.stats, "rss") / 2 ** 20,
-        sourceFrames: num(info.stats.source as Stats, "frames") - num(before[index]!.stats.source as Stats, "frames"),
+        encodes: (totalEncodes(stats) - totalEncodes(was)) / seconds,
+        cpu: ((num(stats.cpu_s) - num(was.cpu_s)) / seconds) * 100,
+        rss: num(stats.rss) / 2 ** 20,
+        sourceFrames: num(stats.source?.frames) - num(was.source?.frames),
       };
     });
     const label = (entry: Started) => ({ agent: entry.client.name, ...entry.info.stats });
@@ -89,12 +86,12 @@ export async function runStreamOnce(scenario: Scenario, point: SweepPoint, repea
       sent: perStreamer.reduce((sum, entry) => sum + entry.sourceFrames, 0),
       saved: frames,
       lost: 0,
-      failed: loadStats.reduce((sum, stats) => sum + num(stats, "failed"), 0),
+      failed: loadStats.reduce((sum, stats) => sum + num(stats.failed), 0),
       duration_s: scenario.durationMs / 1000,
       latency_ms: { p50: worst("gap_ms", "p50"), p99: worst("gap_ms", "p99") },
       viewers,
       fps_per_viewer: round2(frames / (scenario.durationMs / 1000) / Math.max(1, viewers)),
-      fps_min: loadStats.length > 0 ? Math.min(...loadStats.map((stats) => num(stats, "fps_min"))) : 0,
+      fps_min: loadStats.length > 0 ? Math.min(...loadStats.map((stats) => num(stats.fps_min))) : 0,
       gap_p99_ms: worst("gap_ms", "p99"),
       first_frame_p99_ms: worst("first_frame_ms", "p99"),
       encodes_per_s: round2(perStreamer.reduce((sum, entry) => sum + entry.encodes, 0)),

@@ -2,6 +2,7 @@
 import { rm } from "node:fs/promises";
 import type { ControlClient } from "../agent/client";
 import { describeError } from "../agent/errors";
+import { checkRole } from "../agent/wire";
 import { selectOkRuns, summarizeRunResults, type RunResult, type ScenarioResult } from "./results";
 import { POLL_MS, startAll, waitForEnded } from "./_started";
 import { isStreamPoint, runStreamOnce } from "./_stream-run";
@@ -63,7 +64,7 @@ async function waitForWorkers(managers: Started[], workers: number): Promise<voi
   const deadline = Date.now() + WORKERS_JOIN_MS;
   while (workers > 0 && Date.now() < deadline) {
     const infos = await Promise.all(managers.map((manager) => manager.client.getRole(manager.info.id)));
-    if (infos.every((info) => Number(info.stats.workers) >= workers)) return;
+    if (infos.every((info) => checkRole(info, "manager").stats.workers >= workers)) return;
     await Bun.sleep(POLL_MS / 5);
   }
 }
@@ -85,15 +86,15 @@ async function runOnce(scenario: Scenario, point: SweepPoint, repeat: number, cl
     for (const plan of plansOf("receiver")) {
       const entries = await startAll(clients, plan, (agent) => ({ ...plan.options, port: 0, out: `${settings.imagesDir}/${folder}/${agent}` }), started);
       sinks.push(...entries);
-      targets.push(...entries.map((entry) => `http://${hostOf(entry)}:${entry.info.stats.port}/upload`));
+      targets.push(...entries.map((entry) => `http://${hostOf(entry)}:${checkRole(entry.info, "receiver").stats.port}/upload`));
     }
     const managers: Started[] = [];
     for (const plan of plansOf("manager")) managers.push(...(await startAll(clients, plan, () => ({ ...plan.options, port: 0, workerPort: 0 }), started)));
     sinks.push(...managers);
-    targets.push(...managers.map((entry) => `http://${hostOf(entry)}:${entry.info.stats.port}/jobs?wait=1`));
+    targets.push(...managers.map((entry) => `http://${hostOf(entry)}:${checkRole(entry.info, "manager").stats.port}/jobs?wait=1`));
     let workers = 0;
     for (const plan of plansOf("grayscale-worker", "recognition-worker")) {
-      const address = `${hostOf(managers[0]!)}:${managers[0]!.info.stats.worker_port}`;
+      const address = `${hostOf(managers[0]!)}:${checkRole(managers[0]!.info, "manager").stats.worker_port}`;
       workers += (await startAll(clients, plan, () => ({ ...plan.options, manager: address }), started)).length;
     }
     await waitForWorkers(managers, workers);

@@ -25,13 +25,15 @@ export interface UiProgress {
 /** A finished run: its figures without the per-role details. */
 export type UiRun = Omit<RunResult, "senders" | "receivers" | "series"> & { scenario: string; point: string };
 
-/** One agent as the controller sees it: its health and roles, or why it could not be asked. */
-export interface UiAgent {
+/** A role as the page lists it: its info, its figures without the per-second `series` (summed into `UiState.live`). */
+export type UiRole = Omit<RoleInfo, "stats"> & { stats: Record<string, unknown> };
+
+/** One agent as the controller sees it: its health and roles (as asked: `RoleInfo`; as the page gets them: `UiRole`), or why it could not be asked. */
+export interface UiAgent<Role = UiRole> {
   name: string;
   url: string;
   health?: Health;
-  /** Its roles, each without its per-second `series` (summed into `UiState.live`). */
-  roles: RoleInfo[];
+  roles: Role[];
   error?: string;
 }
 

@@ -4,9 +4,9 @@ import { join } from "node:path";
 import { CHART_JS } from "../agent/native/chart-js";
 import type { ControlClient } from "../agent/client";
 import { FleetError, describeError } from "../agent/errors";
-import type { ReceiverStats, RoleInfo } from "../agent/wire";
+import { isRole, type RoleInfo } from "../agent/wire";
 import type { Progress } from "./progress";
-import { RunUiState, type UiAgent, type UiState } from "./ui-state";
+import { RunUiState, type UiAgent, type UiRole, type UiState } from "./ui-state";
 import { WEB_DIR } from "../agent/native/web-assets";
 
 /** The page's files: URL path -> [file, content type]. */
@@ -41,7 +41,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
 }
 
 /** Health and roles of one agent, or the reason it could not be asked. */
-async function askAgent(client: ControlClient): Promise<UiAgent> {
+async function askAgent(client: ControlClient): Promise<UiAgent<RoleInfo>> {
   try {
     const [health, roles] = await withTimeout(Promise.all([client.health(), client.listRoles()]), AGENT_TIMEOUT_MS, `agent ${client.name}`);
     return { name: client.name, url: client.baseUrl, health, roles };
@@ -51,19 +51,18 @@ async function askAgent(client: ControlClient): Promise<UiAgent> {
 }
 
 /** The running receivers summed (images/s over 5 s, per-second series); the agents' roles without their series. */
-function splitLive(agents: UiAgent[]): Pick<UiState, "agents" | "live"> {
+function splitLive(agents: UiAgent<RoleInfo>[]): Pick<UiState, "agents" | "live"> {
   const sums = new Map<number, [number, number, number]>();
   let imagesPerS = 0;
-  const receivers = agents.flatMap((agent) => agent.roles).filter((info) => info.role === "receiver" && info.state === "running");
-  for (const info of receivers) {
-    const stats = info.stats as Partial<ReceiverStats>;
-    imagesPerS += stats.rate_5s ?? 0;
-    for (const [second, images, bytes] of stats.series ?? []) {
+  for (const info of agents.flatMap((agent) => agent.roles)) {
+    if (!isRole(info, "receiver") || info.state !== "running") continue;
+    imagesPerS += info.stats.rate_5s ?? 0;
+    for (const [second, images, bytes] of info.stats.series ?? []) {
       const sum = sums.get(second) ?? [second, 0, 0];
       sums.set(second, [second, sum[1] + images, sum[2] + bytes]);
     }
   }
-  const withoutSeries = (info: RoleInfo): RoleInfo => ({ ...info, stats: Object.fromEntries(Object.entries(info.stats).filter(([key]) => key !== "series")) });
+  const withoutSeries = (info: RoleInfo): UiRole => ({ ...info, stats: Object.fromEntries(Object.entries(info.stats).filter(([key]) => key !== "series")) });
   return {
     agents: agents.map((agent) => ({ ...agent, roles: agent.roles.map(withoutSeries) })),
     live: { images_per_s: Math.round(imagesPerS * 100) / 100, series: [...sums.values()].sort((a, b) => a[0] - b[0]) },
@@ -85,11 +84,11 @@ export interface RunUi {
  */
 export function startRunUi(port: number, clients: Map<string, ControlClient>, totalRuns: number): RunUi {
   const progress = new RunUiState(totalRuns);
-  let agents: Promise<UiAgent[]> | undefined;
+  let agents: Promise<UiAgent<RoleInfo>[]> | undefined;
   let askedAt = 0;
   let lastPollAt = 0;
   let onPoll: (() => void) | undefined;
-  const askAgents = (): Promise<UiAgent[]> => {
+  const askAgents = (): Promise<UiAgent<RoleInfo>[]> => {
     if (!agents || Date.now() - askedAt > AGENTS_TTL_MS) {
       askedAt = Date.now();
       agents = Promise.all([...clients.values()].sort((a, b) => a.name.localeCompare(b.name)).map(askAgent));

@@ -1,7 +1,7 @@
 // The figures of one run from its roles' final stats: throughput inside the measured window, totals, series.
 import type { ControlClient } from "../agent/client";
 import { round2 } from "../agent/metrics";
-import type { JobTiming, RoleInfo } from "../agent/wire";
+import { isRole, type JobTiming, type RoleInfo, type RoleInfoOf } from "../agent/wire";
 import type { RunResult } from "./results";
 
 /** A role started for a run: its agent's client, what the agent answered, and when (controller clock, ms). */
@@ -15,13 +15,18 @@ export interface Started {
 
 type Bucket = [second: number, count: number, bytes: number];
 
-function sum(infos: RoleInfo[], field: string): number {
-  return infos.reduce((total, info) => total + (Number(info.stats[field]) || 0), 0);
+/** The infos of role `name` among `infos`. */
+function filterRole<Name extends RoleInfo["role"]>(infos: RoleInfo[], name: Name): RoleInfoOf<Name>[] {
+  return infos.filter((info): info is RoleInfoOf<Name> => isRole(info, name));
+}
+
+function sum<Info>(infos: Info[], read: (info: Info) => number): number {
+  return infos.reduce((total, info) => total + (Number(read(info)) || 0), 0);
 }
 
 /** Images a sink finished: a receiver's saved files, a manager's done jobs. */
 function countCompleted(infos: RoleInfo[]): number {
-  return infos.reduce((total, info) => total + (Number(info.stats.saved ?? info.stats.jobs_done) || 0), 0);
+  return sum(filterRole(infos, "receiver"), (info) => info.stats.saved) + sum(filterRole(infos, "manager"), (info) => info.stats.jobs_done);
 }
 
 /**
@@ -30,13 +35,13 @@ function countCompleted(infos: RoleInfo[]): number {
  * the whole job), averaged over managers.
  */
 function toJobFigures(infos: RoleInfo[]): Partial<RunResult> {
-  const managers = infos.filter((info) => info.stats.role === "manager");
+  const managers = filterRole(infos, "manager");
   if (managers.length === 0) return {};
-  const timing = managers.map((info) => info.stats.timing_ms as JobTiming);
+  const timing = managers.map((info) => info.stats.timing_ms);
   const mean = (part: keyof JobTiming) => round2(timing.reduce((total, entry) => total + entry[part], 0) / timing.length);
   return {
-    retried: sum(managers, "tasks_retried"),
-    jobs_failed: sum(managers, "jobs_failed"),
+    retried: sum(managers, (info) => info.stats.tasks_retried),
+    jobs_failed: sum(managers, (info) => info.stats.jobs_failed),
     decode_ms: mean("decode"),
     send_ms: mean("send"),
     wait_ms: mean("wait"),
@@ -46,8 +51,8 @@ function toJobFigures(infos: RoleInfo[]): Partial<RunResult> {
   };
 }
 
-function maxLatency(infos: RoleInfo[], quantile: "p50" | "p99"): number {
-  return Math.max(0, ...infos.map((info) => (info.stats.latency_ms as { p50: number; p99: number } | undefined)?.[quantile] ?? 0));
+function maxLatency(senders: RoleInfoOf<"sender">[], quantile: "p50" | "p99"): number {
+  return Math.max(0, ...senders.map((info) => info.stats.latency_ms?.[quantile] ?? 0));
 }
 
 /**
@@ -97,7 +102,7 @@ export function measureWindow(senders: Started[], receivers: Started[], warmupMs
   const perSecond = new Map<number, { images: number; bytes: number }>();
   for (const receiver of receivers) {
     const origin = toReceiverClock(receiver, sendersStartedAt);
-    const series = (receiver.info.stats.series as Bucket[] | undefined) ?? [];
+    const series = ("series" in receiver.info.stats ? receiver.info.stats.series : undefined) ?? [];
     const counted = countInWindow(series, origin + warmupMs, origin + warmupMs + durationMs, warmupMs > 0);
     images += counted.images;
     bytes += counted.bytes;
@@ -109,9 +114,9 @@ export function measureWindow(senders: Started[], receivers: Started[], warmupMs
       perSecond.set(t, slot);
     }
   }
-  const senderInfos = senders.map((entry) => entry.info);
+  const senderInfos = filterRole(senders.map((entry) => entry.info), "sender");
   const receiverInfos = receivers.map((entry) => entry.info);
-  const sent = sum(senderInfos, "sent");
+  const sent = sum(senderInfos, (info) => info.stats.sent);
   const saved = countCompleted(receiverInfos);
   const seconds = [...perSecond.keys()].sort((a, b) => a - b);
   const label = (entry: Started) => ({ agent: entry.client.name, ...(entry.targets ? { targets: entry.targets } : {}), ...entry.info.stats });
@@ -121,7 +126,7 @@ export function measureWindow(senders: Started[], receivers: Started[], warmupMs
     sent,
     saved,
     lost: Math.max(sent - saved, 0),
-    failed: sum(senderInfos, "failed"),
+    failed: sum(senderInfos, (info) => info.stats.failed),
     duration_s: durationMs / 1000,
     latency_ms: { p50: maxLatency(senderInfos, "p50"), p99: maxLatency(senderInfos, "p99") },
     ...toJobFigures(receiverInfos),

@@ -7,7 +7,7 @@ import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import { createControlApp } from "../agent/control/app";
 import { RateSeries } from "../agent/metrics";
 import { Supervisor } from "../agent/control/supervisor";
-import type { ReceiverStats, RoleInfo } from "../agent/wire";
+import { checkRole, type ReceiverStats, type RoleInfoOf } from "../agent/wire";
 import { makeTempDir, quietContext, readPhotos, waitUntil } from "./helpers";
 
 /** One metric family as the parser answers it (the shape of prom2json). */
@@ -26,12 +26,12 @@ test("every receiver figure is a gauge labelled agent, role, id (and topic, quan
   const app = await createControlApp({ agent: "test", version: "0.0.0", supervisor });
   await using _stop = { [Symbol.asyncDispose]: async () => void (await supervisor.stopAll()) };
   const call = async (path: string, init?: RequestInit) => app.handle(new Request(`http://localhost${path}`, init));
-  const started = (await (await call("/v1/roles", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ role: "receiver", options: { port: 0, out: "images" } }) })).json()) as RoleInfo;
+  const started = (await (await call("/v1/roles", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ role: "receiver", options: { port: 0, out: "images" } }) })).json()) as RoleInfoOf<"receiver">;
   const photo = readPhotos().get("coffee-480p.jpg")!;
   const uploads = [["kitchen", photo], ["kitchen", photo], ["garden", photo], ["garden", new TextEncoder().encode("not a jpeg")]] as const;
   for (const [topic, body] of uploads)
     await fetch(`http://127.0.0.1:${started.stats.port}/upload`, { method: "POST", body, headers: { "content-type": "image/jpeg", "x-topic": topic, "x-sent-at": String(Date.now()) } });
-  await waitUntil("3 images saved", () => supervisor.get(started.id).stats, (stats) => stats.saved === 3, undefined, 5);
+  await waitUntil("3 images saved", () => checkRole(supervisor.get(started.id), "receiver").stats, (stats) => stats.saved === 3, undefined, 5);
 
   const stats = (await (await call(`/v1/roles/${started.id}/stats`)).json()) as ReceiverStats;
   const response = await call("/metrics");
@@ -82,7 +82,7 @@ test("sender, manager and streamer figures are exported too, each equal to a cou
   const supervisor = new Supervisor(quietContext, { allowSourceCmd: false, dataDir: dir.path });
   const app = await createControlApp({ agent: "test", version: "0.0.0", supervisor });
   await using _stop = { [Symbol.asyncDispose]: async () => void (await supervisor.stopAll()) };
-  const start = async (role: string, options: Record<string, unknown>) => supervisor.start(role, options, "api");
+  const start = async <Name extends string>(role: Name, options: Record<string, unknown>) => supervisor.start(role, options, "api");
   const scrape = async () => parsePrometheusTextFormat(await (await app.handle(new Request("http://localhost/metrics"))).text()) as Family[];
   const valueOf = (families: Family[], name: string, id: string) => families.find((family) => family.name === name)?.metrics.find((sample) => sample.labels?.id === id)?.value;
 
@@ -92,14 +92,14 @@ test("sender, manager and streamer figures are exported too, each equal to a cou
   await supervisor.ended(sender.id);
   const manager = await start("manager", { port: 0, workerPort: 0 });
   await start("grayscale-worker", { manager: `127.0.0.1:${manager.stats.worker_port}`, concurrency: 1 });
-  await waitUntil("the worker to join", () => supervisor.get(manager.id).stats, (stats) => stats.workers === 1);
+  await waitUntil("the worker to join", () => checkRole(supervisor.get(manager.id), "manager").stats, (stats) => stats.workers === 1);
   const form = new FormData();
   for (const name of ["a.jpg", "b.jpg"]) form.append("images", new File([readPhotos().get("chelsea-480p.jpg")!], name));
   form.append("op", "invert");
   expect((await fetch(`http://127.0.0.1:${manager.stats.port}/jobs?wait=1`, { method: "POST", body: form })).status).toBe(200);
   const streamer = await start("streamer", { port: 0, source: "synthetic:64x48", fps: 10 });
   const viewer = await fetch(`http://127.0.0.1:${streamer.stats.port}/stream?quality=low`);
-  await waitUntil("one viewer", () => supervisor.get(streamer.id).stats, (stats) => stats.viewer_count === 1);
+  await waitUntil("one viewer", () => checkRole(supervisor.get(streamer.id), "streamer").stats, (stats) => stats.viewer_count === 1);
 
   const families = await scrape();
   await viewer.body?.cancel();

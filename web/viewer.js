@@ -1,5 +1,6 @@
 // The streamer's viewer page: picks the stream's quality (ours, and the original's Home and Gaming), shows this viewer's figures and the shared reaction count.
 "use strict";
+/** @typedef {import("../agent/wire").StreamerClientStats} StreamerClientStats */
 
 const streamImage = document.getElementById("stream");
 const key = Math.random().toString(36).slice(2, 10);
@@ -36,7 +37,7 @@ async function poll() {
   try {
     // Only this viewer's entry and the shared counts, not every viewer's figures.
     const response = await fetch(`/stats?client=${encodeURIComponent(client)}`, { cache: "no-store" });
-    const stats = await response.json();
+    const stats = /** @type {StreamerClientStats} */ (await response.json());
     show("viewers", String(stats.viewer_count));
     show("reactions", String(stats.reactions));
     show("motion", stats.motion.toFixed(3));

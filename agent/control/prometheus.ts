@@ -38,14 +38,14 @@ export function createMetricsExporter(agent: string, listRoles: () => RoleInfo[]
       for (const [field, value] of Object.entries(info.stats)) {
         if (typeof value === "number") gauge(`${prefix}_${field.replace(NAME, "_")}`, ["agent", "role", "id"]).set(labels, value);
       }
-      const latency = info.stats.latency_ms as { p50?: number; p99?: number } | undefined;
+      const latency = "latency_ms" in info.stats ? info.stats.latency_ms : undefined;
       if (latency) {
         const latencyGauge = gauge(`${prefix}_latency_ms`, ["agent", "role", "id", "quantile"]);
         latencyGauge.set({ ...labels, quantile: "0.5" }, latency.p50 ?? 0);
         latencyGauge.set({ ...labels, quantile: "0.99" }, latency.p99 ?? 0);
       }
-      const topics = info.stats.topics as Record<string, Record<string, number>> | undefined;
-      for (const [topic, figures] of Object.entries(topics ?? {})) {
+      const topics = "topics" in info.stats ? info.stats.topics : {};
+      for (const [topic, figures] of Object.entries(topics)) {
         for (const [field, value] of Object.entries(figures)) {
           gauge(`${prefix}_topic_${field.replace(NAME, "_")}`, ["agent", "role", "id", "topic"]).set({ ...labels, topic }, value);
         }

@@ -7,7 +7,7 @@ import { checkOptions } from "./options";
 import { findRole } from "../roles";
 import type { LastFrame, RoleContext, RoleHandle, RoleStats } from "../roles/types";
 import { parseSourceSpec, runsCommand } from "../sources";
-import type { Impairment, RoleInfo, RoleState } from "../wire";
+import type { Impairment, RoleInfo, RoleInfoOf, RoleState } from "../wire";
 
 /** Where a start request came from: the local command line, or the network (control API). */
 export type Origin = "cli" | "api";
@@ -21,6 +21,9 @@ export interface NetworkPolicy {
   /** Let the control API read files anywhere (`files:` sources, `model`): the agent's `--allow-files-anywhere`; else only under its working folder or data dir. */
   allowFilesAnywhere?: boolean;
 }
+
+/** The info of a role started by the name `Name`: typed by it when it names a role wire.ts knows. */
+type InfoOf<Name extends string> = Name extends RoleInfo["role"] ? RoleInfoOf<Name> : RoleInfo;
 
 interface Entry {
   id: string;
@@ -52,7 +55,7 @@ export class Supervisor {
    * @throws FleetError UNKNOWN_ROLE/BAD_OPTIONS/BAD_IMPAIRMENT/NETEM_UNAVAILABLE (422),
    *   SOURCE_CMD_REFUSED/PATH_REFUSED (403), or the role's own.
    */
-  async start(roleName: string, rawOptions: unknown, origin: Origin, impairment?: Impairment): Promise<RoleInfo> {
+  async start<Name extends string>(roleName: Name, rawOptions: unknown, origin: Origin, impairment?: Impairment): Promise<InfoOf<Name>> {
     const role = findRole(roleName);
     const options = checkOptions<Record<string, unknown>>(role.options, rawOptions, origin);
     if (origin === "api") await this.holdToPolicy(options);
@@ -72,7 +75,8 @@ export class Supervisor {
       if (entry.state === "running") entry.state = "ended";
     });
     this.context.log("role_started", { id: entry.id, role: role.name, ...(impairment ? { impair: impair.describe() } : {}) });
-    return this.describe(entry);
+    // findRole found the role by this very name.
+    return this.describe(entry) as InfoOf<Name>;
   }
 
   /**
@@ -135,6 +139,7 @@ export class Supervisor {
 
   private describe(entry: Entry): RoleInfo {
     const error = entry.error ?? entry.restarting?.restartError();
+    // The one place a role's registry name meets its figures: each role reports the stats type agent/wire.ts gives its name.
     return {
       id: entry.id,
       role: entry.role,
@@ -143,7 +148,7 @@ export class Supervisor {
       options: entry.options,
       stats: entry.final ?? entry.handle.stats(),
       ...(error ? { error } : {}),
-    };
+    } as RoleInfo;
   }
 
   /**

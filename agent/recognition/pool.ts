@@ -1,5 +1,6 @@
 // A pool of N inference threads (Bun Workers, each with its own wasm backend and model) behind a bounded queue, batching what waits.
 import { FleetError } from "../errors";
+import type { InferencePoolStats } from "../wire";
 import type { DetectorInfo } from "./detect";
 import type { ModelInput } from "./_input";
 import type { FromThread, ToThread } from "./_thread-messages";
@@ -21,16 +22,8 @@ export interface PoolOptions {
   maxQueued?: number;
 }
 
-/** Running totals of a pool: images and model calls (batches) done, inference time summed over threads (ms). */
-export interface PoolStats {
-  threads: number;
-  batch: number;
-  queued: number;
-  images: number;
-  batches: number;
-  infer_ms: number;
-  thread_restarts: number;
-}
+/** Running totals of a pool (its wire type, part of a recognition worker's figures). */
+export type PoolStats = InferencePoolStats;
 
 /** A started pool. */
 export interface InferencePool {

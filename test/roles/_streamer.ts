@@ -1,6 +1,6 @@
 // Helpers of the streamer tests: viewers on raw sockets that count whole frames, a viewer that reads nothing, polling /stats.
 import { StreamReader } from "../../agent/roles/streamer/http-stream";
-import type { StreamerStats } from "../../agent/roles/streamer/stats";
+import type { StreamerStats } from "../../agent/wire";
 import { waitUntil } from "../helpers";
 
 /** A viewer on a raw socket: counts whole frames; `await using` closes it. */

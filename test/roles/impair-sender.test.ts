@@ -7,7 +7,7 @@ import { findRole } from "../../agent/roles";
 import { createImpairer } from "../../agent/impair";
 import type { RoleHandle } from "../../agent/roles/types";
 import { Supervisor } from "../../agent/control/supervisor";
-import type { Impairment } from "../../agent/wire";
+import { checkRole, type Impairment } from "../../agent/wire";
 import { makeTempDir, quietContext, startRole, waitUntil } from "../helpers";
 
 const jStat = untypedJStat as { binomial: { cdf(k: number, n: number, p: number): number } };
@@ -98,8 +98,8 @@ describe("fail impairment", () => {
     const target = `http://127.0.0.1:${receiver.stats.port}/upload`;
     const sender = await supervisor.start("sender", { ...sending, target: [target], duration: "3s" }, "api", { fail: 0.2, downtime: "300ms", seed: 3 });
     await supervisor.ended(sender.id);
-    const sent = (await supervisor.stop(sender.id)).stats;
-    const saved = (await supervisor.stop(receiver.id)).stats;
+    const sent = checkRole(await supervisor.stop(sender.id), "sender").stats;
+    const saved = checkRole(await supervisor.stop(receiver.id), "receiver").stats;
     console.log(`fail 0.2: sender restarts ${sent.restarts}, downtime ${sent.downtime_s} s, sent ${sent.sent}, ok ${sent.ok}, saved ${saved.saved}, elapsed ${sent.elapsed_s} s`);
     expect(sent.restarts as number).toBeGreaterThanOrEqual(1);
     expect(sent.downtime_s as number).toBeGreaterThanOrEqual(0.3 * (sent.restarts as number));
@@ -113,8 +113,8 @@ describe("fail impairment", () => {
     const target = `http://127.0.0.1:${receiver.stats.port}/upload`;
     const sender = await supervisor.start("sender", { ...sending, target: [target], duration: "2500ms", timeout: "1s" }, "api");
     await supervisor.ended(sender.id);
-    const sent = (await supervisor.stop(sender.id)).stats;
-    const final = await supervisor.stop(receiver.id);
+    const sent = checkRole(await supervisor.stop(sender.id), "sender").stats;
+    const final = checkRole(await supervisor.stop(receiver.id), "receiver");
     const saved = final.stats;
     console.log(`receiver fail 0.3: restarts ${saved.restarts}, saved ${saved.saved} = ok ${sent.ok}, sender failed ${sent.failed} (${JSON.stringify(sent.errors)})`);
     expect(saved.restarts as number).toBeGreaterThanOrEqual(1);

@@ -2,7 +2,7 @@
 import { expect, test } from "bun:test";
 import { createControlApp } from "../../agent/control/app";
 import { Supervisor } from "../../agent/control/supervisor";
-import type { RoleInfo } from "../../agent/wire";
+import { checkRole, type RoleInfoOf } from "../../agent/wire";
 import { makeTempDir, quietContext, readPhotos, waitUntil } from "../helpers";
 
 const TOKEN = "frame-token";
@@ -14,14 +14,14 @@ test("GET /v1/roles/:id/frame.jpg: 404 JSON before a frame, the last saved bytes
   await using _stop = { [Symbol.asyncDispose]: async () => void (await supervisor.stopAll()) };
   const call = (path: string, init: RequestInit = {}, token: string | null = TOKEN) =>
     app.handle(new Request(`http://localhost${path}`, { ...init, headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) } }));
-  const info = (await (await call("/v1/roles", { method: "POST", body: JSON.stringify({ role: "receiver", options: { port: 0, out: "images" } }) })).json()) as RoleInfo;
+  const info = (await (await call("/v1/roles", { method: "POST", body: JSON.stringify({ role: "receiver", options: { port: 0, out: "images" } }) })).json()) as RoleInfoOf<"receiver">;
   const frame = `/v1/roles/${info.id}/frame.jpg`;
   const before = await call(frame);
   const unknown = await call("/v1/roles/receiver-99/frame.jpg");
   const photos = readPhotos();
   for (const name of ["coffee-480p.jpg", "chelsea-480p.jpg"]) {
     await fetch(`http://127.0.0.1:${info.stats.port}/upload`, { method: "POST", body: photos.get(name)!, headers: { "content-type": "image/jpeg" } });
-    await waitUntil(`${name} saved`, () => supervisor.get(info.id).stats, (stats) => stats.saved === (name === "coffee-480p.jpg" ? 1 : 2), undefined, 5);
+    await waitUntil(`${name} saved`, () => checkRole(supervisor.get(info.id), "receiver").stats, (stats) => stats.saved === (name === "coffee-480p.jpg" ? 1 : 2), undefined, 5);
   }
   const after = await call(frame);
   expect({

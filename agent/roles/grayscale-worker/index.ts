@@ -32,7 +32,7 @@ export default {
   summary: "runs image ops (grayscale, blur, ...) on raw stripes or whole image files assigned by the manager",
   options,
   async start(opts, context): Promise<RoleHandle> {
-    const settings = { role: "grayscale-worker", manager: opts.manager, id: opts.id, reconnect: opts.reconnect, credit: opts.concurrency };
+    const settings = { role: "grayscale-worker" as const, manager: opts.manager, id: opts.id, reconnect: opts.reconnect, credit: opts.concurrency };
     return startWorkerSession(settings, context, runner);
   },
 } satisfies Role<typeof options>;

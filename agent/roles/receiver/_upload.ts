@@ -1,5 +1,6 @@
 // Reads one `POST /upload` request (binary JPEG or the original experiment's JSON) into an upload.
 import { FleetError } from "../../errors";
+import { UPLOAD_HEADERS, UploadJson } from "../../wire";
 
 /** One image as a client sent it, before checks of its bytes. */
 export interface Upload {
@@ -76,7 +77,8 @@ export async function readUpload(request: Request, maxBody: number): Promise<Upl
     if (data.length > maxBody) throw tooLarge(data.length, maxBody);
     if (data.length === 0) throw new FleetError("EMPTY_BODY", "the body holds no image", 422);
     const headers = request.headers;
-    return { topic: checkTopic(headers.get("x-topic")), name: toSafeName(headers.get("x-filename")), data, sentAt: readSentAt(headers.get("x-sent-at")) };
+    const sentAt = readSentAt(headers.get(UPLOAD_HEADERS.sentAt));
+    return { topic: checkTopic(headers.get(UPLOAD_HEADERS.topic)), name: toSafeName(headers.get(UPLOAD_HEADERS.filename)), data, sentAt };
   }
   if (type === "application/json") {
     const text = await request.text();
@@ -88,10 +90,11 @@ export async function readUpload(request: Request, maxBody: number): Promise<Upl
       throw new FleetError("BAD_JSON", `body is not JSON: ${(error as Error).message}`, 400, { cause: error });
     }
     const fields = body as Record<string, unknown>;
-    const missing = ["topic", "filename", "image_b64"].filter((key) => typeof fields?.[key] !== "string");
+    const missing = UploadJson.required.filter((key) => typeof fields?.[key] !== "string");
     if (missing.length > 0) throw new FleetError("MISSING_FIELD", `JSON body needs string fields: ${missing.join(", ")}`, 422);
-    const sentAt = typeof fields.sent_at === "number" ? fields.sent_at : readSentAt(request.headers.get("x-sent-at"));
-    return { topic: checkTopic(fields.topic as string), name: toSafeName(fields.filename as string), data: decodeBase64(fields.image_b64 as string), sentAt };
+    const json = fields as UploadJson;
+    const sentAt = typeof json.sent_at === "number" ? json.sent_at : readSentAt(request.headers.get(UPLOAD_HEADERS.sentAt));
+    return { topic: checkTopic(json.topic), name: toSafeName(json.filename), data: decodeBase64(json.image_b64), sentAt };
   }
   throw new FleetError("UNSUPPORTED_TYPE", `content type "${type || "none"}": send image/jpeg or application/json`, 415);
 }

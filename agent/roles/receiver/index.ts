@@ -7,10 +7,10 @@ import { FleetError } from "../../errors";
 import { NO_IMPAIRMENT, type ImpairmentReport } from "../../impair";
 import { answerErrorsAsJson, errorResponse, jsonResponse } from "../../http";
 import { readJpegHeader } from "../../imaging/jpeg";
-import { LatencyHistogram, RateSeries, mbitPerSecond, perSecond } from "../../metrics";
+import { LatencyHistogram, RateSeries, RateSpan, perSecond } from "../../metrics";
 import sharp from "../../native/sharp";
 import { parseDuration, parseSize } from "../../units";
-import type { ReceiverStats } from "../../wire";
+import type { ReceiverStats, UploadAccepted } from "../../wire";
 import { PersistentCounter } from "./counter";
 import { openReceiverState, toTempPath } from "./_state";
 
@@ -44,7 +44,7 @@ const RETRY_AFTER_S = "1";
 const MAX_HELD_REQUESTS = 256;
 
 /** When a receiver answers an upload; `/upload`'s 202 carries it as `ack`. */
-export type AckMode = "written" | "fsync" | "queued";
+export type AckMode = UploadAccepted["ack"];
 
 /** A job whose promise settles with its save outcome (written and fsync modes wait on it before answering). */
 function toAcknowledgedJob(job: SaveJob): { job: SaveJob; saved: Promise<SaveOutcome> } {
@@ -105,9 +105,9 @@ export default {
     const series = new RateSeries();
     const topics = new Map<string, TopicCounts>();
     const totals = { received: 0, saved: 0, failed: 0, rejected: 0, busy: 0, bytes: 0 };
-    let firstAt = 0;
+    // Rates run from the first upload; once stopped, to the last save (the queue drains after the stop).
+    const span = new RateSpan(0);
     let lastSavedAt = 0;
-    let stoppedAt = 0;
     let lastFile: string | undefined;
     let lastFrame: Uint8Array | undefined;
 
@@ -138,9 +138,7 @@ export default {
     const releaseDropped = new AbortController();
 
     const stats = (): ReceiverStats & { impairment?: ImpairmentReport } => {
-      const end = stoppedAt || Date.now();
-      const elapsed = firstAt ? Math.max(end - firstAt, 1) : 0;
-      const activeElapsed = firstAt ? Math.max((stoppedAt ? lastSavedAt || end : end) - firstAt, 1) : 0;
+      const activeEnd = span.stopped && lastSavedAt ? lastSavedAt : undefined;
       return {
         role: "receiver",
         port: boundPort,
@@ -150,12 +148,11 @@ export default {
         queue_bytes: store.bytes,
         recovered_temp_files: state.recoveredTempFiles,
         sync_passes: store.syncPasses,
-        images_per_s: perSecond(totals.saved, activeElapsed),
-        mbit_per_s: mbitPerSecond(totals.bytes, activeElapsed),
+        ...span.rates(totals.saved, totals.bytes, activeEnd),
         rate_5s: series.rate(5),
-        elapsed_s: Math.round(elapsed) / 1000,
+        elapsed_s: span.elapsedMs() / 1000,
         topics: Object.fromEntries(
-          [...topics].map(([name, counts]) => [name, { ...counts, images_per_s: perSecond(counts.saved, activeElapsed) }]),
+          [...topics].map(([name, counts]) => [name, { ...counts, images_per_s: perSecond(counts.saved, span.elapsedMs(activeEnd)) }]),
         ),
         latency_ms: latency.summary(),
         series: series.points(),
@@ -166,13 +163,13 @@ export default {
 
     const answer = async (request: Request): Promise<Response> => {
       try {
-        if (stoppedAt) throw new FleetError("STOPPING", "the receiver is stopping", 503);
+        if (span.stopped) throw new FleetError("STOPPING", "the receiver is stopping", 503);
         const upload = await impair.runUnit(async () => {
           const read = await readUpload(request, maxBody);
           await verifyImage(read.data, opts.verify);
           return read;
         });
-        if (!firstAt) firstAt = Date.now();
+        span.start();
         const { job, saved } = toAcknowledgedJob({ id: counter.next(), ...upload });
         if (!store.offer(job) && !(await store.offerWithin(job, queueWaitMs, MAX_HELD_REQUESTS))) {
           totals.busy += 1;
@@ -181,7 +178,7 @@ export default {
         totals.received += 1;
         topicCounts(upload.topic).received += 1;
         if (ack !== "queued") await checkSaved(await saved);
-        return jsonResponse({ id: job.id, ack }, 202);
+        return jsonResponse({ id: job.id, ack } satisfies UploadAccepted, 202);
       } catch (error) {
         if (error instanceof FleetError && error.status < 500) totals.rejected += 1;
         return errorResponse(error);
@@ -217,8 +214,8 @@ export default {
       stats,
       lastFrame: () => lastFrame,
       async stop() {
-        if (stoppedAt) return;
-        stoppedAt = Date.now();
+        if (span.stopped) return;
+        span.stop();
         releaseDropped.abort();
         await server.stop(false);
         await store.drain();

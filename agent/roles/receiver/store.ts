@@ -2,14 +2,11 @@
 import { link, mkdir, open, unlink, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { FleetError } from "../../errors";
+import type { Upload } from "./_upload";
 
-/** One accepted image waiting to be written. */
-export interface SaveJob {
+/** One accepted image waiting to be written: the upload as read, numbered. */
+export interface SaveJob extends Upload {
   id: number;
-  topic: string;
-  name: string;
-  data: Uint8Array;
-  sentAt?: number;
   /** Called with the job's outcome once it is saved (per the store's `sync`) or has failed. */
   acknowledge?: (outcome: SaveOutcome) => void;
 }

@@ -1,6 +1,7 @@
 // Builds the body and headers of one POST for a frame: binary or the original JSON to /upload, or a multipart job to a manager.
 import { FleetError } from "../../errors";
 import type { Frame } from "../../sources";
+import { UPLOAD_HEADERS, type UploadJson } from "../../wire";
 
 /** A request body ready to send to any number of targets. `size` is the body's length in bytes on the wire. */
 export interface RequestBody {
@@ -45,13 +46,13 @@ export function toRequestBodies(frame: Frame, topics: string[], format: "binary"
   if (format === "binary") {
     return topics.map((topic) => ({
       payload: frame.data,
-      headers: { "content-type": "image/jpeg", "x-topic": topic, "x-filename": frame.name },
+      headers: { "content-type": "image/jpeg", [UPLOAD_HEADERS.topic]: topic, [UPLOAD_HEADERS.filename]: frame.name },
       size: frame.data.length,
     }));
   }
   const base64 = Buffer.from(frame.data.buffer, frame.data.byteOffset, frame.data.byteLength).toString("base64");
   return topics.map((topic) => {
-    const payload = JSON.stringify({ topic, filename: frame.name, image_b64: base64 });
+    const payload = JSON.stringify({ topic, filename: frame.name, image_b64: base64 } satisfies UploadJson);
     return { payload, headers: { "content-type": "application/json" }, size: Buffer.byteLength(payload) };
   });
 }

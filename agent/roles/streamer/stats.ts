@@ -1,84 +1,11 @@
 // The streamer's figures (/stats and the role's final figures), read from its hub.
+import type { ChannelStats, StreamerClientStats, StreamerStats, TierStats, ViewerStats } from "../../wire";
 import type { StreamHub } from "./hub";
 import { CONTINUOUS, TIERS, type Channel, type Tier } from "./tiers";
 import type { Viewer } from "./viewer";
 
-/** Figures of one tier: viewers now; encodes and bytes (its JPEGs) as running totals. */
-export interface TierStats {
-  viewers: number;
-  encodes: number;
-  bytes: number;
-  /** Encodes per second over the last 5 complete seconds. */
-  encodes_per_s: number;
-  /** Bytes of the last JPEG encoded, or the estimate the auto policy uses before one was. */
-  bytes_per_frame: number;
-  quality: number;
-  scale: number;
-}
-
-/** Figures of a continuous channel (auto, gaming): viewers now, encodes and bytes as running totals, and its quality now. */
-export interface ChannelStats {
-  viewers: number;
-  encodes: number;
-  bytes: number;
-  encodes_per_s: number;
-  quality: number;
-}
-
-/** Figures of one viewer: its channel and that channel's JPEG quality now, frames handed to its socket, frames it skipped (newer ones came while its socket was full), bytes. */
-export interface ViewerStats {
-  id: number;
-  tier: Channel;
-  quality: number;
-  mode: string;
-  client: string;
-  delivered: number;
-  skipped: number;
-  bytes: number;
-}
-
-/** What the streamer reports (`GET /stats`, the role's figures). */
-export type StreamerStats = {
-  role: "streamer";
-  port: number;
-  /** The source: up or down (with its error), frames per second over 2 s, frames taken, frames a live source dropped (newer came first), reopenings. */
-  source: { spec: string; up: boolean; fps: number; frames: number; dropped: number; restarts: number; error?: string; kind: string };
-  tiers: Record<Tier, TierStats>;
-  /** The original's continuous-quality channels: `auto` (100 / viewers, clamped at 10) and `gaming` (follows motion). */
-  continuous: Record<(typeof CONTINUOUS)[number], ChannelStats>;
-  viewers: ViewerStats[];
-  /** Viewers connected now, and all that ever connected. */
-  viewer_count: number;
-  viewers_total: number;
-  /** Viewers closed because their socket took nothing for 30 s (a connection that died silently). */
-  viewers_timed_out: number;
-  /** Totals over every viewer, past and present. */
-  delivered: number;
-  skipped: number;
-  bytes: number;
-  /** Parts written again at a tick where the source's frame was late (part of `delivered`). */
-  repeated: number;
-  /** Smoothed share of pixels that changed between frames, 0..1. */
-  motion: number;
-  reactions: number;
-  /** The auto viewers' uplink budget (bit/s), or null for the 100 / viewers rule. */
-  uplink_bit_s: number | null;
-  /** CPU time of the whole process (user + system, s), and seconds since the role started: CPU share = delta cpu_s / delta uptime_s. */
-  cpu_s: number;
-  uptime_s: number;
-  /** Resident memory of the process (bytes). */
-  rss: number;
-};
-
-/** What `GET /stats?client=NAME` answers: the figures the viewer page shows, a few hundred bytes however many viewers there are. */
-export type StreamerClientStats = {
-  viewer_count: number;
-  reactions: number;
-  motion: number;
-  source: { up: boolean; fps: number };
-  /** The viewer that chose this `?client=` name (the newest if several), or null when none is connected. */
-  viewer: ViewerStats | null;
-};
+/** Kept for the role's index.ts; the type lives in agent/wire.ts. */
+export type { StreamerStats } from "../../wire";
 
 function toViewerStats(viewer: Viewer, hub: StreamHub): ViewerStats {
   return { id: viewer.id, tier: viewer.tier, quality: hub.settingsOf(viewer.tier).quality, mode: viewer.mode, client: viewer.client, delivered: viewer.delivered, skipped: viewer.skipped, bytes: viewer.bytes };

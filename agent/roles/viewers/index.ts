@@ -3,7 +3,9 @@ import { Type as t } from "@sinclair/typebox";
 import { FleetError } from "../../errors";
 import { runViewerLoad, type LoadFigures } from "../streamer/load";
 import { MODES } from "../streamer/tiers";
+import { RateSpan } from "../../metrics";
 import { parseDuration } from "../../units";
+import type { ViewersStats } from "../../wire";
 import type { Role, RoleHandle } from "../types";
 
 const options = t.Object(
@@ -40,7 +42,7 @@ export default {
     if (durationMs === 0 || warmupMs >= durationMs)
       throw new FleetError("BAD_DURATION", `--duration ${opts.duration} must be longer than --warmup ${opts.warmup}`, 422);
     const abort = new AbortController();
-    const startedAt = Date.now();
+    const span = new RateSpan();
     let figures: LoadFigures | undefined;
     context.log("viewers_started", { url, count: opts.count });
     const ended = runViewerLoad({ url, viewers: opts.count, durationMs, warmupMs, signal: abort.signal }).then(
@@ -49,7 +51,7 @@ export default {
     );
     return {
       ended,
-      stats: () => ({ role: "viewers", target: url, count: opts.count, elapsed_s: (Date.now() - startedAt) / 1000, done: figures !== undefined, ...figures }),
+      stats: (): ViewersStats => ({ role: "viewers", target: url, count: opts.count, elapsed_s: span.elapsedMs() / 1000, done: figures !== undefined, ...figures }),
       async stop() {
         abort.abort();
         await ended;

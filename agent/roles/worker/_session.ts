@@ -1,29 +1,16 @@
 // What every worker role shares: dial the manager, answer its challenge with an authenticated hello, run assigned tasks, heartbeats, reconnect with backoff, stats, stop.
 import { Type as t } from "@sinclair/typebox";
-import { availableParallelism, hostname as readHostname } from "node:os";
-import { FleetError } from "../../errors";
-import { NO_IMPAIRMENT } from "../../impair";
-import { RateSeries, perSecond, round2 } from "../../metrics";
-import {
-  HANDSHAKE_MAX_FRAME_BYTES,
-  MAX_CREDIT,
-  answerChallenge,
-  checkWelcome,
-  connectTo,
-  type Assign,
-  type Challenge,
-  type Connection,
-  type Hello,
-  type Message,
-  type Op,
-  type Result,
-  type TaskError,
-} from "../../protocol";
-import { Slots } from "../../slots";
-import { parseDuration } from "../../units";
-import { toTaskFailure } from "./_task";
-import { createCpuMeter, parseManager } from "./_dial";
-import type { RoleContext, RoleHandle, RoleStats } from "../types";
+import type { FleetError } from "../../errors";
+import type { ImpairmentReport } from "../../impair";
+import { perSecond } from "../../metrics";
+import { HANDSHAKE_MAX_FRAME_BYTES, answerChallenge, checkWelcome, connectTo, type Challenge, type Connection, type Message, type Welcome } from "../../protocol";
+import type { WorkerStats } from "../../wire";
+import { accept } from "./_assigns";
+import { createCpuMeter } from "./_dial";
+import { createSession, type Session, type SessionSettings, type TaskRunner } from "./_state";
+import type { RoleContext, RoleHandle } from "../types";
+
+export type { SessionSettings, TaskRunner } from "./_state";
 
 /** The options every worker role has besides its own: where the manager is, who it is, how it redials. */
 export const sessionOptions = {
@@ -32,29 +19,158 @@ export const sessionOptions = {
   reconnect: t.String({ default: "1s", description: "first wait before redialling a lost manager; doubles up to 30s" }),
 };
 
-/** What a worker role plugs into the session. */
-export interface TaskRunner<Task> {
-  /** The ops offered in the hello. */
-  ops: Op[];
-  /** Reads an assign. @throws FleetError for a bad one: answered with an error at once, never run. */
-  read(assign: Assign): Task;
-  /** Runs one task: the result's meta (the session adds `wait_ms` and `ms`) and payload. @throws FleetError answered as an error. */
-  run(task: Task): Promise<{ meta: Record<string, unknown>; payload: Uint8Array }>;
-  /** Figures of the role's own, merged into its stats. */
-  stats?(): Record<string, unknown>;
-}
-
-/** A session's settings: `credit` tasks run at once (and as many more may wait; past that BUSY); at most MAX_CREDIT (64) are offered. */
-export interface SessionSettings {
-  role: string;
-  manager: string;
-  id?: string;
-  reconnect: string;
-  credit: number;
-}
-
 /** The longest wait between two dials of an unreachable manager. */
 const MAX_RECONNECT_MS = 30_000;
+
+/** The wait before the next dial: `waitMs` now, doubling after each wait up to MAX_RECONNECT_MS; back to `reconnect` once welcomed. */
+interface Redial {
+  waitMs: number;
+}
+
+/** Waits `redial.waitMs` (or until stop wakes it), then doubles the next wait. */
+async function waitToRedial<Task>(session: Session<Task>, redial: Redial): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, redial.waitMs);
+    session.wakeSleep = () => (clearTimeout(timer), resolve());
+  });
+  redial.waitMs = Math.min(redial.waitMs * 2, MAX_RECONNECT_MS);
+}
+
+/** Dials the manager; undefined (logged, after the wait) when it cannot be reached. */
+async function dial<Task>(session: Session<Task>, redial: Redial): Promise<Connection | undefined> {
+  try {
+    session.dialing = true;
+    return await connectTo({ ...session.manager, handshakeFrameBytes: HANDSHAKE_MAX_FRAME_BYTES });
+  } catch (error) {
+    session.context.log("worker_dial_failed", { manager: session.settings.manager, error: (error as Error).message, retry_ms: redial.waitMs });
+    await waitToRedial(session, redial);
+    return undefined;
+  } finally {
+    session.dialing = false;
+  }
+}
+
+/** Beats every `everyMs` (the welcome's) with the load of this worker; heartbeats are not impaired. */
+function startHeartbeats<Task>(session: Session<Task>, connection: Connection, everyMs: number): void {
+  const measureCpu = createCpuMeter(session.cores);
+  clearInterval(session.heartbeat);
+  session.heartbeat = setInterval(() => {
+    const beat = { inFlight: session.pending.size, done: session.totals.tasks_done, cpuPercent: measureCpu(), rssBytes: process.memoryUsage.rss() };
+    if (connection.isOpen) void connection.send({ type: "heartbeat", ...beat }).catch(() => {});
+  }, everyMs);
+}
+
+/** Refuses the manager: says why (reject), logs it, closes. */
+function refuseManager<Task>(session: Session<Task>, connection: Connection, reason: string): void {
+  session.context.log("worker_refused_manager", { manager: session.settings.manager, remote: connection.remote, reason });
+  void connection.send({ type: "reject", reason }).catch(() => {});
+  void connection.close(reason);
+}
+
+/** Answers the manager's challenge with a hello carrying the proof of the token (agent/protocol/auth.ts). */
+function greet<Task>(session: Session<Task>, connection: Connection, challenge: Challenge): void {
+  const { handshake, runner, workerId, cores, credit } = session;
+  try {
+    handshake.challenge = challenge;
+    handshake.hello = answerChallenge(session.context.token, challenge, { workerId, ops: runner.ops, cores, credit });
+  } catch (error) {
+    return refuseManager(session, connection, (error as Error).message);
+  }
+  void connection.send(handshake.hello).catch(() => {});
+}
+
+/** Checks the welcome's proof; once it holds, takes tasks (bigger frames) and beats. */
+function welcome<Task>(session: Session<Task>, connection: Connection, message: Welcome): void {
+  const problem = checkWelcome(session.context.token, session.handshake.challenge!, session.handshake.hello!, message);
+  if (problem) return refuseManager(session, connection, problem);
+  session.welcomed = true;
+  connection.raiseFrameLimit();
+  startHeartbeats(session, connection, message.heartbeatMs);
+  session.context.log("worker_welcomed", { manager: session.settings.manager, heartbeat_ms: message.heartbeatMs });
+}
+
+/** The handshake: challenge -> hello (with proof) -> welcome (its proof checked); assigns only after it. */
+function handle<Task>(session: Session<Task>, connection: Connection, message: Message): void {
+  const { welcomed, handshake } = session;
+  if (welcomed && message.type === "assign") accept(session, connection, message);
+  else if (message.type === "challenge" && !handshake.challenge) greet(session, connection, message);
+  else if (message.type === "welcome" && handshake.hello && !welcomed) welcome(session, connection, message);
+  else if (!welcomed) refuseManager(session, connection, `protocol error: got ${message.type} before the handshake was done`);
+  else session.context.log("worker_unexpected_message", { type: message.type });
+}
+
+/** Serves one connection until it closes: its reason, and whether the manager had welcomed this worker. */
+async function runConnection<Task>(session: Session<Task>, connection: Connection): Promise<{ reason: FleetError; welcomed: boolean }> {
+  session.current = connection;
+  session.handshake = {};
+  connection.onMessage((message) => handle(session, connection, message));
+  const reason = await connection.closed;
+  clearInterval(session.heartbeat);
+  session.current = undefined;
+  const welcomed = session.welcomed;
+  session.welcomed = false;
+  return { reason, welcomed };
+}
+
+/**
+ * One session per loop turn: dial, hello, serve until the connection ends, wait, again.
+ * Tasks of a lost session are abandoned: the manager reassigns them.
+ */
+async function serve<Task>(session: Session<Task>): Promise<void> {
+  const { settings, context } = session;
+  const redial: Redial = { waitMs: session.reconnectMs };
+  let sessions = 0;
+  while (!session.stopping) {
+    const connection = await dial(session, redial);
+    if (!connection) continue;
+    if (session.stopping) {
+      await connection.close("worker stopping");
+      break;
+    }
+    if (sessions++ > 0) session.totals.reconnects += 1;
+    const { reason, welcomed } = await runConnection(session, connection);
+    if (welcomed) redial.waitMs = session.reconnectMs;
+    if (session.stopping) break;
+    if (reason.code === "PEER_REJECTED") context.log("worker_rejected", { manager: settings.manager, reason: reason.message, retry_ms: redial.waitMs });
+    context.log("worker_manager_lost", { manager: settings.manager, reason: `${reason.code}: ${reason.message}`, retry_ms: redial.waitMs });
+    await waitToRedial(session, redial);
+  }
+}
+
+/** The session's live (or final) figures. */
+function readStats<Task>(session: Session<Task>): WorkerStats & { impairment?: ImpairmentReport } {
+  const { settings, totals, series } = session;
+  return {
+    role: settings.role,
+    manager: settings.manager,
+    worker_id: session.workerId,
+    connected: session.welcomed,
+    ...totals,
+    in_flight: session.pending.size,
+    images_per_s: perSecond(totals.tasks_done, session.span.elapsedMs()),
+    rate_5s: series.rate(5),
+    busy_ms: Math.round(session.busyMs),
+    ...session.runner.stats?.(),
+    series: series.points(),
+    impairment: session.impair.describe(),
+  };
+}
+
+/**
+ * Stops in reverse order of start: heartbeats, tasks (running ones finish and answer, queued
+ * ones are dropped), the connection (bye), the session loop.
+ */
+async function stopSession<Task>(session: Session<Task>, loop: Promise<void>): Promise<void> {
+  session.stopping = true;
+  clearInterval(session.heartbeat);
+  session.slots.close();
+  await Promise.allSettled([...session.pending]);
+  await session.current?.close("worker stopping");
+  session.wakeSleep();
+  // A dial in progress may hang on an unreachable host; the loop closes what it yields.
+  if (!session.dialing) await loop;
+  session.span.stop();
+}
 
 /**
  * Starts serving `runner` to the manager: dials, answers the manager's challenge with a hello
@@ -65,203 +181,8 @@ const MAX_RECONNECT_MS = 30_000;
  * @throws FleetError BAD_MANAGER (422) for an address that is not HOST:PORT, BAD_OPTIONS for a bad `reconnect`.
  */
 export function startWorkerSession<Task>(settings: SessionSettings, context: RoleContext, runner: TaskRunner<Task>): RoleHandle {
-  const manager = parseManager(settings.manager);
-  const reconnectMs = parseDuration(settings.reconnect, "--reconnect");
-  const workerId = settings.id ?? `${readHostname()}-${process.pid}`;
-  const credit = Math.min(settings.credit, MAX_CREDIT);
-  const cores = availableParallelism();
-  const impair = context.impair ?? NO_IMPAIRMENT;
-  const slots = new Slots(credit);
-  const series = new RateSeries();
-  const pending = new Set<Promise<void>>();
-  const totals = { tasks_done: 0, tasks_failed: 0, reconnects: 0 };
-  const startedAt = Date.now();
-  let busyMs = 0;
-  let stoppedAt = 0;
-  let stopping = false;
-  let dialing = false;
-  let welcomed = false;
-  let current: Connection | undefined;
-  let heartbeat: ReturnType<typeof setInterval> | undefined;
-  let wakeSleep = () => {};
-
-  const pause = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      wakeSleep = () => (clearTimeout(timer), resolve());
-    });
-
-  // Impairment: a lost answer is never sent (the manager's timer retransmits); a sent one
-  // waits the delay first; the task itself is the unit of work for `cpu`. Heartbeats are not impaired.
-  const reply = async (connection: Connection, answer: Result | TaskError): Promise<void> => {
-    if (answer.type === "error") totals.tasks_failed += 1;
-    if (impair.drops()) return;
-    await impair.beforeSend();
-    // A closed connection loses the answer; the manager reassigns the task.
-    if (!connection.isOpen) return;
-    try {
-      await connection.send(answer).catch(() => {});
-    } catch (error) {
-      // A result the protocol refuses (past the frame limit) is answered as an error instead.
-      if (answer.type !== "result") throw error;
-      context.log("worker_result_refused", { task: answer.taskId, error: (error as Error).message });
-      await reply(connection, { type: "error", taskId: answer.taskId, attempt: answer.attempt, code: "RESULT_TOO_LARGE", message: (error as Error).message.slice(0, 4096) });
-    }
-  };
-
-  // The result's meta carries `wait_ms` (queued behind the credit) and `ms` (the task) for the manager's timing.
-  const perform = async (connection: Connection, assign: Assign, task: Task): Promise<void> => {
-    const arrived = performance.now();
-    if (!(await slots.acquire())) return;
-    const { taskId, attempt } = assign;
-    let answer: Result | TaskError;
-    const began = performance.now();
-    try {
-      if (!connection.isOpen) return;
-      const output = await impair.runUnit(() => runner.run(task));
-      totals.tasks_done += 1;
-      series.add(1, output.payload.length);
-      const timing = { wait_ms: round2(began - arrived), ms: round2(performance.now() - began) };
-      answer = { type: "result", taskId, attempt, meta: { ...output.meta, ...timing }, payload: output.payload };
-    } catch (error) {
-      answer = { type: "error", taskId, attempt, ...toTaskFailure(error) };
-    } finally {
-      busyMs += performance.now() - began;
-      slots.release();
-    }
-    await reply(connection, answer);
-  };
-
-  // Runs at most `credit` tasks and queues as many more; past that the manager overran its credit and hears BUSY.
-  const accept = (connection: Connection, assign: Assign): void => {
-    let task: Task;
-    try {
-      task = runner.read(assign);
-      if (stopping) throw new FleetError("STOPPING", "the worker is stopping", 503);
-      if (pending.size >= 2 * credit) throw new FleetError("BUSY", `${pending.size} tasks in hand; credit is ${credit}`, 503);
-    } catch (error) {
-      void reply(connection, { type: "error", taskId: assign.taskId, attempt: assign.attempt, ...toTaskFailure(error) }).catch(() => {});
-      return;
-    }
-    const work = perform(connection, assign, task)
-      .catch((error) => context.log("worker_task_failed", { task: assign.taskId, error: (error as Error).message }))
-      .finally(() => pending.delete(work));
-    pending.add(work);
-  };
-
-  const startHeartbeats = (connection: Connection, everyMs: number): void => {
-    const measureCpu = createCpuMeter(cores);
-    clearInterval(heartbeat);
-    heartbeat = setInterval(() => {
-      const beat = { inFlight: pending.size, done: totals.tasks_done, cpuPercent: measureCpu(), rssBytes: process.memoryUsage.rss() };
-      if (connection.isOpen) void connection.send({ type: "heartbeat", ...beat }).catch(() => {});
-    }, everyMs);
-  };
-
-  // Refuses the manager: says why (reject), logs it, closes.
-  const refuseManager = (connection: Connection, reason: string): void => {
-    context.log("worker_refused_manager", { manager: settings.manager, remote: connection.remote, reason });
-    void connection.send({ type: "reject", reason }).catch(() => {});
-    void connection.close(reason);
-  };
-
-  // The handshake: challenge -> hello (with proof) -> welcome (its proof checked); tasks only after it.
-  const handshake = { challenge: undefined as Challenge | undefined, hello: undefined as Hello | undefined };
-  const greet = (connection: Connection, challenge: Challenge): void => {
-    try {
-      handshake.challenge = challenge;
-      handshake.hello = answerChallenge(context.token, challenge, { workerId, ops: runner.ops, cores, credit });
-    } catch (error) {
-      return refuseManager(connection, (error as Error).message);
-    }
-    void connection.send(handshake.hello).catch(() => {});
-  };
-
-  const handle = (connection: Connection, message: Message): void => {
-    if (welcomed && message.type === "assign") accept(connection, message);
-    else if (message.type === "challenge" && !handshake.challenge) greet(connection, message);
-    else if (message.type === "welcome" && handshake.hello && !welcomed) {
-      const problem = checkWelcome(context.token, handshake.challenge!, handshake.hello, message);
-      if (problem) return refuseManager(connection, problem);
-      welcomed = true;
-      connection.raiseFrameLimit();
-      startHeartbeats(connection, message.heartbeatMs);
-      context.log("worker_welcomed", { manager: settings.manager, heartbeat_ms: message.heartbeatMs });
-    } else if (!welcomed) refuseManager(connection, `protocol error: got ${message.type} before the handshake was done`);
-    else context.log("worker_unexpected_message", { type: message.type });
-  };
-
-  // One session per loop turn: dial, hello, serve until the connection ends, wait, again.
-  // Tasks of a lost session are abandoned: the manager reassigns them.
-  const serve = async (): Promise<void> => {
-    let waitMs = reconnectMs;
-    let sessions = 0;
-    while (!stopping) {
-      let connection: Connection;
-      try {
-        dialing = true;
-        connection = await connectTo({ ...manager, handshakeFrameBytes: HANDSHAKE_MAX_FRAME_BYTES });
-      } catch (error) {
-        context.log("worker_dial_failed", { manager: settings.manager, error: (error as Error).message, retry_ms: waitMs });
-        await pause(waitMs);
-        waitMs = Math.min(waitMs * 2, MAX_RECONNECT_MS);
-        continue;
-      } finally {
-        dialing = false;
-      }
-      if (stopping) {
-        await connection.close("worker stopping");
-        break;
-      }
-      if (sessions++ > 0) totals.reconnects += 1;
-      current = connection;
-      handshake.challenge = handshake.hello = undefined;
-      connection.onMessage((message) => handle(connection, message));
-      const reason = await connection.closed;
-      clearInterval(heartbeat);
-      current = undefined;
-      if (welcomed) waitMs = reconnectMs;
-      welcomed = false;
-      if (stopping) break;
-      if (reason.code === "PEER_REJECTED") context.log("worker_rejected", { manager: settings.manager, reason: reason.message, retry_ms: waitMs });
-      context.log("worker_manager_lost", { manager: settings.manager, reason: `${reason.code}: ${reason.message}`, retry_ms: waitMs });
-      await pause(waitMs);
-      waitMs = Math.min(waitMs * 2, MAX_RECONNECT_MS);
-    }
-  };
-  const loop = serve();
-
-  const stats = (): RoleStats => {
-    const elapsed = (stoppedAt || Date.now()) - startedAt;
-    return {
-      role: settings.role,
-      manager: settings.manager,
-      worker_id: workerId,
-      connected: welcomed,
-      ...totals,
-      in_flight: pending.size,
-      images_per_s: perSecond(totals.tasks_done, elapsed),
-      rate_5s: series.rate(5),
-      busy_ms: Math.round(busyMs),
-      ...runner.stats?.(),
-      series: series.points(),
-      impairment: impair.describe(),
-    };
-  };
-
-  // Stops in reverse order of start: heartbeats, tasks (running ones finish and answer,
-  // queued ones are dropped), the connection (bye), the session loop.
+  const session = createSession(settings, context, runner);
+  const loop = serve(session);
   let stopped: Promise<void> | undefined;
-  const stop = async (): Promise<void> => {
-    stopping = true;
-    clearInterval(heartbeat);
-    slots.close();
-    await Promise.allSettled([...pending]);
-    await current?.close("worker stopping");
-    wakeSleep();
-    // A dial in progress may hang on an unreachable host; the loop closes what it yields.
-    if (!dialing) await loop;
-    stoppedAt = Date.now();
-  };
-  return { stats, stop: () => (stopped ??= stop()) };
+  return { stats: () => readStats(session), stop: () => (stopped ??= stopSession(session, loop)) };
 }
