@@ -83,7 +83,7 @@ const main = defineCommand({
     const guarded = flags.control || Boolean(flags.role && findRole(flags.role).takesToken);
     const authMode = guarded ? chooseAuthMode(flags.host, token, Boolean(flags["insecure-no-auth"])) : undefined;
     if (authMode === "insecure") log("insecure_no_auth", { host: flags.host, warning: "no token: anyone who reaches this host may start roles and read results" });
-    const context = { agent, host: flags.host, token, log };
+    const context = { agent, host: flags.host, token, auth: authMode, log };
     const supervisor = new Supervisor(context, { allowSourceCmd: Boolean(flags["allow-source-cmd"]), allowFilesAnywhere: Boolean(flags["allow-files-anywhere"]), dataDir: flags["data-dir"] });
 
     const roleArgv = pickRoleArgv(rawArgs, takesValue);

@@ -1,5 +1,6 @@
 // The one shape every role has: a name, an options schema, and start() giving a handle.
 import type { Static, TObject } from "@sinclair/typebox";
+import type { AuthMode } from "../auth";
 import type { Impairer } from "../impair";
 
 /** What the agent gives a role when starting it. */
@@ -13,6 +14,8 @@ export interface RoleContext {
    * HTTP endpoints and the worker plane's HMAC hello both use it. Undefined = open.
    */
   token?: string;
+  /** How the agent's servers are guarded (agent/auth.ts): `loopback` makes an open server answer only loopback Host names (DNS rebinding). */
+  auth?: AuthMode;
   /** Writes one structured log line (JSON to stderr). */
   log(event: string, fields?: Record<string, unknown>): void;
   /**

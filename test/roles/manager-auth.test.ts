@@ -140,6 +140,13 @@ describe("manager with a token", () => {
 });
 
 describe("manager without a token", () => {
+  test("open on loopback, it answers only loopback Host names: a page on a rebound DNS name gets 403", async () => {
+    await using open = await startRole("manager", { port: 0, workerPort: 0 }, { auth: "loopback" });
+    const base = `http://127.0.0.1:${open.stats().port}`;
+    const [rebound, own] = await Promise.all([fetch(`${base}/stats`, { headers: { host: "rebound.evil.example" } }), fetch(`${base}/stats`)]);
+    expect([rebound.status, ((await rebound.json()) as { error: string }).error, own.status]).toEqual([403, "FOREIGN_HOST", 200]);
+  });
+
   test("stays open, but a cross-site form post still gets 403", async () => {
     await using open = await startRole("manager", { port: 0, workerPort: 0 });
     const openBase = `http://127.0.0.1:${(open.stats() as unknown as { port: number }).port}`;

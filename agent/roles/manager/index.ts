@@ -45,12 +45,14 @@ function isPagePath(path: string): boolean {
  * TOKEN` (`/events` also `?token=`, as browsers cannot set WebSocket headers); POST /jobs and
  * WebSocket upgrades from a foreign Origin get 403 whether or not a token is set.
  */
-function toGateRules(token: string | undefined): GateRules {
+function toGateRules(token: string | undefined, auth: RoleContext["auth"]): GateRules {
   return {
     token,
     isPublic: isPagePath,
     takesQueryToken: (path) => path === "/events",
     sameOriginOnly: true,
+    // Open on loopback: only loopback Host names, so a page on a rebound DNS name reaches nothing.
+    loopbackHostOnly: auth === "loopback",
     hint: "send Authorization: Bearer TOKEN (the agent's --token-file or AGENT_TOKEN); /events also takes ?token=TOKEN",
   };
 }
@@ -239,7 +241,7 @@ function toWorkerRows(scheduler: Scheduler): WorkerRow[] {
 /** The HTTP side's routes: jobs in, views and results out, figures, workers, `/events`, the upload page. */
 async function createServer(opts: Options, context: RoleContext, scheduler: Scheduler, figures: Figures, port: () => number) {
   const submit = createIntake(opts, scheduler, figures);
-  const gate = toGateRules(context.token);
+  const gate = toGateRules(context.token, context.auth);
   return answerErrorsAsJson(new Elysia({ serve: { maxRequestBodySize: parseSize(opts.maxUpload, "--max-upload") } }))
     .onRequest(({ request }) => checkRequest(request, gate))
     .post("/jobs", ({ request }) => submit(request).catch(errorResponse), { parse: "none" })
