@@ -17,7 +17,7 @@ const IN_FLIGHT = 4;
  * IN_FLIGHT requests at a time, uncounted for `warmupS`, counted for `seconds`.
  */
 export async function runThroughManager(images: Uint8Array[], workerFlags: string[], seconds: number, warmupS: number, workers = 1): Promise<ManagerRun> {
-  const manager = spawnBun([AGENT, "--role", "manager", "--no-control", "--port", "0", "--worker-port", "0"]);
+  const manager = spawnBun([AGENT, "--role", "manager", "--no-control", "--host", "127.0.0.1", "--port", "0", "--worker-port", "0"]);
   const children: Child[] = [];
   try {
     const listening = await manager.waitForEvent("manager_listening");

@@ -39,7 +39,7 @@ interface Fleet {
  * `--concurrency concurrency`, optionally impaired); resolves once all have joined.
  */
 async function startFleet(workers: number, concurrency: number, impair?: string, split: SplitMode = "auto"): Promise<Fleet> {
-  const manager = spawnBun([AGENT, "--no-control", "--role", "manager", "--port", "0", "--worker-port", "0", "--task-timeout", "300s", "--split", split]);
+  const manager = spawnBun([AGENT, "--no-control", "--host", "127.0.0.1", "--role", "manager", "--port", "0", "--worker-port", "0", "--task-timeout", "300s", "--split", split]);
   const { port, worker_port } = (await manager.waitForEvent("manager_listening")) as { port: number; worker_port: number };
   const base = `http://127.0.0.1:${port}`;
   const children: Child[] = Array.from({ length: workers }, (_, index) =>

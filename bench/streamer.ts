@@ -71,7 +71,7 @@ async function startSource(): Promise<{ url: string; stop(): Promise<void> }> {
 /** Starts our streamer pulling from `source`; resolves once it listens. */
 async function startFramefleet(source: string): Promise<Subject> {
   const port = freePort();
-  const child = spawnBun([AGENT, "--no-control", "--role", "streamer", "--port", String(port), "--source", `mjpeg-url:${source}`, "--fps", String(SOURCE_FPS)]);
+  const child = spawnBun([AGENT, "--no-control", "--host", "127.0.0.1", "--role", "streamer", "--port", String(port), "--source", `mjpeg-url:${source}`, "--fps", String(SOURCE_FPS)]);
   await child.waitForEvent("streamer_listening");
   return {
     name: "framefleet",
