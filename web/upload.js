@@ -158,7 +158,14 @@ function connectEvents() {
   const query = token ? `?token=${encodeURIComponent(token)}` : "";
   socket = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/events${query}`);
   socket.addEventListener("message", (message) => takeEvent(JSON.parse(String(message.data))));
+  // Events sent while the socket was down are not replayed: read every unfinished job once it is up.
+  socket.addEventListener("open", () => void pollUnfinished());
   socket.addEventListener("close", () => setTimeout(connectEvents, POLL_MS));
+}
+
+/** Reads `GET /jobs/:id` of every job on the page that has not finished. */
+function pollUnfinished() {
+  return Promise.all([...jobs.values()].filter((entry) => entry.card && !FINAL.includes(entry.view.state)).map((entry) => pollJob(entry.view.id)));
 }
 
 /** Reads `GET /jobs/:id` into the entry of `id`. @param {string} id */
@@ -229,8 +236,7 @@ async function refresh() {
             workers.map((w) => [w.id, w.credit, w.in_flight, w.done, Math.round(w.cpu_percent), w.rss_mb, `${(w.last_heard_ms / 1000).toFixed(1)} s`]),
           ),
     );
-    if (socket?.readyState !== WebSocket.OPEN)
-      await Promise.all([...jobs.values()].filter((entry) => entry.card && !FINAL.includes(entry.view.state)).map((entry) => pollJob(entry.view.id)));
+    if (socket?.readyState !== WebSocket.OPEN) await pollUnfinished();
   } catch (error) {
     showBanner(`manager unreachable: ${/** @type {Error} */ (error).message}`);
   }
