@@ -121,3 +121,30 @@ export async function waitUntil<T>(what: string, read: () => T | Promise<T>, don
     await Bun.sleep(everyMs);
   }
 }
+
+/**
+ * Writes `dir/scenarios.toml` with one local scenario `name`: a sender on pi1 (the fixture
+ * photos, 10 frames/s, multiply 1) to a receiver on worker1, 600 ms long. `fileTables` goes
+ * before the scenario (e.g. a file-wide `[thresholds]`), `scenarioTables` inside it.
+ */
+export async function writeOneToOneScenario(dir: string, name: string, fileTables = "", scenarioTables = ""): Promise<void> {
+  await Bun.write(
+    join(dir, "scenarios.toml"),
+    `duration = "600ms"
+[agents]
+pi1 = "http://pi1.local:7700"
+worker1 = "http://worker1.local:7700"
+${fileTables}
+[[scenario]]
+name = "${name}"
+${scenarioTables}
+  [[scenario.roles]]
+  role = "receiver"
+  agents = ["worker1"]
+  [[scenario.roles]]
+  role = "sender"
+  agents = ["pi1"]
+  options = { source = "files:${FIXTURES}", multiply = 1, fps = 10 }
+`,
+  );
+}

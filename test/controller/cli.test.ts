@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { FIXTURES, makeTempDir, runController, spawnAgent } from "../helpers";
+import { makeTempDir, runController, spawnAgent, writeOneToOneScenario } from "../helpers";
 
 describe("controller", () => {
   test("agents: one line per agent, up with its version or DOWN with the reason; exit 1 when any is down", async () => {
@@ -37,23 +37,7 @@ name = "tiny"
 
   test("run --local --keep-images keeps each run's received images, one file per saved image", async () => {
     using dir = makeTempDir();
-    await Bun.write(
-      join(dir.path, "scenarios.toml"),
-      `duration = "600ms"
-[agents]
-pi1 = "http://pi1.local:7700"
-worker1 = "http://worker1.local:7700"
-[[scenario]]
-name = "kept"
-  [[scenario.roles]]
-  role = "receiver"
-  agents = ["worker1"]
-  [[scenario.roles]]
-  role = "sender"
-  agents = ["pi1"]
-  options = { source = "files:${FIXTURES}", multiply = 1, fps = 10 }
-`,
-    );
+    await writeOneToOneScenario(dir.path, "kept");
     const out = join(dir.path, "out");
     const { code, stderr } = await runController(["run", "scenarios.toml", "--local", "--repeat", "1", "--keep-images", "--out", out], dir.path);
     expect({ code, stderr: code === 0 ? "" : stderr }).toEqual({ code: 0, stderr: "" });

@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { parseScenarios } from "../../controller/scenarios";
 import { judgeThresholds, parseThresholds } from "../../controller/thresholds";
-import { FIXTURES, makeTempDir, runController } from "../helpers";
+import { makeTempDir, runController, writeOneToOneScenario } from "../helpers";
 
 const summary = {
   images_per_s: { mean: 812.4, std: 6.2, ci95: [802.3, 817.9] as [number, number], n: 3 },
@@ -63,28 +63,7 @@ name = "goals"
 
   test("a run that misses a goal exits 99; results.json, the table and report.html say which held", async () => {
     using dir = makeTempDir();
-    await Bun.write(
-      join(dir.path, "scenarios.toml"),
-      `duration = "600ms"
-[agents]
-pi1 = "http://pi1.local:7700"
-worker1 = "http://worker1.local:7700"
-[thresholds]
-lost = "== 0"
-[[scenario]]
-name = "goals"
-  [scenario.thresholds]
-  images_per_s = "> 0"
-  "ci_low(images_per_s)" = ">= 1000000"
-  [[scenario.roles]]
-  role = "receiver"
-  agents = ["worker1"]
-  [[scenario.roles]]
-  role = "sender"
-  agents = ["pi1"]
-  options = { source = "files:${FIXTURES}", multiply = 1, fps = 10 }
-`,
-    );
+    await writeOneToOneScenario(dir.path, "goals", `[thresholds]\nlost = "== 0"`, `  [scenario.thresholds]\n  images_per_s = "> 0"\n  "ci_low(images_per_s)" = ">= 1000000"`);
     const out = join(dir.path, "out");
     const { code, stdout } = await runController(["run", "scenarios.toml", "--local", "--out", out], dir.path);
     const outcomes = (await Bun.file(join(out, "results.json")).json()).scenarios[0].thresholds as { key: string; pass: boolean }[];
