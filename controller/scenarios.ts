@@ -279,7 +279,7 @@ function onMedia(points: SweepPoint[], fallback: string | undefined, media: Reco
  */
 export function overMedia(scenario: Scenario, names: string[], media: Record<string, MediumProfile>): Scenario {
   const unknown = names.filter((name) => !(name in media));
-  if (unknown.length > 0) throw new FleetError("BAD_FLAG", `--medium ${names.join(",")}: ${unknown.join(", ")} not a [media] profile (have ${Object.keys(media).join(", ") || "none"})`);
+  if (unknown.length > 0) throw new FleetError("BAD_FLAG", `--medium ${names.join(",")}: no [media] profile ${unknown.join(", ")} (have ${Object.keys(media).join(", ") || "none"})`);
   if (scenario.swept.includes(MEDIUM_KEY)) throw new FleetError("BAD_FLAG", `--medium: scenario ${scenario.name} sweeps medium itself`);
   const points = names.flatMap((medium) =>
     onMedia(

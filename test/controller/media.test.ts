@@ -68,7 +68,7 @@ describe("[media] profiles", () => {
         ["medium=wifi", "wifi", { rate: "100Mbit", delay: "3ms", jitter: "2ms" }],
       ],
     ]);
-    expect(() => overMedia(set.scenarios[1]!, ["wifi", "fibre"], set.media)).toThrow("--medium wifi,fibre: fibre not a [media] profile (have wifi, wired)");
+    expect(() => overMedia(set.scenarios[1]!, ["wifi", "fibre"], set.media)).toThrow("--medium wifi,fibre: no [media] profile fibre (have wifi, wired)");
     expect(() => overMedia(set.scenarios[0]!, ["wifi"], set.media)).toThrow("--medium: scenario over-both sweeps medium itself");
   });
 
