@@ -150,3 +150,21 @@ export function measureWindow(senders: Started[], receivers: Started[], warmupMs
     receivers: receivers.map(label),
   };
 }
+
+/**
+ * Run figures of a batch (every sender has `images`: send N, then stop), as the recognition
+ * original measured: images/s and Mbit/s over the batch's time, the senders' acknowledged
+ * images and request-body bytes over the longest sender's time from its first request to
+ * its last answer (their `elapsed_s`); counts, latencies and per-role stats as
+ * `measureWindow`, `duration_s` the batch's time.
+ */
+export function measureBatch(senders: Started[], receivers: Started[]): Omit<RunResult, "repeat" | "status"> {
+  const senderInfos = filterRole(senders.map((entry) => entry.info), "sender");
+  const batchMs = Math.max(...senderInfos.map((info) => info.stats.elapsed_s * 1000));
+  const images = sum(senderInfos, (info) => info.stats.ok);
+  const bytes = sum(senderInfos, (info) => info.stats.bytes);
+  const windowed = measureWindow(senders, receivers, 0, batchMs);
+  const perSecond = (value: number) => (batchMs > 0 ? round2(value / (batchMs / 1000)) : 0);
+  return { ...windowed, images_per_s: perSecond(images), mbit_per_s: perSecond((bytes * 8) / 1e6), sent_mbit_per_s: perSecond((bytes * 8) / 1e6), duration_s: round2(batchMs / 1000) };
+}
+
