@@ -1,6 +1,7 @@
 // Schemas and types of everything on the control API's wire; no I/O. Server, client, controller and pages share them.
 import { Type as t, type Static, type TSchema } from "@sinclair/typebox";
 import { FleetError } from "./errors";
+import type { TelemetrySample } from "./telemetry";
 
 /** Body of every 4xx/5xx answer: a stable UPPER_SNAKE code and a sentence for people. */
 export const ErrorBody = t.Object({ error: t.String(), message: t.String() });
@@ -20,6 +21,8 @@ export const Health = t.Object({
   auth: t.Union([t.Literal("token"), t.Literal("loopback"), t.Literal("insecure")]),
   /** Largest event-loop lag over about the last second (ms), measured by the agent with a timer. */
   event_loop_lag_ms: t.Number(),
+  /** The box's latest telemetry sample (agent/telemetry: CPU per core, memory, network, disk, temperature, throttling); null before the first. */
+  telemetry: t.Unsafe<TelemetrySample | null>(t.Union([t.Object({ t: t.Number() }), t.Null()])),
 });
 export type Health = Static<typeof Health>;
 

@@ -1,5 +1,5 @@
-// The agent's control API (Elysia): health, roles, live figures, Prometheus metrics and the status page.
-import { Elysia } from "elysia";
+// The agent's control API (Elysia): health, roles, live figures, telemetry, Prometheus metrics and the status page.
+import { Elysia, t } from "elysia";
 import { staticPlugin } from "@elysiajs/static";
 import { arch, cpus, freemem, hostname, totalmem } from "node:os";
 import { checkRequest, type AuthMode, type GateRules } from "../auth";
@@ -11,6 +11,7 @@ import { createMetricsExporter } from "./prometheus";
 import type { Supervisor } from "./supervisor";
 import { StartRoleRequest, type Health } from "../wire";
 import { WEB_DIR } from "../native/web-assets";
+import { TelemetrySampler } from "../telemetry";
 
 /** What the control API needs from its agent. */
 export interface ControlSettings {
@@ -21,6 +22,8 @@ export interface ControlSettings {
   /** How the API is guarded (agent/auth.ts `chooseAuthMode`); default `token` with a token, else `loopback`. */
   mode?: AuthMode;
   supervisor: Supervisor;
+  /** The box's telemetry; default a sampler of this machine started with the app. */
+  telemetry?: TelemetrySampler;
 }
 
 
@@ -68,6 +71,7 @@ export async function createControlApp(settings: ControlSettings) {
   const gate = toGateRules(settings.token, mode);
   const startedAt = Date.now();
   readEventLoopLag(); // starts the watcher, so the first health call has a second of samples
+  const telemetry = settings.telemetry ?? new TelemetrySampler().start();
   const metrics = createMetricsExporter(settings.agent, () => supervisor.list());
   const health = (): Health => ({
     agent: settings.agent,
@@ -80,10 +84,12 @@ export async function createControlApp(settings: ControlSettings) {
     roles: supervisor.list().length,
     auth: mode,
     event_loop_lag_ms: readEventLoopLag(),
+    telemetry: telemetry.latest(),
   });
   return answerErrorsAsJson(new Elysia({ normalize: false }))
     .onRequest(({ request }) => checkRequest(request, gate))
     .get("/v1/health", health)
+    .get("/v1/telemetry", ({ query }) => ({ samples: telemetry.since(query.since ?? 0) }), { query: t.Object({ since: t.Optional(t.Numeric({ minimum: 0 })) }) })
     .get("/v1/roles", () => supervisor.list())
     .post(
       "/v1/roles",
