@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { toSpeedupColumns, type Scaling } from "./scaling";
 import { roundSummary, roundTo, summarizeRuns, type Summary } from "./stats";
 import type { ThresholdOutcome } from "./thresholds";
+import type { Verdict } from "./verdict";
 
 /** One repeat of one scenario: rates per second, counts of images, times in the unit of their name. */
 export interface RunResult {
@@ -38,6 +39,10 @@ export interface RunResult {
   error?: string;
   /** Throughput over time at the receivers, summed, in 1 s buckets; `t` in seconds since the senders started. */
   series?: { t: number[]; images_per_s: number[]; mbit_per_s: number[] };
+  /** What limited the run (controller/verdict.ts). */
+  verdict?: Verdict;
+  /** Per agent: its box's telemetry over the run, summarized. */
+  telemetry?: Record<string, { host: string; cores: number; cpu_total_pct: number | null; process_cpu_cores: number | null; temp_c_max: number | null; freq_mhz_min: number | null; throttled: string[] }>;
 }
 
 /** The runs whose figures count: those not marked failed. */
@@ -65,6 +70,8 @@ export interface ScenarioResult {
   summary: Record<string, Summary>;
   /** The scenario's thresholds judged on `summary`, when it has any. */
   thresholds?: ThresholdOutcome[];
+  /** What limited this point: the bottleneck most of its runs name (controller/verdict.ts). */
+  verdict?: Verdict;
 }
 
 /** The whole of results.json (see the end of CONTRACT.md). */
@@ -116,7 +123,8 @@ export async function writeResults(dir: string, results: Results): Promise<{ jso
 
 /**
  * Formats results as CSV (RFC 4180: CRLF line ends, fields with `,` `"` CR or LF quoted,
- * quotes doubled): scenario, description, `param.<name>`..., repeat, then the flat figures,
+ * quotes doubled): scenario, description, `param.<name>`..., repeat, status, the run's
+ * verdict (what limited it), then the flat figures,
  * then for scenarios with scaling the original's table of their point as `table.<name>`
  * (workers, avg_send_s, avg_process_s, avg_receive_s, speedup with its interval, efficiency).
  */
@@ -124,7 +132,7 @@ export function formatCsv(results: Results): string {
   const params = collectKeys(results.scenarios.map((scenario) => scenario.params));
   const figures = collectKeys(results.scenarios.flatMap((scenario) => scenario.runs.map(toFlatFigures)));
   const table = collectKeys(results.scenarios.map(toSpeedupColumns));
-  const header = ["scenario", "description", "point", "medium", ...params.map((name) => `param.${name}`), "repeat", "status", ...figures, ...table];
+  const header = ["scenario", "description", "point", "medium", ...params.map((name) => `param.${name}`), "repeat", "status", "verdict", ...figures, ...table];
   const rows = results.scenarios.flatMap((scenario) =>
     scenario.runs.map((run) => {
       const flat = toFlatFigures(run);
@@ -137,6 +145,7 @@ export function formatCsv(results: Results): string {
         ...params.map((name) => toCsvText(scenario.params[name])),
         String(run.repeat),
         run.status ?? "ok",
+        run.verdict?.text ?? "",
         ...figures.map((name) => (name in flat ? String(roundTo(flat[name]!)) : "")),
         ...table.map((name) => (name in speedup ? String(roundTo(speedup[name]!, 4)) : "")),
       ];
@@ -151,7 +160,7 @@ export function formatCsv(results: Results): string {
  * Plain text, no colour codes; `-` where a scenario has no runs.
  */
 export function formatTable(results: Results): string {
-  const header = ["scenario", "images/s", "Mbit/s", "sent", "saved", "lost", "p50 ms", "p99 ms", "n"];
+  const header = ["scenario", "images/s", "Mbit/s", "sent", "saved", "lost", "p50 ms", "p99 ms", "n", "limited by"];
   const rows = results.scenarios.map((scenario) => {
     const okRuns = selectOkRuns(scenario.runs);
     const summary = { ...(okRuns.length > 0 ? summarizeRunResults(okRuns) : {}), ...scenario.summary };
@@ -166,11 +175,12 @@ export function formatTable(results: Results): string {
       formatMean(summary.latency_p50_ms),
       formatMean(summary.latency_p99_ms),
       String(n),
+      scenario.verdict ? (scenario.verdict.bottleneck ? scenario.verdict.text : "nothing near its limit") : "-",
     ];
   });
   const widths = header.map((_, column) => Math.max(...[header, ...rows].map((row) => row[column]!.length)));
   const align = (row: string[]) =>
-    row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join("  ");
+    row.map((cell, column) => (column === 0 || column === row.length - 1 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join("  ");
   const rule = widths.map((width) => "-".repeat(width)).join("  ");
   return [align(header), rule, ...rows.map(align)].join("\n");
 }

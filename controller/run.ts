@@ -9,6 +9,7 @@ import { isStreamPoint, runStreamOnce } from "./_stream-run";
 import type { RolePlan, Scenario } from "./scenarios";
 import type { SweepPoint } from "./sweep";
 import { measureBatch, measureWindow, type Started } from "./window";
+import { judgePoint, judgeRun, type AgentTelemetry, type Verdict } from "./verdict";
 
 /** How a run is carried out. */
 export interface RunSettings {
@@ -111,9 +112,14 @@ async function runOnce(scenario: Scenario, point: SweepPoint, repeat: number, cl
     for (const plan of plansOf("sender"))
       senders.push(...(await startAll(clients, plan, (agent) => ({ target: toSenderTargets(plan, agent, targets), ...plan.options, duration: `${runMs}ms` }), started)));
     await waitForEnded(senders, runMs);
-    for (const entry of [...started].reverse()) entry.info = await entry.client.stopRole(entry.info.id);
+    for (const entry of [...started].reverse()) {
+      entry.info = await entry.client.stopRole(entry.info.id);
+      entry.stoppedAt = Date.now();
+    }
+    const roles = [...started];
     started.length = 0;
-    return { repeat, status: "ok", ...(batch ? measureBatch(senders, sinks) : measureWindow(senders, sinks, scenario.warmupMs, scenario.durationMs)) };
+    const figures = batch ? measureBatch(senders, sinks) : measureWindow(senders, sinks, scenario.warmupMs, scenario.durationMs);
+    return { repeat, status: "ok", ...figures, ...(await judge(roles)) };
   } catch (error) {
     return toFailedRun(repeat, error);
   } finally {
@@ -122,10 +128,68 @@ async function runOnce(scenario: Scenario, point: SweepPoint, repeat: number, cl
   }
 }
 
+/**
+ * The telemetry of each agent that ran a role, over the run (from its first role's start to
+ * its last stop, on its own clock: shifted by its `started_at` against the controller's
+ * start time); an agent whose telemetry cannot be read is left out.
+ */
+async function readTelemetry(roles: Started[]): Promise<AgentTelemetry[]> {
+  const byAgent = Map.groupBy(roles, (entry) => entry.client);
+  const read = [...byAgent].map(async ([client, entries]): Promise<AgentTelemetry | null> => {
+    const offset = Date.parse(entries[0]!.info.started_at) - entries[0]!.startedAt;
+    const from = Math.min(...entries.map((entry) => entry.startedAt)) + offset;
+    const to = Math.max(...entries.map((entry) => entry.stoppedAt ?? Date.now())) + offset;
+    try {
+      const [health, samples] = await Promise.all([client.health(), client.telemetry(from)]);
+      return { agent: client.name, host: health.host, cores: health.cpus, samples: samples.filter((sample) => sample.t <= to + 1000) };
+    } catch {
+      return null;
+    }
+  });
+  return (await Promise.all(read)).filter((entry): entry is AgentTelemetry => entry !== null);
+}
+
+/** How long a role worked (ms): its own `elapsed_s` where it reports one (a sender ends by itself before the controller stops it), else from its start to its stop. */
+function toLifeMs(entry: Started): number {
+  const elapsed = (entry.info.stats as { elapsed_s?: number }).elapsed_s;
+  return typeof elapsed === "number" ? elapsed * 1000 : (entry.stoppedAt ?? Date.now()) - entry.startedAt;
+}
+
+/** The run's verdict and each agent's telemetry summary: mean CPU (box and agent process), hottest temperature, slowest clock, throttling flags that held. */
+async function judge(roles: Started[]): Promise<Pick<RunResult, "verdict" | "telemetry">> {
+  const telemetry = await readTelemetry(roles);
+  const verdict = judgeRun(
+    roles.map((entry) => ({ agent: entry.client.name, info: entry.info, lifeMs: toLifeMs(entry) })),
+    telemetry,
+  );
+  return { verdict, telemetry: Object.fromEntries(telemetry.map((agent) => [agent.agent, summarizeTelemetry(agent)])) };
+}
+
+/** One agent's telemetry over a run, summarized for results.json (null where no sample had the figure). */
+function summarizeTelemetry({ host, cores, samples }: AgentTelemetry): NonNullable<RunResult["telemetry"]>[string] {
+  const numbers = (read: (sample: (typeof samples)[number]) => number | null | undefined) => samples.slice(1).map(read).filter((value): value is number => typeof value === "number");
+  const meanOf = (values: number[]) => (values.length ? Math.round((values.reduce((a, b) => a + b, 0) / values.length) * 100) / 100 : null);
+  const flags = new Set(samples.flatMap((sample) => Object.entries(sample.throttled ?? {}).filter(([name, value]) => value === true && !name.endsWith("_occurred")).map(([name]) => name)));
+  return {
+    host,
+    cores,
+    cpu_total_pct: meanOf(numbers((sample) => sample.cpu_total_pct)),
+    process_cpu_cores: meanOf(numbers((sample) => sample.process.cpu_cores)),
+    temp_c_max: numbers((sample) => sample.temp_c).reduce<number | null>((max, value) => (max === null || value > max ? value : max), null),
+    freq_mhz_min: numbers((sample) => sample.freq_mhz).reduce<number | null>((min, value) => (min === null || value < min ? value : min), null),
+    throttled: [...flags],
+  };
+}
+
 /** A plan as the results' params show it: agents, options, targets, impairment (with the agents it hits). */
 function toParams(plan: RolePlan): Record<string, unknown> {
   const impair = plan.impair ? { impair: { ...plan.impair, ...(plan.impairAgents ? { agents: plan.impairAgents } : {}) } } : {};
   return { agents: plan.agents, ...plan.options, ...(plan.targets ? { targets: plan.targets } : {}), ...impair };
+}
+
+function verdictOf(runs: RunResult[]): { verdict?: Verdict } {
+  const verdict = judgePoint(runs.flatMap((run) => (run.verdict ? [run.verdict] : [])));
+  return verdict ? { verdict } : {};
 }
 
 /**
@@ -153,6 +217,7 @@ export async function runScenario(scenario: Scenario, clients: Map<string, Contr
       params: { ...point.params, ...fixed, duration_s: scenario.durationMs / 1000, warmup_s: scenario.warmupMs / 1000 },
       runs,
       summary: okRuns.length > 0 ? summarizeRunResults(okRuns) : {},
+      ...verdictOf(okRuns),
     });
   }
   return results;

@@ -9,6 +9,8 @@ export interface Started {
   client: ControlClient;
   info: RoleInfo;
   startedAt: number;
+  /** When the controller had it stopped (ms, its clock); unset while it runs. */
+  stoppedAt?: number;
   /** A sender's target URLs as the controller resolved them (paired or spread). */
   targets?: string[];
 }

@@ -12,8 +12,10 @@ function readCpuMicros(): number {
  * to end on one timeline shared by every caller, as the work of a slower CPU would be:
  * concurrent units queue behind each other's idle instead of idling side by side, so the
  * throughput of CPU-bound work drops by the factor and not only its latency.
- * CPU time is read process-wide; overlapping units each charge only the CPU time no
- * earlier unit charged, so no CPU time is idled for twice.
+ * CPU time is read process-wide, and a unit charges all of it since the last charge: the
+ * work a unit started that goes on after it (a sender's POSTs completing while the next
+ * frame is prepared or while the board idles) is charged to the next unit instead of
+ * escaping the emulation, and overlapping units never charge the same CPU time twice.
  */
 export class CpuThrottle {
   private readonly idlePerMs: number;
@@ -36,14 +38,13 @@ export class CpuThrottle {
     if (wait > 0) await Bun.sleep(wait);
   }
 
-  /** Runs `work`, then idles for the process CPU time it used (also when it throws). */
+  /** Runs `work`, then idles for the process CPU time used since the last charge (also when it throws). */
   async runUnit<T>(work: () => T | Promise<T>): Promise<T> {
-    const startedAt = readCpuMicros();
     try {
       return await work();
     } finally {
       const now = readCpuMicros();
-      const usedMs = (now - Math.max(startedAt, this.chargedUpTo)) / 1000;
+      const usedMs = (now - this.chargedUpTo) / 1000;
       this.chargedUpTo = Math.max(this.chargedUpTo, now);
       await this.afterWork(usedMs);
     }

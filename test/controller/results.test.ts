@@ -101,19 +101,19 @@ describe("writeResults", () => {
       expect(text.endsWith("\r\n")).toBe(true);
       const lines = text.split("\r\n").slice(0, -1);
       expect(lines).toEqual([
-        "scenario,description,point,medium,param.senders,param.receivers,param.topics,repeat,status,images_per_s,mbit_per_s,sent,saved,lost,failed,duration_s,latency_p50_ms,latency_p99_ms",
-        'case1-1to1,"one sender, one receiver, ""plain""",,,1,1,,1,ok,800,400,8124,8124,0,0,10,3.25,12.5',
-        'case1-1to1,"one sender, one receiver, ""plain""",,,1,1,,2,ok,810,405,8124,8124,0,0,10,3.25,12.5',
-        'case1-1to1,"one sender, one receiver, ""plain""",,,1,1,,3,ok,820,410,8124,8124,0,0,10,3.25,12.5',
-        'case4-2x2,,,,2,2,"[""a"",""b""]",1,ok,1500.5,750.25,8124,8124,0,0,10,3.25,12.5',
-        'case4-2x2,,,,2,2,"[""a"",""b""]",2,ok,1510.5,755.25,8124,8124,0,0,10,3.25,12.5',
+        "scenario,description,point,medium,param.senders,param.receivers,param.topics,repeat,status,verdict,images_per_s,mbit_per_s,sent,saved,lost,failed,duration_s,latency_p50_ms,latency_p99_ms",
+        'case1-1to1,"one sender, one receiver, ""plain""",,,1,1,,1,ok,,800,400,8124,8124,0,0,10,3.25,12.5',
+        'case1-1to1,"one sender, one receiver, ""plain""",,,1,1,,2,ok,,810,405,8124,8124,0,0,10,3.25,12.5',
+        'case1-1to1,"one sender, one receiver, ""plain""",,,1,1,,3,ok,,820,410,8124,8124,0,0,10,3.25,12.5',
+        'case4-2x2,,,,2,2,"[""a"",""b""]",1,ok,,1500.5,750.25,8124,8124,0,0,10,3.25,12.5',
+        'case4-2x2,,,,2,2,"[""a"",""b""]",2,ok,,1510.5,755.25,8124,8124,0,0,10,3.25,12.5',
       ]);
     });
   });
 
   test("a field with a line break is quoted whole", () => {
     const results: Results = { ...makeResults(), scenarios: [{ name: "s", description: "two\nlines", params: {}, runs: [makeRun(1, 1)], summary: {} }] };
-    expect(formatCsv(results).split("\r\n")[1]).toStartWith('s,"two\nlines",,,1,ok,');
+    expect(formatCsv(results).split("\r\n")[1]).toStartWith('s,"two\nlines",,,1,ok,,');
   });
 });
 
@@ -132,13 +132,22 @@ describe("formatTable", () => {
     const images = summarize([800, 810, 820]);
     const mbit = summarize([400, 405, 410]);
     const row = formatTable(makeResults()).split("\n")[2]!.trim().split(/\s{2,}/);
-    expect(row).toEqual(["case1-1to1", `810.00 ± ${(images.ci95[1] - 810).toFixed(2)}`, `405.00 ± ${(mbit.ci95[1] - 405).toFixed(2)}`, "8124", "8124", "0", "3.25", "12.50", "3"]);
+    expect(row).toEqual(["case1-1to1", `810.00 ± ${(images.ci95[1] - 810).toFixed(2)}`, `405.00 ± ${(mbit.ci95[1] - 405).toFixed(2)}`, "8124", "8124", "0", "3.25", "12.50", "3", "-"]);
+  });
+
+  test("the last column says what limited each point: its verdict, or that nothing was near its limit", () => {
+    const [first, second] = makeResults().scenarios;
+    const limited = { ...first!, verdict: { bottleneck: "link pi1", text: "link pi1 19 of 20 Mbit/s", loads: [] } };
+    const idle = { ...second!, verdict: { bottleneck: null, text: "no resource near its limit (highest: ...)", loads: [] } };
+    const lines = formatTable({ ...makeResults(), scenarios: [limited, idle] }).split("\n");
+    expect([lines[0]!.trimEnd().endsWith("limited by"), lines[2]!.trimEnd().endsWith("link pi1 19 of 20 Mbit/s"), lines[3]!.trimEnd().endsWith("nothing near its limit")]).toEqual([true, true, true]);
+    expect(new Set(lines.map((line) => line.length)).size).toBe(1);
   });
 
   test("a scenario without runs shows dashes, still aligned", () => {
     const results: Results = { ...makeResults(), scenarios: [...makeResults().scenarios, { name: "failed-case", params: {}, runs: [], summary: {} }] };
     const lines = formatTable(results).split("\n");
-    expect(lines[4]!.trim().split(/\s+/)).toEqual(["failed-case", "-", "-", "-", "-", "-", "-", "-", "0"]);
+    expect(lines[4]!.trim().split(/\s+/)).toEqual(["failed-case", "-", "-", "-", "-", "-", "-", "-", "0", "-"]);
     expect(new Set(lines.map((line) => line.length)).size).toBe(1);
   });
 });
