@@ -21,6 +21,8 @@ export interface ControlSettings {
   /** How the API is guarded (agent/auth.ts `chooseAuthMode`); default `token` with a token, else `loopback`. */
   mode?: AuthMode;
   supervisor: Supervisor;
+  /** Where /metrics reads the board's temperature and throttling (default `/sys`; tests point it at a fixture). */
+  sysRoot?: string;
 }
 
 
@@ -68,7 +70,7 @@ export async function createControlApp(settings: ControlSettings) {
   const gate = toGateRules(settings.token, mode);
   const startedAt = Date.now();
   readEventLoopLag(); // starts the watcher, so the first health call has a second of samples
-  const metrics = createMetricsExporter(settings.agent, () => supervisor.list());
+  const metrics = createMetricsExporter({ agent: settings.agent, version: settings.version, listRoles: () => supervisor.list(), durations: supervisor.durations, sysRoot: settings.sysRoot });
   const health = (): Health => ({
     agent: settings.agent,
     version: settings.version,

@@ -1,0 +1,58 @@
+// A fleet of every role on one in-process agent under load, for the /metrics tests: receiver fed by a sender, manager with workers, streamer with viewers.
+import { expect } from "bun:test";
+import { createControlApp } from "../../agent/control/app";
+import { Supervisor } from "../../agent/control/supervisor";
+import { checkRole } from "../../agent/wire";
+import { makeTempDir, quietContext, readPhotos, waitUntil } from "../helpers";
+
+/** The running fleet: its control app, supervisor and the ids of its roles; everything stops and is removed on dispose. */
+export interface Fleet extends AsyncDisposable {
+  app: Awaited<ReturnType<typeof createControlApp>>;
+  supervisor: Supervisor;
+  ids: Record<"receiver" | "sender" | "manager" | "grayscale" | "recognition" | "streamer" | "viewers", string>;
+  /** Posts `count` invert jobs to the manager and waits for their results. */
+  postJobs(count: number, op?: string): Promise<void>;
+  /** GET /metrics of the agent. */
+  scrape(): Promise<string>;
+}
+
+/**
+ * Starts every role on one agent, `sysRoot` its fake sysfs (temperature, throttling): a sender
+ * at 50 images/s to a receiver, a manager with a grayscale and a recognition worker (one job
+ * each done), a streamer with two viewers watching. Waits until each has figures to show.
+ */
+export async function startFleet(sysRoot?: string): Promise<Fleet> {
+  const dir = makeTempDir();
+  const supervisor = new Supervisor(quietContext, { allowSourceCmd: false, allowFilesAnywhere: true, dataDir: dir.path });
+  const app = await createControlApp({ agent: "test", version: "0.0.0", supervisor, sysRoot });
+  const start = async (role: string, options: Record<string, unknown>) => (await supervisor.start(role, options, "api")).id;
+  const port = (id: string, field = "port") => (supervisor.get(id).stats as unknown as Record<string, number>)[field];
+  const receiver = await start("receiver", { port: 0, out: "images" });
+  const sender = await start("sender", { target: [`http://127.0.0.1:${port(receiver)}/upload`], source: "synthetic:64x48", topics: 2, multiply: 1, fps: 50, duration: "10m", concurrency: 2 });
+  const manager = await start("manager", { port: 0, workerPort: 0 });
+  const grayscale = await start("grayscale-worker", { manager: `127.0.0.1:${port(manager, "worker_port")}`, concurrency: 1, id: "gw1" });
+  const recognition = await start("recognition-worker", { manager: `127.0.0.1:${port(manager, "worker_port")}`, concurrency: 1, id: "rw1" });
+  await waitUntil("both workers to join", () => checkRole(supervisor.get(manager), "manager").stats.workers, (workers) => workers === 2);
+  const streamer = await start("streamer", { port: 0, source: "synthetic:64x48", fps: 10 });
+  const viewers = await start("viewers", { target: `http://127.0.0.1:${port(streamer)}/stream?quality=low`, count: 2, duration: "10m" });
+  const postJobs = async (count: number, op = "invert") => {
+    const form = new FormData();
+    for (let index = 0; index < count; index++) form.append("images", new File([readPhotos().get("chelsea-480p.jpg")!], `${index}.jpg`));
+    form.append("op", op);
+    expect((await fetch(`http://127.0.0.1:${port(manager)}/jobs?wait=1`, { method: "POST", body: form })).status).toBe(200);
+  };
+  await postJobs(2);
+  await postJobs(1, "classify");
+  await waitUntil("frames at the viewers and saves at the receiver", () => [checkRole(supervisor.get(streamer), "streamer").stats.delivered, checkRole(supervisor.get(receiver), "receiver").stats.saved], ([delivered, saved]) => delivered! > 4 && saved! > 20);
+  return {
+    app,
+    supervisor,
+    ids: { receiver, sender, manager, grayscale, recognition, streamer, viewers },
+    postJobs,
+    scrape: async () => (await app.handle(new Request("http://localhost/metrics"))).text(),
+    async [Symbol.asyncDispose]() {
+      await supervisor.stopAll();
+      dir[Symbol.dispose]();
+    },
+  };
+}
