@@ -1,11 +1,9 @@
 // promtool check metrics on the /metrics of an agent running every role under load: no lint problem, and every role's families are there.
 import { expect, test } from "bun:test";
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { DURATIONS } from "../../agent/control/prometheus";
 import { describeWith } from "../_requires";
 import { makeTempDir } from "../helpers";
-import { startFleet } from "./_fleet";
+import { startFleet, writeFakeSysfs } from "./_fleet";
 
 /** Runs `promtool check metrics` on `text` (stdin); answers its exit code and everything it printed. */
 async function checkWithPromtool(text: string): Promise<{ code: number; output: string }> {
@@ -14,19 +12,11 @@ async function checkWithPromtool(text: string): Promise<{ code: number; output: 
   return { code, output: stdout + stderr };
 }
 
-/** A fake sysfs with a Pi's thermal zone (48.3 °C) and firmware throttling word (0x50005: under-voltage and throttled now). */
-export function writeFakeSysfs(root: string): void {
-  mkdirSync(join(root, "class/thermal/thermal_zone0"), { recursive: true });
-  writeFileSync(join(root, "class/thermal/thermal_zone0/temp"), "48312\n");
-  mkdirSync(join(root, "devices/platform/soc/soc:firmware"), { recursive: true });
-  writeFileSync(join(root, "devices/platform/soc/soc:firmware/get_throttled"), "0x50005\n");
-}
-
 describeWith("promtool")("the exposition of every role", () => {
   test("promtool check metrics prints nothing, and each role's counters, gauges and histograms are there with its labels", async () => {
     using sys = makeTempDir();
     writeFakeSysfs(sys.path);
-    await using fleet = await startFleet(sys.path);
+    await using fleet = await startFleet({ sysRoot: sys.path });
     const text = await fleet.scrape();
     const lint = await checkWithPromtool(text);
     const types = new Map([...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((match) => [match[1]!, match[2]!]));
