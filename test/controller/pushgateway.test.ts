@@ -3,7 +3,7 @@ import { expect, test } from "bun:test";
 import { join } from "node:path";
 import { describeWith } from "../_requires";
 import { makeTempDir, runController, writeOneToOneScenario } from "../helpers";
-import { pickFreePort, startPushgateway } from "../prometheus/_servers";
+import { pickFreePort, startPushgateway } from "../prometheus/servers";
 import type { Results } from "../../controller/results";
 import { roundTo } from "../../controller/stats";
 

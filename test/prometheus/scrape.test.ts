@@ -7,7 +7,7 @@ import { checkRole } from "../../agent/wire";
 import { describeWith } from "../_requires";
 import { makeTempDir, REPO, waitUntil } from "../helpers";
 import { startFleet, writeFakeSysfs } from "./_fleet";
-import { queryPrometheus, startPrometheus, type PromSample } from "./_servers";
+import { queryPrometheus, startPrometheus, type PromSample } from "./servers";
 
 const TOKEN = "scrape-test-token";
 const SAVE_BUCKETS = DURATIONS.receiver_save.buckets;
