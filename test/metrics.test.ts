@@ -123,6 +123,23 @@ test("sender, manager and streamer figures are exported too, each equal to a cou
   }).toEqual({ senderOk: String(saved), managerDone: "2", streamerViewers: "1" });
 });
 
+test("a stopped role's series leave /metrics: counters, gauges, info and histograms alike", async () => {
+  using dir = makeTempDir();
+  const supervisor = new Supervisor(quietContext, { allowSourceCmd: false, dataDir: dir.path });
+  const app = await createControlApp({ agent: "test", version: "0.0.0", supervisor });
+  await using _stop = { [Symbol.asyncDispose]: async () => void (await supervisor.stopAll()) };
+  const scrape = async () => (await app.handle(new Request("http://localhost/metrics"))).text();
+  const receiver = await supervisor.start("receiver", { port: 0, out: "images" }, "api");
+  const photo = readPhotos().get("coffee-480p.jpg")!;
+  await fetch(`http://127.0.0.1:${receiver.stats.port}/upload`, { method: "POST", body: photo, headers: { "content-type": "image/jpeg", "x-sent-at": String(Date.now()) } });
+  await waitUntil("1 image saved", () => checkRole(supervisor.get(receiver.id), "receiver").stats.saved, (saved) => saved === 1);
+  const seriesOf = (text: string) => text.split("\n").filter((line) => line.includes(`id="${receiver.id}"`)).map((line) => line.split("{")[0]);
+  const before = seriesOf(await scrape());
+  await supervisor.stop(receiver.id);
+  const after = seriesOf(await scrape());
+  expect({ before: ["framefleet_role_info", "framefleet_receiver_images_saved_total", "framefleet_receiver_save_latency_seconds_count"].filter((name) => before.includes(name)).length, after }).toEqual({ before: 3, after: [] });
+});
+
 test("rate_5s counts the last 5 complete seconds only: the current second and older ones are left out", () => {
   const series = new RateSeries();
   const second = (s: number, ms = 0) => s * 1000 + ms;
