@@ -4,7 +4,7 @@ import { Counter, Gauge, Registry } from "prom-client";
 import type { RoleInfo } from "../../wire";
 import type { DurationHistograms } from "./durations";
 import { FAMILIES, RESTARTS, type Family, type Sample } from "./_families";
-import { readTelemetry, THROTTLE_FLAGS } from "./_telemetry";
+import { readTelemetry, THROTTLE_FLAGS, type Telemetry } from "./_telemetry";
 
 /** Renders the exposition text; `contentType` is the header to answer it with. */
 export interface MetricsExporter {
@@ -39,8 +39,8 @@ function registerFamily(registry: Registry, family: Family, roles: Set<string>, 
   else new Gauge({ name: family.name, help: family.help, labelNames, registers: [registry], collect() { this.reset(); fill((labels, value) => this.set(labels, value)); } });
 }
 
-/** Registers the agent's own gauges: info, role count, role info, CPU, memory, temperature, throttling. */
-function registerAgent(registry: Registry, source: ExporterSource): void {
+/** Registers the agent's own gauges: info, role count, role info, CPU, memory, temperature, throttling (`telemetry()` read once per scrape). */
+function registerAgent(registry: Registry, source: ExporterSource, telemetry: () => Telemetry): void {
   const { agent } = source;
   const registers = [registry];
   new Gauge({ name: "framefleet_agent_info", help: "Always 1; the agent's version, CPU architecture and host name as labels", labelNames: ["agent", "version", "arch", "host"], registers }).set(
@@ -58,7 +58,6 @@ function registerAgent(registry: Registry, source: ExporterSource): void {
       for (const info of source.listRoles()) this.set({ agent, role: info.role, id: info.id, port: "port" in info.stats ? String(info.stats.port) : "" }, 1);
     },
   });
-  const telemetry = () => readTelemetry(source.sysRoot ?? "/sys");
   new Counter({ name: "framefleet_agent_cpu_seconds_total", help: "CPU time of the agent process, user plus system (seconds)", labelNames: ["agent"], registers, collect() { this.reset(); this.inc({ agent }, telemetry().cpuSeconds); } });
   new Gauge({ name: "framefleet_agent_resident_memory_bytes", help: "Resident memory of the agent process (bytes)", labelNames: ["agent"], registers, collect() { this.set({ agent }, telemetry().residentBytes); } });
   new Gauge({
@@ -92,7 +91,8 @@ function registerAgent(registry: Registry, source: ExporterSource): void {
  */
 export function createMetricsExporter(source: ExporterSource): MetricsExporter {
   const registry = new Registry();
-  registerAgent(registry, source);
+  let telemetry: Telemetry | undefined;
+  registerAgent(registry, source, () => (telemetry ??= readTelemetry(source.sysRoot ?? "/sys")));
   const byName = new Map<string, { family: Family; roles: Set<string> }>();
   for (const [role, families] of Object.entries(FAMILIES))
     for (const family of families as Family[]) {
@@ -104,7 +104,10 @@ export function createMetricsExporter(source: ExporterSource): MetricsExporter {
   for (const family of RESTARTS) registerFamily(registry, family, new Set(Object.keys(FAMILIES)), source);
   return {
     contentType: registry.contentType,
-    render: () => Registry.merge([registry, source.durations.registry]).metrics(),
+    render: () => {
+      telemetry = undefined;
+      return Registry.merge([registry, source.durations.registry]).metrics();
+    },
   };
 }
 
