@@ -34,7 +34,7 @@ const SENDER: Family<Of<"sender">>[] = [
   {
     name: "framefleet_sender_errors_total",
     type: "counter",
-    help: "Failed attempts by error code",
+    help: "Images given up on, by the error code of the last attempt",
     labels: ["code"],
     read: (s) => Object.entries(s.errors).map(([code, count]) => [{ code }, count]),
   },
@@ -70,7 +70,7 @@ const MANAGER: Family<Of<"manager">>[] = [
   gauge("framefleet_manager_jobs_queued", "Jobs waiting for a worker now", (s) => s.jobs_queued),
   gauge("framefleet_manager_jobs_running", "Jobs with a task at a worker now", (s) => s.jobs_running),
   counter("framefleet_manager_tasks_retried_total", "Tasks sent again (retransmissions) after a timeout, error or lost worker", (s) => s.tasks_retried),
-  counter("framefleet_manager_tasks_discarded_total", "Task results discarded (late or duplicate)", (s) => s.tasks_discarded),
+  counter("framefleet_manager_tasks_discarded_total", "Worker answers discarded: for an attempt no longer current, or a task the worker does not hold", (s) => s.tasks_discarded),
   gauge("framefleet_manager_outputs_bytes", "Bytes the kept outputs of finished jobs hold (bytes)", (s) => s.outputs_bytes),
 ];
 

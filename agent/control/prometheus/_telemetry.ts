@@ -17,10 +17,10 @@ export interface Telemetry {
   throttled?: number;
 }
 
-/** The text of `path`, or undefined when it cannot be read (not this kind of board). */
+/** The trimmed text of `path`, or undefined when it cannot be read (not this kind of board) or is empty. */
 function readText(path: string): string | undefined {
   try {
-    return readFileSync(path, "utf8").trim();
+    return readFileSync(path, "utf8").trim() || undefined;
   } catch {
     return undefined;
   }
@@ -33,7 +33,8 @@ function readText(path: string): string | undefined {
 export function readTelemetry(sysRoot: string): Telemetry {
   const cpu = process.cpuUsage();
   const milli = Number(readText(join(sysRoot, "class/thermal/thermal_zone0/temp")) ?? Number.NaN);
-  const word = Number.parseInt(readText(join(sysRoot, "devices/platform/soc/soc:firmware/get_throttled")) ?? "", 16);
+  const hex = readText(join(sysRoot, "devices/platform/soc/soc:firmware/get_throttled")) ?? "";
+  const word = /^(0x)?[0-9a-f]+$/i.test(hex) ? Number.parseInt(hex, 16) : Number.NaN;
   return {
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
     residentBytes: process.memoryUsage.rss(),

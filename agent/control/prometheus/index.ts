@@ -112,3 +112,4 @@ export function createMetricsExporter(source: ExporterSource): MetricsExporter {
 }
 
 export { DURATIONS, DurationHistograms, type DurationName, type ObserveDuration } from "./durations";
+export { readTelemetry, type Telemetry } from "./_telemetry";
