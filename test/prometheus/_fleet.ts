@@ -38,7 +38,7 @@ export async function startFleet(settings: FleetSettings = {}): Promise<Fleet> {
   const start = async (role: string, options: Record<string, unknown>) => (await supervisor.start(role, options, "api")).id;
   const port = (id: string, field = "port") => (supervisor.get(id).stats as unknown as Record<string, number>)[field];
   const receiver = await start("receiver", { port: 0, out: "images" });
-  const sender = await start("sender", { target: [`http://127.0.0.1:${port(receiver)}/upload`], source: "synthetic:64x48", topics: 2, multiply: 1, fps: 50, duration: "10m", concurrency: 2 });
+  const sender = await start("sender", { target: [`http://127.0.0.1:${port(receiver)}/upload`], source: "synthetic:64x48", topics: 2, multiply: 1, fps: 25, duration: "10m", concurrency: 2 });
   const manager = await start("manager", { port: 0, workerPort: 0 });
   const grayscale = await start("grayscale-worker", { manager: `127.0.0.1:${port(manager, "worker_port")}`, concurrency: 1, id: "gw1" });
   const recognition = await start("recognition-worker", { manager: `127.0.0.1:${port(manager, "worker_port")}`, concurrency: 1, id: "rw1" });

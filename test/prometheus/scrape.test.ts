@@ -36,7 +36,8 @@ describeWith("prometheus")("a real Prometheus scraping an agent with its bearer 
     // Jobs keep coming while Prometheus watches, so the manager's and workers' rates and quantiles have data.
     let posting = true;
     const jobs = (async () => {
-      while (posting) await fleet.postJobs(1);
+      // Paced (4 jobs/s at most), so the jobs do not starve the sender whose rate is measured.
+      while (posting) await Promise.all([fleet.postJobs(1), Bun.sleep(250)]);
     })();
     await using _jobs = { [Symbol.asyncDispose]: async () => void ((posting = false), await jobs) };
     await using prometheus = await startPrometheus(target, TOKEN);
