@@ -15,7 +15,7 @@ import { writeReport } from "./report";
 import { runScenario } from "./run";
 import { addScaling, formatScaling } from "./scaling";
 import { buildOriginalsTables, formatOriginals } from "./report-originals";
-import { readScenarios, type Scenario } from "./scenarios";
+import { overMedia, readScenarios, type Scenario } from "./scenarios";
 import { combineProgress, startRunUi } from "./ui";
 
 /** Picks the scenarios `--only` names (comma-separated). @throws FleetError UNKNOWN_SCENARIO naming the missing ones. */
@@ -48,6 +48,7 @@ const run = defineCommand({
     file: { type: "positional", description: "scenarios file", default: "scenarios.toml" },
     local: { type: "boolean", description: "start the named agents as processes on this machine" },
     only: { type: "string", description: "comma-separated scenario names" },
+    medium: { type: "string", description: "comma-separated [media] profiles: run every selected scenario on each (wifi-5ghz,ethernet-1g)" },
     repeat: { type: "string", description: "repeats per scenario (overrides the file)" },
     out: { type: "string", description: "output folder (default results/<UTC time>)" },
     "keep-images": { type: "boolean", description: "keep received images of local runs" },
@@ -60,7 +61,8 @@ const run = defineCommand({
     const repeat = readRepeat(args.repeat);
     const pushgateway = args.pushgateway === undefined ? undefined : readPushgatewayUrl(args.pushgateway);
     let pushFailures = 0;
-    const scenarios = selectScenarios(set.scenarios, args.only).map((scenario) => ({ ...scenario, repeat: repeat ?? scenario.repeat }));
+    const media = args.medium?.split(",").map((name) => name.trim()).filter(Boolean);
+    const scenarios = selectScenarios(set.scenarios, args.only).map((scenario) => ({ ...(media ? overMedia(scenario, media, set.media) : scenario), repeat: repeat ?? scenario.repeat }));
     const out = resolve(args.out ?? join("results", new Date().toISOString().replace(/[:.]/g, "-")));
     const names = [...new Set(scenarios.flatMap((scenario) => scenario.points.flatMap((point) => point.roles.flatMap((plan) => plan.agents))))];
     let local: LocalAgents | undefined;

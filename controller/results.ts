@@ -10,7 +10,10 @@ export interface RunResult {
   /** 1-based number of the repeat. */
   repeat: number;
   images_per_s: number;
+  /** Mbit/s of the images the sinks completed inside the window. */
   mbit_per_s: number;
+  /** Mbit/s of request bodies the senders put on their links inside the window (base64 JSON is ~4/3 of the image); what a link's `rate` caps. */
+  sent_mbit_per_s?: number;
   sent: number;
   saved: number;
   lost: number;

@@ -8,7 +8,7 @@ import { POLL_MS, startAll, waitForEnded } from "./_started";
 import { isStreamPoint, runStreamOnce } from "./_stream-run";
 import type { RolePlan, Scenario } from "./scenarios";
 import type { SweepPoint } from "./sweep";
-import { measureWindow, type Started } from "./window";
+import { measureBatch, measureWindow, type Started } from "./window";
 
 /** How a run is carried out. */
 export interface RunSettings {
@@ -69,10 +69,18 @@ async function waitForWorkers(managers: Started[], workers: number): Promise<voi
   }
 }
 
+/** True when every sender of the point sends a batch (`images`), so a run ends when they have, not at a duration. */
+export function isBatchPoint(point: SweepPoint): boolean {
+  const senders = point.roles.filter((plan) => plan.role === "sender");
+  return senders.length > 0 && senders.every((plan) => Number(plan.options.images) > 0);
+}
+
 /**
  * One repeat at one point, started in stages and stopped in reverse: sinks (receivers on
  * `/upload`, managers on `/jobs?wait=1`) on free ports, then workers dialling the first
- * manager, then senders aimed at every sink (or, paired, at their own) for warm-up + duration.
+ * manager, then senders aimed at every sink (or, paired, at their own) for warm-up +
+ * duration; or, for a batch (`isBatchPoint`), until every sender has sent its images
+ * (duration then bounds how long a batch may take).
  */
 async function runOnce(scenario: Scenario, point: SweepPoint, repeat: number, clients: Map<string, ControlClient>, settings: RunSettings): Promise<RunResult> {
   if (isStreamPoint(point)) return runStreamOnce(scenario, point, repeat, clients).catch((error) => toFailedRun(repeat, error));
@@ -99,12 +107,13 @@ async function runOnce(scenario: Scenario, point: SweepPoint, repeat: number, cl
     }
     await waitForWorkers(managers, workers);
     const senders: Started[] = [];
+    const batch = isBatchPoint(point);
     for (const plan of plansOf("sender"))
       senders.push(...(await startAll(clients, plan, (agent) => ({ target: toSenderTargets(plan, agent, targets), ...plan.options, duration: `${runMs}ms` }), started)));
     await waitForEnded(senders, runMs);
     for (const entry of [...started].reverse()) entry.info = await entry.client.stopRole(entry.info.id);
     started.length = 0;
-    return { repeat, status: "ok", ...measureWindow(senders, sinks, scenario.warmupMs, scenario.durationMs) };
+    return { repeat, status: "ok", ...(batch ? measureBatch(senders, sinks) : measureWindow(senders, sinks, scenario.warmupMs, scenario.durationMs)) };
   } catch (error) {
     return toFailedRun(repeat, error);
   } finally {
@@ -139,8 +148,8 @@ export async function runScenario(scenario: Scenario, clients: Map<string, Contr
       description: scenario.description,
       point: point.label,
       swept: scenario.swept,
-      ...(scenario.medium ? { medium: scenario.medium } : {}),
-      emulated: point.roles.some((plan) => plan.impair !== undefined && Object.keys(plan.impair).length > 0),
+      ...(point.medium ? { medium: point.medium } : {}),
+      emulated: point.roles.some((plan) => Object.keys({ ...plan.link, ...plan.impair }).length > 0),
       params: { ...point.params, ...fixed, duration_s: scenario.durationMs / 1000, warmup_s: scenario.warmupMs / 1000 },
       runs,
       summary: okRuns.length > 0 ? summarizeRunResults(okRuns) : {},

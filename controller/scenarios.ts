@@ -7,7 +7,8 @@ import { checkOptions } from "../agent/control/options";
 import { findRole, roles } from "../agent/roles";
 import { parseDuration } from "../agent/units";
 import { Impairment } from "../agent/wire";
-import { expandSweep, type SweepPoint } from "./sweep";
+import { parseRate } from "../agent/impair/rate";
+import { expandSweep, MEDIUM_KEY, type SweepPoint } from "./sweep";
 import { parseThresholds, type Threshold } from "./thresholds";
 
 const NAME = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$";
@@ -19,6 +20,14 @@ const NAME = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$";
 const RoleImpairment = t.Composite([Impairment, t.Object({ agents: t.Optional(t.Array(t.String({ pattern: NAME }), { minItems: 1 })) })], {
   additionalProperties: false,
 });
+
+/**
+ * A `[media]` profile: the link a medium gives each agent, applied as Framefleet's own
+ * impairment of what the agent sends (`rate` token bucket, `delay` ± `jitter`, `loss` of
+ * whole requests). Example: `wifi-5ghz = { rate = "100Mbit", delay = "3ms", jitter = "2ms" }`.
+ */
+const MediumProfile = t.Pick(Impairment, ["rate", "delay", "jitter", "loss"], { additionalProperties: false });
+export type MediumProfile = Static<typeof MediumProfile>;
 
 /** Where a sender role sends: `all` spreads every sender over every sink in turn, `paired` sends sender i to sink i only. */
 const Targets = t.Union([t.Literal("all"), t.Literal("paired")]);
@@ -56,6 +65,8 @@ const ScenarioFile = t.Object(
     warmup: t.Optional(t.String()),
     repeat: t.Optional(t.Integer({ minimum: 1, maximum: 1000 })),
     medium: t.Optional(t.String({ minLength: 1, maxLength: 64 })),
+    /** Named link profiles (`[media]`): a `medium` naming one shapes every agent's link with it. */
+    media: t.Optional(t.Record(t.String({ pattern: NAME }), MediumProfile)),
     /** Thresholds every scenario is judged by (a scenario's own table adds to them and wins on the same key). */
     thresholds: t.Optional(t.Record(t.String(), t.Unknown())),
     agents: t.Record(t.String({ pattern: NAME }), t.String({ pattern: "^https?://" })),
@@ -75,20 +86,27 @@ export interface RolePlan {
   impairAgents?: string[];
   /** Senders only: `all` (default) or `paired` (sender i to the i-th sink of the scenario). */
   targets?: Targets;
+  /** The point's medium profile (`[media]`), on every agent of the plan beneath its own impairment. */
+  link?: MediumProfile;
 }
 
 /** Impairment fields that emulate the board rather than a fault: they apply to every agent of a plan, named in `impair.agents` or not. */
 const BOARD_FIELDS = ["cpu"] as const;
 
 /**
- * The impairment one agent of a plan runs with: the whole of `plan.impair` when the plan
- * names no `impairAgents` or names this agent; otherwise only its board fields (`cpu`, the
- * emulated Pi-class CPU, so a baseline keeps the same CPU setting), or none.
+ * The impairment one agent of a plan runs with: the plan's medium (`link`), beneath the whole
+ * of `plan.impair` when the plan names no `impairAgents` or names this agent; otherwise
+ * beneath only its board fields (`cpu`, the emulated Pi-class CPU, so a baseline keeps the
+ * same CPU setting); undefined when nothing is left.
  */
 export function toAgentImpairment(plan: RolePlan, agent: string): Impairment | undefined {
-  if (!plan.impair || !plan.impairAgents || plan.impairAgents.includes(agent)) return plan.impair;
-  const board = Object.fromEntries(BOARD_FIELDS.filter((field) => plan.impair![field] !== undefined).map((field) => [field, plan.impair![field]]));
-  return Object.keys(board).length > 0 ? board : undefined;
+  const own = !plan.impair || !plan.impairAgents || plan.impairAgents.includes(agent) ? plan.impair : pickBoardFields(plan.impair);
+  const merged = { ...plan.link, ...own };
+  return Object.keys(merged).length > 0 ? merged : undefined;
+}
+
+function pickBoardFields(impair: Impairment): Impairment {
+  return Object.fromEntries(BOARD_FIELDS.filter((field) => impair[field] !== undefined).map((field) => [field, impair[field]]));
 }
 
 /** A scenario ready to run: defaults applied, durations in ms, its sweep expanded into points. */
@@ -100,7 +118,7 @@ export interface Scenario {
   /** Time at the start of each run that is excluded from the figures. */
   warmupMs: number;
   repeat: number;
-  /** A free-form label of the network medium (`wifi-5ghz`, `ethernet`), carried into the results. */
+  /** The scenario's medium: a `[media]` profile's name (its points run on it unless they sweep `medium`), or a free label (`ethernet`) carried into the results. */
   medium?: string;
   /** The sweep keys in file order (empty without a sweep). */
   swept: string[];
@@ -113,6 +131,8 @@ export interface Scenario {
 /** The whole file: agent names to control URLs, and the scenarios in file order. */
 export interface ScenarioSet {
   agents: Record<string, string>;
+  /** The `[media]` profiles by name (empty without the table). */
+  media: Record<string, MediumProfile>;
   scenarios: Scenario[];
 }
 
@@ -186,6 +206,10 @@ function checkMeaning(file: ScenarioFile): string[] {
   check("file: duration", () => parseDuration(file.duration ?? DEFAULTS.duration, "duration"));
   problems.push(...parseThresholds(file.thresholds ?? {}).problems.map((problem) => `file: ${problem}`));
   check("file: warmup", () => parseDuration(file.warmup ?? DEFAULTS.warmup, "warmup"));
+  for (const [name, profile] of Object.entries(file.media ?? {})) {
+    for (const field of ["delay", "jitter"] as const) if (profile[field] !== undefined) check(`file: media.${name}.${field}`, () => parseDuration(profile[field]!, field));
+    if (profile.rate !== undefined) check(`file: media.${name}.rate`, () => parseRate(profile.rate!, "rate"));
+  }
   for (const scenario of file.scenario) {
     const where = `scenario ${scenario.name}`;
     if (seen.has(scenario.name)) problems.push(`${where}: the name is used twice`);
@@ -216,6 +240,9 @@ function checkMeaning(file: ScenarioFile): string[] {
         return [];
       }
     })();
+    const media = Object.keys(file.media ?? {});
+    for (const medium of new Set(points.flatMap((point) => (point.params[MEDIUM_KEY] === undefined ? [] : [String(point.params[MEDIUM_KEY])]))))
+      if (!media.includes(medium)) problems.push(`${where}: sweep: medium: "${medium}" is not a [media] profile (have ${media.join(", ") || "none"})`);
     for (const point of points) {
       problems.push(...checkTargeting(point.roles, `${where}${point.label ? ` (${point.label})` : ""}: `));
       point.roles.forEach((plan, index) => {
@@ -230,6 +257,38 @@ function checkMeaning(file: ScenarioFile): string[] {
     }
   }
   return problems;
+}
+
+/**
+ * Each point on its medium: swept (`params.medium`) or else `fallback`; when that names a
+ * `[media]` profile, every plan of the point gets it as its `link`.
+ */
+function onMedia(points: SweepPoint[], fallback: string | undefined, media: Record<string, MediumProfile>): SweepPoint[] {
+  return points.map((point) => {
+    const medium = (point.params[MEDIUM_KEY] as string | undefined) ?? fallback;
+    if (medium === undefined) return point;
+    const link = media[medium];
+    return { ...point, medium, roles: link ? point.roles.map((plan) => ({ ...plan, link })) : point.roles };
+  });
+}
+
+/**
+ * `scenario` run over each of `names` (`controller run --medium`): its points crossed with
+ * the media, `medium` first among the swept keys.
+ * @throws FleetError BAD_FLAG when a name is not a `[media]` profile or the scenario sweeps `medium` itself.
+ */
+export function overMedia(scenario: Scenario, names: string[], media: Record<string, MediumProfile>): Scenario {
+  const unknown = names.filter((name) => !(name in media));
+  if (unknown.length > 0) throw new FleetError("BAD_FLAG", `--medium ${names.join(",")}: no [media] profile ${unknown.join(", ")} (have ${Object.keys(media).join(", ") || "none"})`);
+  if (scenario.swept.includes(MEDIUM_KEY)) throw new FleetError("BAD_FLAG", `--medium: scenario ${scenario.name} sweeps medium itself`);
+  const points = names.flatMap((medium) =>
+    onMedia(
+      scenario.points.map((point) => ({ ...point, label: [`${MEDIUM_KEY}=${medium}`, point.label].filter(Boolean).join(","), params: { [MEDIUM_KEY]: medium, ...point.params } })),
+      undefined,
+      media,
+    ),
+  );
+  return { ...scenario, swept: [MEDIUM_KEY, ...scenario.swept], points };
 }
 
 /**
@@ -250,11 +309,13 @@ export function parseScenarios(text: string, source = "scenarios.toml"): Scenari
   const file = raw as ScenarioFile;
   const meaningProblems = checkMeaning(file);
   if (meaningProblems.length > 0) throw new FleetError("CONFIG_INVALID", `${source}:\n  ${meaningProblems.join("\n  ")}`, 422);
+  const media = file.media ?? {};
   return {
     agents: file.agents,
+    media,
     scenarios: file.scenario.map((scenario) => {
       const sweep = scenario.sweep ?? {};
-      const points = expandSweep(sweep, toRolePlans(scenario));
+      const points = onMedia(expandSweep(sweep, toRolePlans(scenario)), scenario.medium ?? file.medium, media);
       return {
         name: scenario.name,
         description: scenario.description,

@@ -10,6 +10,8 @@ export interface SweepPoint {
   /** The swept values under their sweep keys, e.g. `{ multiply: 200 }`. */
   params: Record<string, unknown>;
   roles: RolePlan[];
+  /** The medium this point runs on (swept as `medium`, else the scenario's), when any. */
+  medium?: string;
 }
 
 type Value = string | number | boolean | string[];
@@ -22,6 +24,9 @@ function flattenSweep(sweep: Record<string, unknown>, prefix = ""): [string, unk
       : [[`${prefix}${key}`, value] as [string, unknown]],
   );
 }
+
+/** The sweep key of the medium: a list of `[media]` profile names, applied to every plan by the scenarios reader. */
+export const MEDIUM_KEY = "medium";
 
 /**
  * What a sweep key sets in each plan: `OPTION` (every role with that option),
@@ -59,8 +64,8 @@ export function expandSweep(sweep: Record<string, unknown>, plans: RolePlan[]): 
           ? `${key}: a sweep of agents needs a non-empty list of non-empty lists of agent names`
           : `${key}: a sweep needs a non-empty list of numbers, strings or booleans`,
       );
-    if (!plans.some((plan) => toSetter(key, plan)))
-      throw new Error(`${key}: no role of this scenario has that option (use OPTION, ROLE.OPTION, impair.FIELD or ROLE.impair.FIELD)`);
+    if (key !== MEDIUM_KEY && !plans.some((plan) => toSetter(key, plan)))
+      throw new Error(`${key}: no role of this scenario has that option (use OPTION, ROLE.OPTION, impair.FIELD, ROLE.impair.FIELD, ROLE.agents or medium)`);
     return { key, values: values as Value[] };
   });
   let points: SweepPoint[] = [{ label: "", params: {}, roles: plans }];

@@ -155,7 +155,7 @@ medium = "wifi-5ghz"
       "scenario case1-1to1: sweep: multiply: a sweep needs a non-empty list of numbers, strings or booleans",
     ]);
     expect(problemsOf(`${base}  [scenario.sweep]\n  colour = [1, 2]\n`)).toEqual([
-      "scenario case1-1to1: sweep: colour: no role of this scenario has that option (use OPTION, ROLE.OPTION, impair.FIELD or ROLE.impair.FIELD)",
+      "scenario case1-1to1: sweep: colour: no role of this scenario has that option (use OPTION, ROLE.OPTION, impair.FIELD, ROLE.impair.FIELD, ROLE.agents or medium)",
     ]);
     expect(problemsOf(`${base}  [scenario.sweep]\n  sender.fps = [10, -5]\n`)).toEqual([
       "scenario case1-1to1 (sender.fps=-5): roles[1] (sender): options.fps: Expected number to be greater or equal to 0 (got -5)",

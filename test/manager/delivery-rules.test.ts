@@ -24,8 +24,13 @@ describe("delivery rules", () => {
   });
 
   test("stripes: one per unit of credit, at most 16 MiB each, one for classify", () => {
-    const image = (bytes: number) => ({ image: { data: { length: bytes } as Uint8Array, width: 1, height: 1, channels: 1 } });
-    expect([countStripes(image(1000), 0), countStripes(image(1000), 3), countStripes(image(7680 * 4320 * 3), 2), countStripes({ encoded: new Uint8Array(9) }, 5)]).toEqual([1, 3, 6, 1]);
+    const image = (bytes: number) => ({ op: "grayscale" as const, params: {}, image: { data: { length: bytes } as Uint8Array, width: 1, height: 1, channels: 1 } });
+    expect([countStripes(image(1000), 0), countStripes(image(1000), 3), countStripes(image(7680 * 4320 * 3), 2), countStripes({ op: "classify", params: {}, encoded: new Uint8Array(9) }, 5)]).toEqual([1, 3, 6, 1]);
+    // Exact (--split stripes): one per unit of credit, an 8K RGB image whole on 1 worker; more only past the frame maximum.
+    const eightK = { op: "grayscale" as const, params: {}, image: { width: 7680, height: 4320, channels: 3, data: new Uint8Array(0) } };
+    const sixteenK = { ...eightK, image: { width: 15360, height: 8640, channels: 3, data: new Uint8Array(0) } };
+    expect([1, 4, 8].map((credit) => countStripes(eightK, credit, true))).toEqual([1, 4, 8]);
+    expect([countStripes(sixteenK, 1, true), countStripes(sixteenK, 8, true)]).toEqual([3, 8]);
   });
 
   test("split: stripes only while jobs are fewer than workers; resize always whole; past a frame always striped; forced modes", () => {

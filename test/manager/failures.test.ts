@@ -91,6 +91,17 @@ describe("manager with worker processes", () => {
     void [w1, w2];
   });
 
+  test("delay hits the manager's assignment and the worker's answer alike: one job takes at least twice the delay", async () => {
+    await using fleet = await startManager({ taskTimeout: "10s" });
+    await using w1 = spawnWorker(fleet.workerAddress, "w1", ["--impair", '{"delay":"400ms"}']);
+    await until(fleet, () => fleet.stats().workers === 1);
+    const posted = performance.now();
+    await postJobs(fleet.base, 1, "1");
+    await until(fleet, () => fleet.stats().jobs_done === 1);
+    expect(performance.now() - posted).toBeGreaterThanOrEqual(800);
+    void w1;
+  });
+
   test("garbage, an oversize frame and a wrong protocol version on the worker port: each connection is closed, the manager goes on", async () => {
     await using fleet = await startManager({});
     const port = Number(fleet.workerAddress.split(":")[1]);

@@ -28,7 +28,7 @@ const options = t.Object(
     maxJobs: t.Integer({ minimum: 1, maximum: 1_000_000, default: 1000, description: "jobs kept; finished ones evicted oldest first, 503 when all are unfinished" }),
     split: t.Union([t.Literal("auto"), t.Literal("stripes"), t.Literal("file")], {
       default: "auto",
-      description: "how image jobs travel: auto (stripes while jobs are fewer than workers, else each file whole to one worker), or always stripes / always file",
+      description: "how image jobs travel: auto (stripes while jobs are fewer than workers, else each file whole to one worker), or always stripes (exactly one per unit of worker credit, as the original: N stripes for N workers) / always file",
     }),
     maxResults: t.String({ default: "2GB", description: "bytes of finished outputs kept (raw pixels: an 8K image is 99.5 MB); the oldest finished jobs are evicted past it" }),
   },
@@ -110,7 +110,7 @@ function startScheduler(opts: Options, context: RoleContext): Scheduler {
   const taskTimeoutMs = parseDuration(opts.taskTimeout, "--task-timeout");
   const maxOutputBytes = parseSize(opts.maxResults, "--max-results");
   try {
-    return new Scheduler({ hostname: context.host, port: opts.workerPort, taskTimeoutMs, maxAttempts: opts.maxAttempts, token: context.token, maxJobs: opts.maxJobs, maxOutputBytes });
+    return new Scheduler({ hostname: context.host, port: opts.workerPort, taskTimeoutMs, maxAttempts: opts.maxAttempts, token: context.token, maxJobs: opts.maxJobs, maxOutputBytes, exactStripes: opts.split === "stripes" });
   } catch (error) {
     throw new FleetError("PORT_UNAVAILABLE", `--worker-port ${opts.workerPort}: ${(error as Error).message}`, 409, { cause: error });
   }

@@ -55,8 +55,19 @@ async function perform<Task>(session: Session<Task>, connection: Connection, ass
   await reply(session, connection, answer);
 }
 
+/**
+ * Takes an assign as an impaired link delivers it (impairment hits the manager's assignments
+ * as it hits the answers, as in the original experiments): lost with probability `loss` (the
+ * manager's timer retransmits), else `accept`ed after the delay (± jitter).
+ */
+export async function arrive<Task>(session: Session<Task>, connection: Connection, assign: Assign): Promise<void> {
+  if (session.impair.drops()) return;
+  await session.impair.beforeSend();
+  if (connection.isOpen) accept(session, connection, assign);
+}
+
 /** Runs at most `credit` tasks and queues as many more; past that the manager overran its credit and hears BUSY. */
-export function accept<Task>(session: Session<Task>, connection: Connection, assign: Assign): void {
+function accept<Task>(session: Session<Task>, connection: Connection, assign: Assign): void {
   const { credit, pending } = session;
   let task: Task;
   try {

@@ -5,7 +5,7 @@ import type { ImpairmentReport } from "../../impair";
 import { perSecond } from "../../metrics";
 import { HANDSHAKE_MAX_FRAME_BYTES, answerChallenge, checkWelcome, connectTo, type Challenge, type Connection, type Message, type Welcome } from "../../protocol";
 import type { WorkerStats } from "../../wire";
-import { accept } from "./_assigns";
+import { arrive } from "./_assigns";
 import { createCpuMeter } from "./_dial";
 import { createSession, type Session, type SessionSettings, type TaskRunner } from "./_state";
 import type { RoleContext, RoleHandle } from "../types";
@@ -92,7 +92,7 @@ function welcome<Task>(session: Session<Task>, connection: Connection, message: 
 /** The handshake: challenge -> hello (with proof) -> welcome (its proof checked); assigns only after it. */
 function handle<Task>(session: Session<Task>, connection: Connection, message: Message): void {
   const { welcomed, handshake } = session;
-  if (welcomed && message.type === "assign") accept(session, connection, message);
+  if (welcomed && message.type === "assign") void arrive(session, connection, message);
   else if (message.type === "challenge" && !handshake.challenge) greet(session, connection, message);
   else if (message.type === "welcome" && handshake.hello && !welcomed) welcome(session, connection, message);
   else if (!welcomed) refuseManager(session, connection, `protocol error: got ${message.type} before the handshake was done`);

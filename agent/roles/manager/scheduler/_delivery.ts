@@ -1,6 +1,7 @@
 // The scheduler's delivery rules as pure functions: which answers are taken, when a task has run out of attempts, how many stripes a job gets.
 import type { DiscardReason } from "./_events";
-import { MAX_WHOLE_BYTES, OP_DEFINITIONS, wholeTaskBytes, type ImageOp, type JobInput } from "../../../protocol";
+import { haloFor } from "../../../imaging/stripes";
+import { DEFAULT_MAX_FRAME_BYTES, MAX_WHOLE_BYTES, OP_DEFINITIONS, wholeTaskBytes, type CheckedOp, type ImageOp, type JobInput } from "../../../protocol";
 import type { Task } from "./_tasks";
 
 /** Refusals after which a task fails anyway, so a fleet that only refuses cannot loop forever. */
@@ -36,15 +37,26 @@ export function hasRunOut(task: Task, maxAttempts: number): boolean {
   return task.attempt - task.refused >= maxAttempts || task.refused >= MAX_REFUSALS;
 }
 
+/** Bytes an assign frame holds besides its stripe's pixels (its JSON header), kept free under the frame maximum. */
+const ASSIGN_HEADER_ROOM = 64 * 1024;
+
 /**
- * Stripes for a job: one per unit of `credit` (the fleet's, for its op), more when a stripe
- * would carry over MAX_STRIPE_BYTES (frames stay far below the protocol's maximum, and a big
- * image on a small fleet is pipelined: one stripe travels while another is processed); 1 for a
- * file or classify job.
+ * Stripes for a job: one per unit of `credit` (the fleet's, for its op); 1 for a file or
+ * classify job. By default more when a stripe would carry over MAX_STRIPE_BYTES (frames stay
+ * far below the protocol's maximum, and a big image on a small fleet is pipelined: one stripe
+ * travels while another is processed). With `exact` (`--split stripes`, the original
+ * experiment's N stripes for N workers) more only where a stripe, halo rows included, would
+ * not fit in one frame (DEFAULT_MAX_FRAME_BYTES): an 8K RGB image (99.5 MB) is 1 stripe for 1 worker.
  */
-export function countStripes(job: JobInput, credit: number): number {
+export function countStripes(job: CheckedOp & JobInput, credit: number, exact = false): number {
   if (!("image" in job)) return 1;
-  return Math.max(1, credit, Math.ceil(job.image.data.length / MAX_STRIPE_BYTES));
+  const { width, height, channels, data } = job.image;
+  let count = Math.max(1, credit);
+  if (!exact) return Math.max(count, Math.ceil(data.length / MAX_STRIPE_BYTES));
+  const rowBytes = width * channels;
+  const halo = haloFor(job);
+  while (count < height && (Math.ceil(height / count) + 2 * halo) * rowBytes > DEFAULT_MAX_FRAME_BYTES - ASSIGN_HEADER_ROOM) count += 1;
+  return count;
 }
 
 /**

@@ -30,6 +30,8 @@ export interface SchedulerOptions {
   maxJobs?: number;
   /** Bytes of finished outputs kept, the oldest evicted past it; default 2 GB. */
   maxOutputBytes?: number;
+  /** Exactly one stripe per unit of the fleet's credit, as far as frames allow (`countStripes`); default false. */
+  exactStripes?: boolean;
 }
 
 const MISSED_HEARTBEATS = 3;
@@ -59,6 +61,7 @@ export class Scheduler implements AsyncDisposable {
   private readonly maxAttempts: number;
   private readonly hooks: HandshakeHooks<WorkerState>;
   private readonly heartbeatMs: number;
+  private readonly exactStripes: boolean;
   private jobSeq = 0;
   private stopped: Promise<void> | null = null;
 
@@ -67,6 +70,7 @@ export class Scheduler implements AsyncDisposable {
     this.taskTimeoutMs = options.taskTimeoutMs ?? 5000;
     this.maxAttempts = options.maxAttempts ?? 5;
     this.heartbeatMs = options.heartbeatMs ?? 1000;
+    this.exactStripes = options.exactStripes ?? false;
     this.jobs = new JobTable(options.maxJobs ?? 1000, options.maxOutputBytes ?? 2e9, (job) => this.emitter.emit({ type: "job-state", ...toJobView(job) }));
     this.hooks = {
       token: options.token,
@@ -131,7 +135,7 @@ export class Scheduler implements AsyncDisposable {
     if (this.stopped) return Promise.reject(new FleetError("SCHEDULER_STOPPED", "scheduler stopped; no new jobs", 503));
     const id = job.id ?? `job-${++this.jobSeq}`;
     const settled = Promise.withResolvers<JobOutput>();
-    const state = planJob(job, id, countStripes(job, this.creditFor(job.op)), settled);
+    const state = planJob(job, id, countStripes(job, this.creditFor(job.op), this.exactStripes), settled);
     try {
       this.jobs.add(state);
     } catch (error) {
