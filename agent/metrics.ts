@@ -15,9 +15,13 @@ export class LatencyHistogram {
   private total = 0;
   private max = 0;
 
+  /** `onRecord` also gets every sample (ms, at least 0): the role's Prometheus histogram observes here, so both count the same samples. */
+  constructor(private readonly onRecord?: (valueMs: number) => void) {}
+
   /** Records one sample in ms; negative values (clock skew) count as 0. */
   record(valueMs: number): void {
     const value = Math.max(valueMs, 0);
+    this.onRecord?.(value);
     const bucket = value <= MIN_MS ? 0 : Math.ceil(Math.log(value / MIN_MS) / LOG_GROWTH);
     this.counts.set(bucket, (this.counts.get(bucket) ?? 0) + 1);
     this.total += 1;
@@ -145,12 +149,14 @@ export class RunningMeans<Name extends string> {
   private readonly sums: Record<string, number> = {};
   private readonly counts: Record<string, number> = {};
 
-  constructor(private readonly names: readonly Name[]) {
+  /** `onAdd` also gets every sample (a role's Prometheus histogram observes there). */
+  constructor(private readonly names: readonly Name[], private readonly onAdd?: (name: Name, valueMs: number) => void) {
     for (const name of names) this.sums[name] = this.counts[name] = 0;
   }
 
   /** Adds one sample of `name` (ms). */
   add(name: Name, valueMs: number): void {
+    this.onAdd?.(name, valueMs);
     this.sums[name]! += valueMs;
     this.counts[name]! += 1;
   }

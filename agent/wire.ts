@@ -144,6 +144,8 @@ const WorkerSessionStats = t.Object({
   tasks_failed: t.Number(),
   /** Sessions after the first: redials that reached the manager. */
   reconnects: t.Number(),
+  /** Tasks the worker offers the manager to run at once. */
+  credit: t.Number(),
   in_flight: t.Number(),
   images_per_s: t.Number(),
   rate_5s: t.Number(),

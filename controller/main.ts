@@ -10,6 +10,7 @@ import { formatTable, writeResults, type Results } from "./results";
 import { formatThresholds, judgeThresholds } from "./thresholds";
 import { compareResults, formatComparison, readResults } from "./compare";
 import { createProgress } from "./progress";
+import { pushScenarioSummary, readPushgatewayUrl } from "./pushgateway";
 import { writeReport } from "./report";
 import { runScenario } from "./run";
 import { addScaling, formatScaling } from "./scaling";
@@ -52,11 +53,14 @@ const run = defineCommand({
     out: { type: "string", description: "output folder (default results/<UTC time>)" },
     "keep-images": { type: "boolean", description: "keep received images of local runs" },
     ui: { type: "string", description: "serve a live page of the run on 127.0.0.1:PORT until the run ends (0 = any free port)" },
+    pushgateway: { type: "string", description: "push each scenario's summary (mean, 95% CI) to this Prometheus Pushgateway URL when it ends" },
   },
   async run({ args }) {
     const file = resolve(args.file);
     const set = await readScenarios(file);
     const repeat = readRepeat(args.repeat);
+    const pushgateway = args.pushgateway === undefined ? undefined : readPushgatewayUrl(args.pushgateway);
+    let pushFailures = 0;
     const media = args.medium?.split(",").map((name) => name.trim()).filter(Boolean);
     const scenarios = selectScenarios(set.scenarios, args.only).map((scenario) => ({ ...(media ? overMedia(scenario, media, set.media) : scenario), repeat: repeat ?? scenario.repeat }));
     const out = resolve(args.out ?? join("results", new Date().toISOString().replace(/[:.]/g, "-")));
@@ -92,7 +96,13 @@ const run = defineCommand({
           onRun: (...run) => progress.step(...run),
         });
         progress.end();
-        results.scenarios.push(...addScaling(points));
+        const entries = addScaling(points);
+        results.scenarios.push(...entries);
+        if (pushgateway)
+          await pushScenarioSummary(pushgateway, scenario.name, entries).catch((error) => {
+            pushFailures += 1;
+            process.stderr.write(`controller: scenario ${scenario.name}: summary not pushed: ${describeError(error)}\n`);
+          });
       }
     } finally {
       await ui?.stop();
@@ -116,6 +126,10 @@ const run = defineCommand({
     if (missed.length > 0) {
       process.stderr.write(`controller: ${missed.length} threshold(s) failed (exit code ${EXIT.THRESHOLDS})\n`);
       process.exitCode = EXIT.THRESHOLDS;
+    }
+    if (pushFailures > 0) {
+      process.stderr.write(`controller: ${pushFailures} scenario summary(ies) could not be pushed to ${pushgateway}\n`);
+      process.exitCode = EXIT.FAILED;
     }
     const failedRuns = results.scenarios.flatMap((entry) => entry.runs.filter((run) => run.status === "failed"));
     if (failedRuns.length > 0) {

@@ -83,7 +83,7 @@ describe("control API", () => {
       listed: listed.body.map((role: { id: string; state: string }) => [role.id, role.state]),
       out: listed.body[0].options.out,
       stats: [stats.status, stats.body.role, stats.body.saved],
-      metrics: metrics.body.includes(`framefleet_receiver_saved{agent="test",role="receiver",id="${id}"} 0`),
+      metrics: metrics.body.includes(`framefleet_receiver_images_saved_total{agent="test",role="receiver",id="${id}"} 0`),
       stopped: [stopped.status, stopped.body.state],
       gone: [gone.status, gone.body.error],
     }).toEqual({

@@ -17,10 +17,21 @@ interface Family {
   metrics: { labels?: Record<string, string>; value: string }[];
 }
 
-/** The receiver figures that do not move while nothing is posted (rates and elapsed time do). */
-const STEADY = ["port", "received", "saved", "failed", "rejected", "busy", "queue_depth", "queue_bytes", "bytes"] as const;
+/** Receiver counters and gauges and the /stats figure each one mirrors. */
+const RECEIVER_FIGURES = {
+  framefleet_receiver_images_received_total: "received",
+  framefleet_receiver_images_saved_total: "saved",
+  framefleet_receiver_images_failed_total: "failed",
+  framefleet_receiver_images_rejected_total: "rejected",
+  framefleet_receiver_busy_responses_total: "busy",
+  framefleet_receiver_saved_bytes_total: "bytes",
+  framefleet_receiver_sync_passes_total: "sync_passes",
+  framefleet_receiver_recovered_temp_files_total: "recovered_temp_files",
+  framefleet_receiver_queue_images: "queue_depth",
+  framefleet_receiver_queue_bytes: "queue_bytes",
+} as const;
 
-test("every receiver figure is a gauge labelled agent, role, id (and topic, quantile) with the value /stats gives", async () => {
+test("every receiver figure is a counter or gauge labelled agent, role, id (and topic) with the value /stats gives; latency a histogram", async () => {
   using dir = makeTempDir();
   const supervisor = new Supervisor(quietContext, { allowSourceCmd: false, dataDir: dir.path });
   const app = await createControlApp({ agent: "test", version: "0.0.0", supervisor });
@@ -35,32 +46,33 @@ test("every receiver figure is a gauge labelled agent, role, id (and topic, quan
 
   const stats = (await (await call(`/v1/roles/${started.id}/stats`)).json()) as ReceiverStats;
   const response = await call("/metrics");
-  const families = parsePrometheusTextFormat(await response.text()) as Family[];
+  const text = await response.text();
+  const families = parsePrometheusTextFormat(text) as Family[];
   const byName = new Map(families.map((family) => [family.name, family]));
   const role = { agent: "test", role: "receiver", id: started.id };
-  const numeric = Object.keys(stats).filter((key) => typeof stats[key as keyof ReceiverStats] === "number");
-  const topicFields = ["received", "saved", "images_per_s"];
+  // The parser drops a histogram's labels: its count and sum are read from the text.
+  const latencySeries = (suffix: string) => text.split("\n").filter((line) => line.startsWith(`framefleet_receiver_save_latency_seconds_${suffix}{`));
+  const receiverNames = families.map((family) => family.name).filter((name) => name.startsWith("framefleet_receiver_"));
 
   expect({
     contentType: response.headers.get("content-type"),
-    names: families.map((family) => family.name).sort(),
-    types: [...new Set(families.map((family) => family.type))],
-    roles: byName.get("framefleet_roles")!.metrics,
-    steady: Object.fromEntries(STEADY.map((field) => [field, byName.get(`framefleet_receiver_${field}`)!.metrics])),
-    rates: ["images_per_s", "mbit_per_s", "elapsed_s"].map((field) => byName.get(`framefleet_receiver_${field}`)!.metrics.map((sample) => sample.labels)),
-    latency: byName.get("framefleet_receiver_latency_ms")!.metrics,
-    topics: Object.fromEntries(["received", "saved"].map((field) => [field, byName.get(`framefleet_receiver_topic_${field}`)!.metrics])),
+    names: receiverNames.sort(),
+    types: Object.fromEntries(receiverNames.map((name) => [name, byName.get(name)!.type])),
+    figures: Object.fromEntries(Object.keys(RECEIVER_FIGURES).map((name) => [name, byName.get(name)!.metrics])),
+    roles: byName.get("framefleet_agent_roles")!.metrics,
+    info: byName.get("framefleet_role_info")!.metrics,
+    latencyCount: latencySeries("count"),
+    latencyBuckets: latencySeries("bucket").length,
+    topics: Object.fromEntries(["received", "saved"].map((field) => [field, byName.get(`framefleet_receiver_topic_images_${field}_total`)!.metrics])),
   }).toEqual({
     contentType: expect.stringContaining("text/plain; version=0.0.4"),
-    names: ["framefleet_roles", ...numeric.map((field) => `framefleet_receiver_${field}`), "framefleet_receiver_latency_ms", ...topicFields.map((field) => `framefleet_receiver_topic_${field}`)].sort(),
-    types: ["GAUGE"],
+    names: [...Object.keys(RECEIVER_FIGURES), "framefleet_receiver_save_latency_seconds", "framefleet_receiver_topic_images_received_total", "framefleet_receiver_topic_images_saved_total"].sort(),
+    types: Object.fromEntries(receiverNames.map((name) => [name, name.endsWith("_seconds") ? "HISTOGRAM" : name.endsWith("_total") ? "COUNTER" : "GAUGE"])),
+    figures: Object.fromEntries(Object.entries(RECEIVER_FIGURES).map(([name, field]) => [name, [{ labels: role, value: String(stats[field]) }]])),
     roles: [{ labels: { agent: "test" }, value: "1" }],
-    steady: Object.fromEntries(STEADY.map((field) => [field, [{ labels: role, value: String(stats[field]) }]])),
-    rates: [[role], [role], [role]],
-    latency: [
-      { labels: { ...role, quantile: "0.5" }, value: String(stats.latency_ms.p50) },
-      { labels: { ...role, quantile: "0.99" }, value: String(stats.latency_ms.p99) },
-    ],
+    info: [{ labels: { ...role, port: String(stats.port) }, value: "1" }],
+    latencyCount: [`framefleet_receiver_save_latency_seconds_count{agent="test",role="receiver",id="${started.id}"} 3`],
+    latencyBuckets: 14,
     topics: Object.fromEntries(
       (["received", "saved"] as const).map((field) => [field, Object.entries(stats.topics).map(([topic, figures]) => ({ labels: { ...role, topic }, value: String(figures[field]) }))]),
     ),
@@ -70,9 +82,9 @@ test("every receiver figure is a gauge labelled agent, role, id (and topic, quan
   const value = (name: string, labels: Record<string, string> = role) =>
     byName.get(name)!.metrics.find((sample) => JSON.stringify(sample.labels) === JSON.stringify(labels))?.value;
   expect({
-    saved: value("framefleet_receiver_saved"),
-    rejected: value("framefleet_receiver_rejected"),
-    kitchen: value("framefleet_receiver_topic_saved", { ...role, topic: "kitchen" }),
+    saved: value("framefleet_receiver_images_saved_total"),
+    rejected: value("framefleet_receiver_images_rejected_total"),
+    kitchen: value("framefleet_receiver_topic_images_saved_total", { ...role, topic: "kitchen" }),
     files: String(readdirSync(join(dir.path, "images", "kitchen")).length + readdirSync(join(dir.path, "images", "garden")).length),
   }).toEqual({ saved: "3", rejected: "1", kitchen: "2", files: "3" });
 });
@@ -105,10 +117,27 @@ test("sender, manager and streamer figures are exported too, each equal to a cou
   await viewer.body?.cancel();
   const saved = readdirSync(join(dir.path, "images", "topic-0")).length;
   expect({
-    senderOk: valueOf(families, "framefleet_sender_ok", sender.id),
-    managerDone: valueOf(families, "framefleet_manager_jobs_done", manager.id),
-    streamerViewers: valueOf(families, "framefleet_streamer_viewer_count", streamer.id),
+    senderOk: valueOf(families, "framefleet_sender_images_ok_total", sender.id),
+    managerDone: valueOf(families, "framefleet_manager_jobs_done_total", manager.id),
+    streamerViewers: families.find((family) => family.name === "framefleet_streamer_viewers")?.metrics.find((sample) => sample.labels?.id === streamer.id && sample.labels?.channel === "low")?.value,
   }).toEqual({ senderOk: String(saved), managerDone: "2", streamerViewers: "1" });
+});
+
+test("a stopped role's series leave /metrics: counters, gauges, info and histograms alike", async () => {
+  using dir = makeTempDir();
+  const supervisor = new Supervisor(quietContext, { allowSourceCmd: false, dataDir: dir.path });
+  const app = await createControlApp({ agent: "test", version: "0.0.0", supervisor });
+  await using _stop = { [Symbol.asyncDispose]: async () => void (await supervisor.stopAll()) };
+  const scrape = async () => (await app.handle(new Request("http://localhost/metrics"))).text();
+  const receiver = await supervisor.start("receiver", { port: 0, out: "images" }, "api");
+  const photo = readPhotos().get("coffee-480p.jpg")!;
+  await fetch(`http://127.0.0.1:${receiver.stats.port}/upload`, { method: "POST", body: photo, headers: { "content-type": "image/jpeg", "x-sent-at": String(Date.now()) } });
+  await waitUntil("1 image saved", () => checkRole(supervisor.get(receiver.id), "receiver").stats.saved, (saved) => saved === 1);
+  const seriesOf = (text: string) => text.split("\n").filter((line) => line.includes(`id="${receiver.id}"`)).map((line) => line.split("{")[0]);
+  const before = seriesOf(await scrape());
+  await supervisor.stop(receiver.id);
+  const after = seriesOf(await scrape());
+  expect({ before: ["framefleet_role_info", "framefleet_receiver_images_saved_total", "framefleet_receiver_save_latency_seconds_count"].filter((name) => before.includes(name)).length, after }).toEqual({ before: 3, after: [] });
 });
 
 test("rate_5s counts the last 5 complete seconds only: the current second and older ones are left out", () => {

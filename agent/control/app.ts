@@ -22,7 +22,7 @@ export interface ControlSettings {
   /** How the API is guarded (agent/auth.ts `chooseAuthMode`); default `token` with a token, else `loopback`. */
   mode?: AuthMode;
   supervisor: Supervisor;
-  /** The box's telemetry; default a sampler of this machine started with the app. */
+  /** The box's telemetry (for /v1/telemetry, /v1/health and /metrics); default a sampler of this machine started with the app. */
   telemetry?: TelemetrySampler;
 }
 
@@ -72,7 +72,7 @@ export async function createControlApp(settings: ControlSettings) {
   const startedAt = Date.now();
   readEventLoopLag(); // starts the watcher, so the first health call has a second of samples
   const telemetry = settings.telemetry ?? new TelemetrySampler().start();
-  const metrics = createMetricsExporter(settings.agent, () => supervisor.list());
+  const metrics = createMetricsExporter({ agent: settings.agent, version: settings.version, listRoles: () => supervisor.list(), durations: supervisor.durations, telemetry });
   const health = (): Health => ({
     agent: settings.agent,
     version: settings.version,

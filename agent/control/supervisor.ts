@@ -8,6 +8,7 @@ import { findRole } from "../roles";
 import type { LastFrame, RoleContext, RoleHandle, RoleStats } from "../roles/types";
 import { parseSourceSpec, runsCommand } from "../sources";
 import type { Impairment, RoleInfo, RoleInfoOf, RoleState } from "../wire";
+import { DurationHistograms } from "./prometheus/durations";
 
 /** Where a start request came from: the local command line, or the network (control API). */
 export type Origin = "cli" | "api";
@@ -46,6 +47,8 @@ interface Entry {
 export class Supervisor {
   private readonly entries = new Map<string, Entry>();
   private sequence = 0;
+  /** The Prometheus histograms the roles observe their durations into (exported by the control API's /metrics). */
+  readonly durations = new DurationHistograms();
 
   constructor(private readonly context: RoleContext, private readonly policy: NetworkPolicy) {}
 
@@ -60,8 +63,9 @@ export class Supervisor {
     const options = checkOptions<Record<string, unknown>>(role.options, rawOptions, origin);
     if (origin === "api") await this.holdToPolicy(options);
     const impair = createImpairer(impairment);
-    const context: RoleContext = { ...this.context, impair };
     const named = { id: "" };
+    const observe = this.durations.observerFor(() => ({ agent: this.context.agent, role: role.name, id: named.id }));
+    const context: RoleContext = { ...this.context, impair, observe };
     const logAsRole = (event: string, fields?: Record<string, unknown>) => this.context.log(event, { id: named.id, ...fields });
     const restarting = impair.failure
       ? await startRestarting((next) => role.start(next, context), options, impair.failure, logAsRole)
@@ -120,6 +124,7 @@ export class Supervisor {
       entry.final = entry.handle.stats();
     }
     this.entries.delete(id);
+    this.durations.forget(id);
     return this.describe(entry);
   }
 

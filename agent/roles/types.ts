@@ -1,6 +1,7 @@
 // The one shape every role has: a name, an options schema, and start() giving a handle.
 import type { Static, TObject } from "@sinclair/typebox";
 import type { AuthMode } from "../auth";
+import type { ObserveDuration } from "../control/prometheus/durations";
 import type { Impairer } from "../impair";
 
 /** What the agent gives a role when starting it. */
@@ -24,6 +25,12 @@ export interface RoleContext {
    * every call is a no-op.
    */
   impair?: Impairer;
+  /**
+   * Observes one duration (ms) into the agent's Prometheus histogram of that name, labelled
+   * with this role (agent/control/prometheus/durations.ts). Absent outside a supervisor: roles
+   * call `context.observe?.(...)`.
+   */
+  observe?: ObserveDuration;
 }
 
 /** Live or final figures of a role: a flat JSON object whose fields depend on the role. */

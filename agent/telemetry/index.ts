@@ -147,6 +147,11 @@ export class TelemetrySampler {
     this.timer = null;
   }
 
+  /** The byte counters of the latest reading (totals since boot, for Prometheus counters), or null before the first. */
+  latestCounters(): { net: Record<string, NetCounters> | null; disk: Record<string, DiskCounters> | null } | null {
+    return this.previous ? { net: this.previous.net, disk: this.previous.disk } : null;
+  }
+
   /** The latest sample, or null before the first. */
   latest(): TelemetrySample | null {
     return this.ring.at(-1) ?? null;

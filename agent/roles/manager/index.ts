@@ -15,6 +15,7 @@ import type { ManagerStats, WorkerRow } from "../../wire";
 import { checkRequest, type GateRules } from "../../auth";
 import { encodeImage, readJobRequest, type UploadedImage } from "./_upload";
 import type { Role, RoleContext, RoleHandle } from "../types";
+import type { ObserveDuration } from "../../control/prometheus/durations";
 import { WEB_DIR } from "../../native/web-assets";
 
 const options = t.Object(
@@ -66,9 +67,16 @@ type Options = Static<typeof options>;
 class Figures {
   readonly totals = { accepted: 0, retried: 0, discarded: 0, done: 0, failed: 0, bytes: 0 };
   readonly series = new RateSeries();
-  readonly timing = new RunningMeans(["decode", "send", "wait", "process", "receive", "job"] as const);
+  readonly timing: RunningMeans<"decode" | "send" | "wait" | "process" | "receive" | "job">;
   firstAt = 0;
   stoppedAt = 0;
+
+  /** `observe` gets each timing as the means do: the whole job, or one phase of a task. */
+  constructor(observe?: ObserveDuration) {
+    this.timing = new RunningMeans(["decode", "send", "wait", "process", "receive", "job"] as const, (part, ms) =>
+      part === "job" ? observe?.("manager_job", ms) : observe?.("manager_task_phase", ms, { phase: part }),
+    );
+  }
 
   /** Jobs accepted at intake. */
   accept(count: number): void {
@@ -260,7 +268,7 @@ export default {
   options,
   takesToken: true,
   async start(opts, context): Promise<RoleHandle> {
-    const figures = new Figures();
+    const figures = new Figures(context.observe);
     const scheduler = startScheduler(opts, context);
     let listening: { publish(topic: string, data: string): unknown } | undefined;
     let boundPort = 0;

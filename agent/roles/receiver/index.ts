@@ -101,7 +101,7 @@ export default {
       }
     })();
     const ack = opts.ack as AckMode;
-    const latency = new LatencyHistogram();
+    const latency = new LatencyHistogram((ms) => context.observe?.("receiver_save", ms));
     const series = new RateSeries();
     const topics = new Map<string, TopicCounts>();
     const totals = { received: 0, saved: 0, failed: 0, rejected: 0, busy: 0, bytes: 0 };

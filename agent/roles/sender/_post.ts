@@ -56,6 +56,8 @@ export interface PosterSettings {
   authorization: Record<string, string>;
   /** File descriptor to append `TARGET ID` to per acknowledged image, if any. */
   ackLog: number | undefined;
+  /** Gets each acknowledged upload's round trip (ms), as the latency figures do: the role's Prometheus histogram. */
+  onLatency?: (valueMs: number) => void;
 }
 
 /**
@@ -65,7 +67,7 @@ export interface PosterSettings {
  */
 export class Poster {
   readonly totals: SendTotals = { sent: 0, ok: 0, failed: 0, retries: 0, unreachable: 0, bytes: 0, frames: 0 };
-  readonly latency = new LatencyHistogram();
+  readonly latency: LatencyHistogram;
   readonly series = new RateSeries();
   readonly errors: Record<string, number> = {};
   /** Date.now() of the first request and of the last answer (or failure); 0 before. */
@@ -77,7 +79,9 @@ export class Poster {
   private readonly stopped = Promise.withResolvers<void>();
   private readonly backoffs = new Map<URL, Backoff>();
 
-  constructor(private readonly settings: PosterSettings) {}
+  constructor(private readonly settings: PosterSettings) {
+    this.latency = new LatencyHistogram(settings.onLatency);
+  }
 
   /** Whether new frames are still taken. */
   get isSending(): boolean {

@@ -159,7 +159,7 @@ export default {
     const ackLog = opts.ackLog ? openSync(opts.ackLog, "a") : undefined;
     // Jobs go to a manager, whose /jobs takes the agent's token; uploads to receivers carry none.
     const authorization: Record<string, string> = jobFields && context.token ? { authorization: `Bearer ${context.token}` } : {};
-    const poster = new Poster({ timeoutMs, impair, authorization, ackLog });
+    const poster = new Poster({ timeoutMs, impair, authorization, ackLog, onLatency: (ms) => context.observe?.("sender_request", ms) });
     const times = { startedAt: Date.now(), stoppedAt: 0 };
     // The end of --duration also frees slots held by images waiting out a backoff, so the frame loop can see it.
     const durationTimer = durationMs > 0 ? setTimeout(() => poster.endSending(), durationMs) : undefined;

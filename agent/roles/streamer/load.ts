@@ -1,6 +1,7 @@
 // A viewer load: N MJPEG streams opened at once on raw sockets, whole frames counted, gaps between frames and first-frame times measured.
 import { LatencyHistogram, round2 } from "../../metrics";
 import { StreamReader } from "./http-stream";
+import type { ObserveDuration } from "../../control/prometheus/durations";
 
 /** What to load. */
 export interface LoadSettings {
@@ -14,6 +15,8 @@ export interface LoadSettings {
   warmupMs?: number;
   /** Ends the load early. */
   signal?: AbortSignal;
+  /** Gets each frame gap and first-frame time (ms) as the figures do: the role's Prometheus histograms. */
+  observe?: ObserveDuration;
 }
 
 /** Figures of a load over its measured window (after the warm-up). */
@@ -58,8 +61,8 @@ export async function runViewerLoad(settings: LoadSettings): Promise<LoadFigures
   const started = performance.now();
   const windowFrom = started + warmupMs;
   const windowTo = started + settings.durationMs;
-  const gaps = new LatencyHistogram();
-  const firsts = new LatencyHistogram();
+  const gaps = new LatencyHistogram((ms) => settings.observe?.("viewers_frame_gap", ms));
+  const firsts = new LatencyHistogram((ms) => settings.observe?.("viewers_first_frame", ms));
   const request = `GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\nAccept: multipart/x-mixed-replace\r\nConnection: close\r\n\r\n`;
   let bytes = 0;
   let gapMax = 0;

@@ -45,7 +45,7 @@ export default {
     const span = new RateSpan();
     let figures: LoadFigures | undefined;
     context.log("viewers_started", { url, count: opts.count });
-    const ended = runViewerLoad({ url, viewers: opts.count, durationMs, warmupMs, signal: abort.signal }).then(
+    const ended = runViewerLoad({ url, viewers: opts.count, durationMs, warmupMs, signal: abort.signal, observe: context.observe }).then(
       (result) => void (figures = result),
       (error) => context.log("viewers_failed", { error: (error as Error).message }),
     );

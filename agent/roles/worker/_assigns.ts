@@ -47,7 +47,9 @@ async function perform<Task>(session: Session<Task>, connection: Connection, ass
   } catch (error) {
     answer = { type: "error", taskId, attempt, ...toTaskFailure(error) };
   } finally {
-    session.busyMs += performance.now() - began;
+    const ms = performance.now() - began;
+    session.busyMs += ms;
+    session.context.observe?.("worker_task", ms);
     session.slots.release();
   }
   await reply(session, connection, answer);

@@ -146,6 +146,7 @@ function readStats<Task>(session: Session<Task>): WorkerStats & { impairment?: I
     worker_id: session.workerId,
     connected: session.welcomed,
     ...totals,
+    credit: session.credit,
     in_flight: session.pending.size,
     images_per_s: perSecond(totals.tasks_done, session.span.elapsedMs()),
     rate_5s: series.rate(5),
