@@ -1,5 +1,6 @@
 // The HTML of the report's header and of each scenario's section: chart places, figure tables, failed runs.
-import type { Results } from "./results";
+import type { Results, RunResult } from "./results";
+import type { Verdict } from "./verdict";
 import { formatFigure, formatValue, sortFigureKeys, toFigureLabel, toHalfWidth } from "./_report-entries";
 import type { ReportModel, ScenarioView } from "./_report-model";
 import { ORIGINALS_SOURCE } from "./originals";
@@ -54,14 +55,14 @@ export function renderSummary(model: ReportModel): string {
       const failed = outcomes.filter((outcome) => !outcome.pass).length;
       const goals = outcomes.length === 0 ? "-" : failed === 0 ? `<span class="pass">all ${outcomes.length} pass</span>` : `<span class="fail">${failed} of ${outcomes.length} fail</span>`;
       const mean = figure ? `${figure.mean.toFixed(2)} [${figure.ci95[0].toFixed(2)}, ${figure.ci95[1].toFixed(2)}]` : "-";
-      return `<tr><td>${escapeHtml(point.label ? `${view.name} ${point.label}` : view.name)}</td><td class="num">${mean}</td><td>${goals}</td></tr>`;
+      return `<tr><td>${escapeHtml(point.label ? `${view.name} ${point.label}` : view.name)}</td><td class="num">${mean}</td><td>${goals}</td><td>${escapeHtml(describeVerdict(point.entry.verdict))}</td></tr>`;
     }),
   );
   return [
     `<section class="summary" id="summary">`,
     `<h2>Summary</h2>`,
     `<figure class="chart wide"><figcaption>${escapeHtml(spec.title)}</figcaption><div class="plot" style="height:${height}px"><canvas data-chart="${model.summary}" role="img" aria-label="${escapeHtml(spec.title)}"></canvas></div></figure>`,
-    `<table class="summary"><thead><tr><th>scenario</th><th>images/s mean [95% CI]</th><th>thresholds</th></tr></thead><tbody>${rows.join("")}</tbody></table>`,
+    `<table class="summary"><thead><tr><th>scenario</th><th>images/s mean [95% CI]</th><th>thresholds</th><th>limited by</th></tr></thead><tbody>${rows.join("")}</tbody></table>`,
     `</section>`,
   ].join("\n");
 }
@@ -88,11 +89,62 @@ export function renderScenario(scenario: ScenarioView, index: number, model: Rep
     main.length > 0 ? `<div class="charts">${main.map(figure).join("")}</div>` : `<p class="empty">No counted run: nothing to plot.</p>`,
     scenario.charts.series.length > 0 ? `<h3>Throughput over time</h3><div class="charts small">${scenario.charts.series.map(figure).join("")}</div>` : "",
     renderThresholdTable(scenario),
+    renderVerdictTable(scenario),
     renderSpeedupTable(scenario),
     `<h3>Figures</h3>`,
     renderFigureTable(scenario),
     renderFailedTable(scenario),
     `</section>`,
+  ].join("\n");
+}
+
+/** A point's verdict in a few words: the bottleneck's sentence, "nothing near its limit", or "-" without one. */
+function describeVerdict(verdict: Verdict | undefined): string {
+  if (!verdict) return "-";
+  return verdict.bottleneck ? verdict.text : "nothing near its limit";
+}
+
+/**
+ * Per point, what limited it: the verdict and the three loads closest to their limits, then
+ * each agent's telemetry over the point's runs (box CPU, its process's cores, hottest
+ * temperature, slowest clock); a warning first when a Pi throttled during a run.
+ * "" when no run has a verdict.
+ */
+function renderVerdictTable(scenario: ScenarioView): string {
+  const points = scenario.points.filter((point) => point.entry.verdict);
+  if (points.length === 0) return "";
+  const throttled = new Set(
+    scenario.points.flatMap((point) =>
+      point.entry.runs.flatMap((run) => Object.entries(run.telemetry ?? {}).filter(([, agent]) => agent.throttled.length > 0).map(([name, agent]) => `${name} (${agent.throttled.join(", ")})`)),
+    ),
+  );
+  const rows = points.map((point) => {
+    const loads = point.entry.verdict!.loads.slice(0, 3).map((load) => `${load.text}: ${Math.round(load.ratio * 100)}% of its limit`);
+    return `<tr><td>${escapeHtml(point.label || scenario.name)}</td><td>${escapeHtml(describeVerdict(point.entry.verdict))}</td><td>${loads.map(escapeHtml).join("<br>")}</td></tr>`;
+  });
+  const telemetryRows = points.flatMap((point) => {
+    const agents = new Map<string, NonNullable<RunResult["telemetry"]>[string][]>();
+    for (const run of point.entry.runs) for (const [name, figures] of Object.entries(run.telemetry ?? {})) agents.set(name, [...(agents.get(name) ?? []), figures]);
+    return [...agents].map(([name, runs]) => {
+      const meanOf = (read: (figures: (typeof runs)[number]) => number | null) => {
+        const values = runs.map(read).filter((value): value is number => value !== null);
+        return values.length ? (values.reduce((a, b) => a + b, 0) / values.length).toFixed(2) : "-";
+      };
+      const extreme = (read: (figures: (typeof runs)[number]) => number | null, pick: (...values: number[]) => number) => {
+        const values = runs.map(read).filter((value): value is number => value !== null);
+        return values.length ? String(pick(...values)) : "-";
+      };
+      const cells = [meanOf((figures) => figures.cpu_total_pct), meanOf((figures) => figures.process_cpu_cores), extreme((figures) => figures.temp_c_max, Math.max), extreme((figures) => figures.freq_mhz_min, Math.min)];
+      return `<tr><td>${escapeHtml(point.label || scenario.name)}</td><td>${escapeHtml(name)} <span class="ci">${escapeHtml(runs[0]!.host)}, ${runs[0]!.cores} cores</span></td>${cells.map((cell) => `<td class="num">${cell}</td>`).join("")}</tr>`;
+    });
+  });
+  return [
+    `<h3>What limited it</h3>`,
+    throttled.size > 0 ? `<p class="note warn">A Raspberry Pi throttled during a run: ${escapeHtml([...throttled].join("; "))}. Its figures describe a throttled board.</p>` : "",
+    `<table class="verdicts"><thead><tr><th>point</th><th>limited by</th><th>closest to their limits</th></tr></thead><tbody>${rows.join("")}</tbody></table>`,
+    telemetryRows.length > 0
+      ? `<table class="telemetry"><thead><tr><th>point</th><th>agent</th><th>box CPU % (mean)</th><th>agent process, cores (mean)</th><th>temperature, °C (max)</th><th>CPU clock, MHz (min)</th></tr></thead><tbody>${telemetryRows.join("")}</tbody></table>`
+      : "",
   ].join("\n");
 }
 

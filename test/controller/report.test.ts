@@ -97,6 +97,23 @@ describe("renderReport", () => {
     expect(JSON.parse(json).charts["s0-box"].labels).toEqual([results.scenarios[0]!.name]);
   });
 
+  test("says what limited each point: in the summary, a table of verdicts with the closest loads, agents' telemetry, and a warning when a Pi throttled", () => {
+    const results = makeResults();
+    const telemetry = (throttled: string[]) => ({ host: "pi1", cores: 4, cpu_total_pct: 97.5, process_cpu_cores: 0.99, temp_c_max: 81.2, freq_mhz_min: 1000, throttled });
+    const verdict = { bottleneck: "emulated-cpu pi1", text: "sender pi1 CPU 100% (emulated board, cpu 0.1)", loads: [{ resource: "emulated-cpu", where: "pi1", ratio: 1, text: "sender pi1 CPU 100% (emulated board, cpu 0.1)" }, { resource: "cpu", where: "pi5", ratio: 0.2, text: "receiver pi5 CPU 0.20 cores (its JavaScript thread is one)" }] };
+    const entry = results.scenarios[0]!;
+    entry.verdict = verdict;
+    entry.runs = entry.runs.map((run, index) => ({ ...run, verdict, telemetry: { pi1: telemetry(index === 0 ? ["throttled", "soft_temperature_limit"] : []) } }));
+    results.scenarios[1]!.verdict = { bottleneck: null, text: "no resource near its limit (highest: ...)", loads: [] };
+    const html = renderReport(results);
+    const summary = html.slice(html.indexOf('id="summary"'), html.indexOf("</section>", html.indexOf('id="summary"')));
+    expect([summary.includes("<th>limited by</th>"), summary.includes("<td>sender pi1 CPU 100% (emulated board, cpu 0.1)</td>"), summary.includes("<td>nothing near its limit</td>")]).toEqual([true, true, true]);
+    expect(html).toContain("<h3>What limited it</h3>");
+    expect(html).toContain("receiver pi5 CPU 0.20 cores (its JavaScript thread is one): 20% of its limit");
+    expect(html).toContain("A Raspberry Pi throttled during a run: pi1 (throttled, soft_temperature_limit).");
+    expect(html).toMatch(/<td>pi1 <span class="ci">pi1, 4 cores<\/span><\/td><td class="num">97.50<\/td><td class="num">0.99<\/td><td class="num">81.2<\/td><td class="num">1000<\/td>/);
+  });
+
   test("tolerates a file from before sweeps, statuses and series: points from the params that differ", () => {
     const old = makeResults();
     for (const entry of old.scenarios) {
