@@ -5,6 +5,7 @@ import { arch } from "node:os";
 import { dirname, join } from "node:path";
 import { ControlClient } from "../agent/client";
 import { FleetError } from "../agent/errors";
+import type { NetnsFleet } from "./netns";
 
 /** How long an agent may take to start serving its control API (ms); the first compiled start fills a cache. */
 const START_TIMEOUT_MS = 20_000;
@@ -43,10 +44,11 @@ async function waitForControlPort(process: Bun.Subprocess, logPath: string, name
  * Starts agents `names` on 127.0.0.1 with free ports and a fresh random token, working in
  * `cwd` (so relative source paths resolve as in the scenarios file) with output under
  * `dataDir`; each agent's log goes to `dataDir/logs/NAME.log`. They read files anywhere
- * (`--allow-files-anywhere`): the scenarios file is this user's own, on this machine.
+ * (`--allow-files-anywhere`): the scenarios file is this user's own, on this machine. With
+ * `netns`, each agent runs in its own namespace of that fleet, on its address there.
  * @throws FleetError AGENT_FAILED when an agent does not come up (the others are stopped).
  */
-export async function startLocalAgents(names: string[], cwd: string, dataDir: string): Promise<LocalAgents> {
+export async function startLocalAgents(names: string[], cwd: string, dataDir: string, netns?: NetnsFleet): Promise<LocalAgents> {
   await mkdir(join(dataDir, "logs"), { recursive: true });
   const token = randomBytes(16).toString("hex");
   const processes: Bun.Subprocess[] = [];
@@ -67,7 +69,9 @@ export async function startLocalAgents(names: string[], cwd: string, dataDir: st
         const logPath = join(dataDir, "logs", `${name}.log`);
         // A log left by an earlier run in the same --out would show a dead agent's port.
         await writeFile(logPath, "");
-        const child = Bun.spawn([...agentCommand(), "--control-port", "0", "--host", "127.0.0.1", "--name", name, "--data-dir", dataDir, "--allow-files-anywhere"], {
+        const host = netns ? netns.addressOf(name) : "127.0.0.1";
+        const command = [...agentCommand(), "--control-port", "0", "--host", host, "--name", name, "--data-dir", dataDir, "--allow-files-anywhere"];
+        const child = Bun.spawn(netns ? netns.wrap(name, command) : command, {
           cwd,
           env: { ...process.env, AGENT_TOKEN: token },
           stdin: "ignore",
@@ -76,7 +80,7 @@ export async function startLocalAgents(names: string[], cwd: string, dataDir: st
         });
         processes.push(child);
         const port = await waitForControlPort(child, logPath, name);
-        clients.set(name, new ControlClient(name, `http://127.0.0.1:${port}`, token));
+        clients.set(name, new ControlClient(name, `http://${host}:${port}`, token));
       }),
     );
   } catch (error) {

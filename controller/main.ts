@@ -6,6 +6,7 @@ import packageJson from "../package.json" with { type: "json" };
 import { ControlClient } from "../agent/client";
 import { EXIT, FleetError, describeError } from "../agent/errors";
 import { startLocalAgents, type LocalAgents } from "./local";
+import { NetnsFleet } from "./netns";
 import { formatTable, writeResults, type Results } from "./results";
 import { formatThresholds, judgeThresholds } from "./thresholds";
 import { compareResults, formatComparison, readResults } from "./compare";
@@ -47,6 +48,7 @@ const run = defineCommand({
   args: {
     file: { type: "positional", description: "scenarios file", default: "scenarios.toml" },
     local: { type: "boolean", description: "start the named agents as processes on this machine" },
+    netns: { type: "boolean", description: "with --local: each agent in its own network namespace on a bridge, links shaped by tbf (root only)" },
     only: { type: "string", description: "comma-separated scenario names" },
     medium: { type: "string", description: "comma-separated [media] profiles: run every selected scenario on each (wifi-5ghz,ethernet-1g)" },
     repeat: { type: "string", description: "repeats per scenario (overrides the file)" },
@@ -70,14 +72,23 @@ const run = defineCommand({
     const totalRuns = scenarios.reduce((sum, scenario) => sum + scenario.points.length * scenario.repeat, 0);
     const ui = args.ui === undefined ? undefined : startRunUi(readUiPort(args.ui), clients, totalRuns);
     if (ui) process.stderr.write(`controller: live page of this run at ${ui.url}\n`);
+    if (args.netns && !args.local) throw new FleetError("BAD_FLAG", "--netns emulates a fleet on this machine: give it with --local");
+    const netns = args.netns ? NetnsFleet.create(names) : undefined;
+    if (netns) process.once("exit", () => netns.destroy());
     if (args.local) {
-      local = await startLocalAgents(names, dirname(file), out);
+      local = await startLocalAgents(names, dirname(file), out, netns).catch((error) => {
+        netns?.destroy();
+        throw error;
+      });
       for (const [name, client] of local.clients) clients.set(name, client);
     } else {
       const token = process.env.AGENT_TOKEN;
       for (const name of names) clients.set(name, new ControlClient(name, set.agents[name]!, token));
     }
-    const stopLocal = () => local?.stop();
+    const stopLocal = async () => {
+      await local?.stop();
+      netns?.destroy();
+    };
     process.once("SIGINT", () => void Promise.resolve(stopLocal()).then(() => process.exit(EXIT.FAILED)));
     const results: Results = {
       framefleet: packageJson.version,
@@ -93,6 +104,7 @@ const run = defineCommand({
           imagesDir: "images",
           localImagesDir: args.local ? join(out, "images") : undefined,
           keepImages: Boolean(args["keep-images"]),
+          ...(netns ? { shapeLink: (agent: string, rate: string | undefined) => netns.shape(agent, rate) } : {}),
           onRun: (...run) => progress.step(...run),
         });
         progress.end();

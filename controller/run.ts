@@ -9,6 +9,7 @@ import { isStreamPoint, runStreamOnce } from "./_stream-run";
 import type { RolePlan, Scenario } from "./scenarios";
 import type { SweepPoint } from "./sweep";
 import { measureBatch, measureWindow, type Started } from "./window";
+import { parseRate } from "../agent/impair/rate";
 import { judgePoint, judgeRun, type AgentTelemetry, type Verdict } from "./verdict";
 
 /** How a run is carried out. */
@@ -19,6 +20,12 @@ export interface RunSettings {
   localImagesDir?: string;
   /** Keep received images after a run (else a local run deletes them once counted). */
   keepImages: boolean;
+  /**
+   * With an emulated fleet (`--netns`): sets an agent's link to its medium's rate in the
+   * kernel (tbf) before each run, undefined for none; the rate then is not emulated by the
+   * agents themselves (delay, jitter and loss still are).
+   */
+  shapeLink?(agent: string, rate: string | undefined): void;
   /** Called after each run with the scenario, point and run (failed runs included). */
   onRun(scenario: Scenario, point: SweepPoint, run: RunResult): void;
 }
@@ -70,6 +77,27 @@ async function waitForWorkers(managers: Started[], workers: number): Promise<voi
   }
 }
 
+/**
+ * The point as its agents run it, and the link caps the kernel enforces (bit/s by agent):
+ * with `settings.shapeLink` (`--netns`) each agent's link is set to its medium's rate by tbf
+ * and the rate leaves the agents' own impairment; without, the point as given and no caps.
+ */
+function applyLinks(point: SweepPoint, settings: RunSettings): { point: SweepPoint; linkCaps: Record<string, number> } {
+  if (!settings.shapeLink) return { point, linkCaps: {} };
+  const linkCaps: Record<string, number> = {};
+  for (const plan of point.roles)
+    for (const agent of plan.agents) {
+      settings.shapeLink(agent, plan.link?.rate);
+      if (plan.link?.rate) linkCaps[agent] = parseRate(plan.link.rate, "medium rate");
+    }
+  const roles = point.roles.map((plan) => {
+    if (!plan.link?.rate) return plan;
+    const { rate: _kernel, ...link } = plan.link;
+    return { ...plan, link };
+  });
+  return { point: { ...point, roles }, linkCaps };
+}
+
 /** True when every sender of the point sends a batch (`images`), so a run ends when they have, not at a duration. */
 export function isBatchPoint(point: SweepPoint): boolean {
   const senders = point.roles.filter((plan) => plan.role === "sender");
@@ -83,7 +111,8 @@ export function isBatchPoint(point: SweepPoint): boolean {
  * duration; or, for a batch (`isBatchPoint`), until every sender has sent its images
  * (duration then bounds how long a batch may take).
  */
-async function runOnce(scenario: Scenario, point: SweepPoint, repeat: number, clients: Map<string, ControlClient>, settings: RunSettings): Promise<RunResult> {
+async function runOnce(scenario: Scenario, given: SweepPoint, repeat: number, clients: Map<string, ControlClient>, settings: RunSettings): Promise<RunResult> {
+  const { point, linkCaps } = applyLinks(given, settings);
   if (isStreamPoint(point)) return runStreamOnce(scenario, point, repeat, clients).catch((error) => toFailedRun(repeat, error));
   const started: Started[] = [];
   const folder = [scenario.name, point.label.replace(/[^A-Za-z0-9._=-]/g, "_"), `run-${repeat}`].filter(Boolean).join("/");
@@ -119,7 +148,7 @@ async function runOnce(scenario: Scenario, point: SweepPoint, repeat: number, cl
     const roles = [...started];
     started.length = 0;
     const figures = batch ? measureBatch(senders, sinks) : measureWindow(senders, sinks, scenario.warmupMs, scenario.durationMs);
-    return { repeat, status: "ok", ...figures, ...(await judge(roles)) };
+    return { repeat, status: "ok", ...figures, ...(await judge(roles, linkCaps)) };
   } catch (error) {
     return toFailedRun(repeat, error);
   } finally {
@@ -156,11 +185,12 @@ function toLifeMs(entry: Started): number {
 }
 
 /** The run's verdict and each agent's telemetry summary: mean CPU (box and agent process), hottest temperature, slowest clock, throttling flags that held. */
-async function judge(roles: Started[]): Promise<Pick<RunResult, "verdict" | "telemetry">> {
+async function judge(roles: Started[], linkCaps: Record<string, number>): Promise<Pick<RunResult, "verdict" | "telemetry">> {
   const telemetry = await readTelemetry(roles);
   const verdict = judgeRun(
     roles.map((entry) => ({ agent: entry.client.name, info: entry.info, lifeMs: toLifeMs(entry) })),
     telemetry,
+    linkCaps,
   );
   return { verdict, telemetry: Object.fromEntries(telemetry.map((agent) => [agent.agent, summarizeTelemetry(agent)])) };
 }

@@ -9,7 +9,7 @@ const SATURATED_503_SHARE = 0.05;
 
 /** One resource's load: `ratio` of its limit (1 = at it) and the sentence that names it. */
 export interface Load {
-  /** `cpu`, `emulated-cpu`, `host-cpu`, `link`, `queue`, `workers` or `disk`. */
+  /** `cpu`, `emulated-cpu`, `host-cpu`, `box-cpu`, `link`, `queue`, `workers` or `disk`. */
   resource: string;
   /** The agent (or host) it belongs to. */
   where: string;
@@ -59,14 +59,15 @@ function emulatedCpuLoads(roles: RoleRun[]): Load[] {
   });
 }
 
-/** Senders with a `rate` (their link's cap): bits sent over the role's life against the cap. */
-function linkLoads(roles: RoleRun[]): Load[] {
+/** Senders with a known link cap (their `rate` impairment, or `linkCaps` the kernel enforces): bits sent over the role's life against it. */
+function linkLoads(roles: RoleRun[], linkCaps: Record<string, number>): Load[] {
   return roles.flatMap(({ agent, info }) => {
     if (!isRole(info, "sender")) return [];
-    const cap = (info.stats as { impairment?: { rate_bit_s?: number } }).impairment?.rate_bit_s;
+    const emulated = (info.stats as { impairment?: { rate_bit_s?: number } }).impairment?.rate_bit_s;
+    const cap = emulated ?? linkCaps[agent];
     if (!cap) return [];
     const ratio = (info.stats.mbit_per_s * 1e6) / cap;
-    return [{ resource: "link", where: agent, ratio, text: `link ${agent} ${Math.round(info.stats.mbit_per_s)} of ${Math.round(cap / 1e6)} Mbit/s` }];
+    return [{ resource: "link", where: agent, ratio, text: `link ${agent} ${Math.round(info.stats.mbit_per_s)} of ${Math.round(cap / 1e6)} Mbit/s${emulated ? "" : " (tbf)"}` }];
   });
 }
 
@@ -92,26 +93,31 @@ function workerLoads(roles: RoleRun[]): Load[] {
 
 /**
  * CPU from telemetry: each agent's process against one core (its JavaScript runs on one
- * thread; sharp's threads can take it past 1), and per host the agents' processes together
- * against the host's cores (what the fleet used, so another program on the box, or other
- * agents' runs, do not count); disks by their busy share.
+ * thread; sharp's threads can take it past 1); per host the agents' processes together
+ * against the host's cores (what the fleet used), and the box's own busy share (/proc/stat:
+ * every process, so a box busy with other work is named as such); disks by their busy share.
  */
 function telemetryLoads(agents: AgentTelemetry[], roles: RoleRun[]): Load[] {
   const loads: Load[] = [];
-  const byHost = new Map<string, { cores: number; used: number; agents: string[]; disks: Map<string, number[]> }>();
+  const byHost = new Map<string, { cores: number; used: number; agents: string[]; disks: Map<string, number[]>; busy: number[] }>();
   for (const agent of agents) {
     const samples = agent.samples.slice(1); // the first sample's rates reach back before the run
     if (samples.length === 0) continue;
     const cores = mean(samples.map((sample) => sample.process.cpu_cores));
     const roleNames = [...new Set(roles.filter((role) => role.agent === agent.agent).map((role) => role.info.role))].join("+") || "agent";
     loads.push({ resource: "cpu", where: agent.agent, ratio: cores, text: `${roleNames} ${agent.agent} CPU ${cores.toFixed(2)} cores (its JavaScript thread is one)` });
-    const host = byHost.get(agent.host) ?? { cores: agent.cores, used: 0, agents: [] as string[], disks: new Map<string, number[]>() };
+    const host = byHost.get(agent.host) ?? { cores: agent.cores, used: 0, agents: [] as string[], disks: new Map<string, number[]>(), busy: [] as number[] };
     host.used += cores;
     host.agents.push(agent.agent);
     for (const sample of samples) for (const [disk, figures] of Object.entries(sample.disk ?? {})) host.disks.set(disk, [...(host.disks.get(disk) ?? []), figures.busy_pct]);
+    for (const sample of samples) if (sample.cpu_total_pct !== null) host.busy.push(sample.cpu_total_pct);
     byHost.set(agent.host, host);
   }
   for (const [name, host] of byHost) {
+    if (host.busy.length > 0) {
+      const ratio = mean(host.busy) / 100;
+      loads.push({ resource: "box-cpu", where: name, ratio, text: `box ${name} CPU ${pct(ratio)} busy, every process on it counted (the agents used ${host.used.toFixed(2)} of ${host.cores} cores)` });
+    }
     if (host.agents.length > 1) loads.push({ resource: "host-cpu", where: name, ratio: host.used / host.cores, text: `host ${name} CPU: its agents (${host.agents.join(", ")}) used ${host.used.toFixed(2)} of ${host.cores} cores` });
     for (const [disk, busy] of host.disks) {
       const ratio = mean(busy) / 100;
@@ -122,12 +128,13 @@ function telemetryLoads(agents: AgentTelemetry[], roles: RoleRun[]): Load[] {
 }
 
 /**
- * Judges a run: every load (emulated boards, links with a known rate, receivers' 503s,
+ * Judges a run: every load (emulated boards, links with a known rate (`linkCaps`: bit/s by
+ * agent, the kernel's tbf under --netns), receivers' 503s,
  * workers' slots, agents' and hosts' CPU, disks), the highest named when it is at least
  * NEAR_LIMIT of its limit.
  */
-export function judgeRun(roles: RoleRun[], telemetry: AgentTelemetry[]): Verdict {
-  const loads = [...emulatedCpuLoads(roles), ...linkLoads(roles), ...queueLoads(roles), ...workerLoads(roles), ...telemetryLoads(telemetry, roles)]
+export function judgeRun(roles: RoleRun[], telemetry: AgentTelemetry[], linkCaps: Record<string, number> = {}): Verdict {
+  const loads = [...emulatedCpuLoads(roles), ...linkLoads(roles, linkCaps), ...queueLoads(roles), ...workerLoads(roles), ...telemetryLoads(telemetry, roles)]
     .map((load) => ({ ...load, ratio: Math.round(load.ratio * 100) / 100 }))
     .sort((a, b) => b.ratio - a.ratio);
   const top = loads[0];
