@@ -1,77 +1,109 @@
-// An emulated fleet on one machine: each local agent in its own network namespace, joined by a veth pair to a bridge, its link's rate enforced by the kernel's tbf.
+// An emulated fleet on one machine: each agent in its own network namespace, joined by a veth pair to a bridge in a hub namespace, its link's rate enforced by the kernel's tbf.
 import { FleetError } from "../agent/errors";
 import { parseRate } from "../agent/impair/rate";
 
-/** One agent's place in the fleet: its namespace, the host end of its veth pair, its address. */
-interface Member {
-  namespace: string;
-  hostInterface: string;
+/** One agent's place in the fleet: its namespace, its address, and the two ends of its veth pair. */
+export interface NetnsHost {
+  name: string;
+  /** The host's namespace (`ip netns exec NS ...`). */
+  ns: string;
   address: string;
+  /** The host's end of its link, inside `ns`. */
+  inside: string;
+  /** The other end of its link, a port of the bridge inside the hub namespace. */
+  hubSide: string;
 }
-
-/** Time a tbf queue may hold a packet before dropping it (ms): tc-tbf(8)'s `latency`. */
-const TBF_LATENCY_MS = 100;
 
 /**
- * tbf's bucket for `bitsPerSecond`: 10 ms of the rate, at least 16 KiB, so that a timer
- * tick's worth of bytes always fits (tc-tbf(8): burst must exceed rate / HZ).
+ * tbf's queue bound (tc-tbf(8) `latency`) and bucket: 5 ms of the rate, at least 64 KiB. A
+ * bucket of a few frames loses tokens whenever the qdisc's timer fires late on a busy 2-core
+ * box (measured: 180-184 Mbit/s through two 100 Mbit/s links with 4 KB, the expected 191
+ * with 64 KB); a bigger one lets bursts past the rate.
  */
+const TBF_LATENCY = "50ms";
 function toBurstBytes(bitsPerSecond: number): number {
-  return Math.max(16 * 1024, Math.ceil(bitsPerSecond / 8 / 100));
+  return Math.max(64 * 1024, Math.ceil((bitsPerSecond / 8) * 0.005));
 }
 
-/** Runs `ip`/`tc` with `args`; answers stdout. @throws FleetError NETNS_FAILED naming the command and its error output. */
-function run(args: string[]): string {
-  const result = Bun.spawnSync(args, { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
-  if (result.exitCode !== 0) throw new FleetError("NETNS_FAILED", `${args.join(" ")}: ${result.stderr.toString().trim() || `exit ${result.exitCode}`}`, 500);
+/** Runs `ip` or `tc` with `args`; answers stdout. @throws FleetError NETNS_FAILED naming the command and its error output. */
+function run(command: "ip" | "tc", args: string[]): string {
+  const result = Bun.spawnSync([command, ...args], { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+  if (result.exitCode !== 0) throw new FleetError("NETNS_FAILED", `${command} ${args.join(" ")}: ${result.stderr.toString().trim() || `exit ${result.exitCode}`}`, 500);
   return result.stdout.toString();
 }
 
-/**
- * A fleet of network namespaces, one per agent name, on a private /24 (10.77.K.0/24, K from
- * this process's id): the bridge holds .1 in the root namespace (where the controller talks
- * to the agents), agents get .2 upwards on `eth0` with no default route, so no packet of
- * theirs can leave the machine. Every name carries this process's tag, so concurrent runs
- * never collide. `destroy()` removes all of it (also called on exit and on Ctrl-C by the
- * controller).
- */
-export class NetnsFleet {
-  private readonly members = new Map<string, Member>();
-  private destroyed = false;
+/** A third octet for 10.213.X.0/24 that no route of the root namespace uses yet, starting from one derived from the pid. */
+function pickSubnet(): number {
+  const routes = run("ip", ["-4", "route", "show", "table", "all"]);
+  for (let step = 0; step < 254; step += 1) {
+    const octet = 1 + ((process.pid + step) % 254);
+    if (!routes.includes(`10.213.${octet}.`)) return octet;
+  }
+  throw new FleetError("NETNS_FAILED", "no free /24 in 10.213.0.0/16", 500);
+}
 
-  private constructor(
-    private readonly tag: string,
-    private readonly bridge: string,
-  ) {}
+/**
+ * A fleet of network namespaces, one per agent name, on a private 10.213.X.0/24 that no
+ * route uses: each joined by a veth pair to a bridge in a hub namespace, and one more pair
+ * from the hub to the root namespace (address .1), where the controller reaches every host
+ * (.10, .11, ... in order). No namespace has a default route, so nothing leaves the
+ * subnet. Names carry the pid, so parallel or leftover runs never collide. `destroy()`
+ * removes it all (the controller also calls it on Ctrl-C and on exit).
+ */
+export class NetnsFleet implements AsyncDisposable {
+  readonly hosts = new Map<string, NetnsHost>();
+  private readonly namespaces: string[] = [];
+  private readonly tag = `f${process.pid}`;
+  private readonly hub = `${this.tag}-hub`;
+  private readonly rootSide = `${this.tag}-r`;
+  /** The /24 the addresses come from, e.g. `10.213.42.0/24`. */
+  readonly subnet: string;
+
+  private constructor(octet: number) {
+    this.subnet = `10.213.${octet}.0/24`;
+  }
 
   /**
-   * Creates the bridge and one namespace with a veth pair per name.
-   * @throws FleetError NETNS_NEEDS_ROOT when not root, NETNS_UNAVAILABLE when `ip` or `tc` (Debian package iproute2) is missing, NETNS_FAILED when a step fails (what was made is removed).
+   * Whether this process may create network namespaces (root with CAP_NET_ADMIN): tries
+   * `ip netns add` once and removes the probe; answers the reason when not.
+   */
+  static probe(): { ok: true } | { ok: false; reason: string } {
+    if (!Bun.which("ip") || !Bun.which("tc")) return { ok: false, reason: "ip or tc not found: install the Debian package iproute2" };
+    const name = `ffprobe-${process.pid}`;
+    const result = Bun.spawnSync(["ip", "netns", "add", name], { stdout: "ignore", stderr: "pipe" });
+    if (result.exitCode !== 0) return { ok: false, reason: result.stderr.toString().trim() || `ip netns add: exit ${result.exitCode}` };
+    Bun.spawnSync(["ip", "netns", "del", name]);
+    return { ok: true };
+  }
+
+  /**
+   * Creates the hub, the root link and one namespace per name.
+   * @throws FleetError NETNS_NEEDS_ROOT (403) when not root, NETNS_UNAVAILABLE (500) when iproute2 is missing, NETNS_FAILED (500) when a step fails (what was made is removed).
    */
   static create(names: string[]): NetnsFleet {
     if (process.getuid?.() !== 0) throw new FleetError("NETNS_NEEDS_ROOT", "--netns creates network namespaces, veth pairs and a bridge: run the controller as root", 403);
-    for (const tool of ["ip", "tc"]) if (!Bun.which(tool)) throw new FleetError("NETNS_UNAVAILABLE", `--netns needs \`${tool}\`: install the Debian package iproute2`, 500);
-    if (names.length > 250) throw new FleetError("NETNS_FAILED", `--netns: ${names.length} agents, at most 250 fit one /24`, 422);
-    const tag = (process.pid % 46656).toString(36);
-    const fleet = new NetnsFleet(tag, `ff${tag}br`);
-    const subnet = `10.77.${process.pid % 250}`;
+    if (!Bun.which("ip") || !Bun.which("tc")) throw new FleetError("NETNS_UNAVAILABLE", "--netns needs ip and tc: install the Debian package iproute2", 500);
+    if (names.length > 200) throw new FleetError("NETNS_FAILED", `--netns: ${names.length} agents, at most 200 fit the /24`, 422);
+    const fleet = new NetnsFleet(pickSubnet());
+    const prefix = fleet.subnet.slice(0, -"0/24".length);
+    const { tag, hub, rootSide } = fleet;
+    const bridge = `${tag}-br`;
     try {
-      run(["ip", "link", "add", fleet.bridge, "type", "bridge"]);
-      run(["ip", "addr", "add", `${subnet}.1/24`, "dev", fleet.bridge]);
-      run(["ip", "link", "set", fleet.bridge, "up"]);
+      fleet.addNamespace(hub);
+      run("ip", ["-n", hub, "link", "add", bridge, "type", "bridge"]);
+      run("ip", ["-n", hub, "link", "set", bridge, "up"]);
+      run("ip", ["link", "add", rootSide, "type", "veth", "peer", "name", `${tag}-rh`, "netns", hub]);
+      run("ip", ["addr", "add", `${prefix}1/24`, "dev", rootSide]);
+      run("ip", ["link", "set", rootSide, "up"]);
+      run("ip", ["-n", hub, "link", "set", `${tag}-rh`, "master", bridge, "up"]);
       names.forEach((name, index) => {
-        const member = { namespace: `ff-${tag}-${index}`, hostInterface: `ff${tag}h${index}`, address: `${subnet}.${index + 2}` };
-        const peer = `ff${tag}p${index}`;
-        run(["ip", "netns", "add", member.namespace]);
-        fleet.members.set(name, member);
-        run(["ip", "link", "add", member.hostInterface, "type", "veth", "peer", "name", peer]);
-        run(["ip", "link", "set", member.hostInterface, "master", fleet.bridge, "up"]);
-        run(["ip", "link", "set", peer, "netns", member.namespace]);
-        const inside = ["ip", "netns", "exec", member.namespace];
-        run([...inside, "ip", "link", "set", peer, "name", "eth0"]);
-        run([...inside, "ip", "addr", "add", `${member.address}/24`, "dev", "eth0"]);
-        run([...inside, "ip", "link", "set", "eth0", "up"]);
-        run([...inside, "ip", "link", "set", "lo", "up"]);
+        const host: NetnsHost = { name, ns: `${tag}-${index}`, address: `${prefix}${10 + index}`, inside: `${tag}-a${index}`, hubSide: `${tag}-a${index}h` };
+        fleet.addNamespace(host.ns);
+        run("ip", ["-n", host.ns, "link", "add", host.inside, "type", "veth", "peer", "name", host.hubSide, "netns", hub]);
+        run("ip", ["-n", host.ns, "addr", "add", `${host.address}/24`, "dev", host.inside]);
+        run("ip", ["-n", host.ns, "link", "set", host.inside, "up"]);
+        run("ip", ["-n", hub, "link", "set", host.hubSide, "master", bridge, "up"]);
+        fleet.hosts.set(name, host);
       });
     } catch (error) {
       fleet.destroy();
@@ -80,59 +112,66 @@ export class NetnsFleet {
     return fleet;
   }
 
-  /** The address agent `name` listens on (on its namespace's eth0). */
+  /** The address agent `name` listens on. */
   addressOf(name: string): string {
-    return this.member(name).address;
+    return this.find(name).address;
   }
 
   /** `command` run inside agent `name`'s namespace. */
   wrap(name: string, command: string[]): string[] {
-    return ["ip", "netns", "exec", this.member(name).namespace, ...command];
+    return ["ip", "netns", "exec", this.find(name).ns, ...command];
   }
 
   /**
-   * Sets agent `name`'s link to `rate` (`100Mbit`) both ways with tbf: on its eth0 (what it
-   * sends) and on the bridge's end of its pair (what it receives); undefined removes the cap.
+   * Sets agent `name`'s link to `rate` (`100Mbit`) both ways with tbf: its own end (what it
+   * sends) and the hub's end (what it receives); undefined removes the cap.
    */
   shape(name: string, rate: string | undefined): void {
-    const member = this.member(name);
-    const inside = ["ip", "netns", "exec", member.namespace];
-    for (const [prefix, device] of [[inside, "eth0"], [[], member.hostInterface]] as const) {
+    const host = this.find(name);
+    for (const [ns, dev] of [[host.ns, host.inside], [this.hub, host.hubSide]] as const) {
       if (rate === undefined) {
-        Bun.spawnSync([...prefix, "tc", "qdisc", "del", "dev", device, "root"], { stdout: "ignore", stderr: "ignore" });
+        Bun.spawnSync(["tc", "-n", ns, "qdisc", "del", "dev", dev, "root"], { stdout: "ignore", stderr: "ignore" });
         continue;
       }
       const bitsPerSecond = parseRate(rate, "medium rate");
-      run([...prefix, "tc", "qdisc", "replace", "dev", device, "root", "tbf", "rate", `${bitsPerSecond}bit`, "burst", String(toBurstBytes(bitsPerSecond)), "latency", `${TBF_LATENCY_MS}ms`]);
+      run("tc", ["-n", ns, "qdisc", "replace", "dev", dev, "root", "tbf", "rate", `${bitsPerSecond}bit`, "burst", String(toBurstBytes(bitsPerSecond)), "latency", TBF_LATENCY]);
     }
   }
 
-  /** Namespaces and interfaces of this fleet that exist now (for checks that nothing is left). */
-  static leftovers(tag: string): string[] {
-    const namespaces = run(["ip", "netns", "list"]).split("\n").map((line) => line.split(" ")[0]!).filter((name) => name.startsWith(`ff-${tag}-`));
-    const links = run(["ip", "-o", "link", "show"]).split("\n").map((line) => line.split(": ")[1]?.split("@")[0] ?? "").filter((name) => name.startsWith(`ff${tag}`));
+  /** Bytes the tbf on agent `name`'s own end has sent (0 when unshaped). */
+  readShapedBytes(name: string): number {
+    const host = this.find(name);
+    const qdiscs = JSON.parse(run("tc", ["-n", host.ns, "-s", "-j", "qdisc", "show", "dev", host.inside])) as { kind: string; bytes?: number }[];
+    return qdiscs.find((qdisc) => qdisc.kind === "tbf")?.bytes ?? 0;
+  }
+
+  /** Namespaces and root-namespace interfaces of this fleet that exist now (empty once destroyed). */
+  leftovers(): string[] {
+    const namespaces = run("ip", ["netns", "list"]).split("\n").map((line) => line.split(" ")[0]!).filter((name) => name.startsWith(`${this.tag}-`));
+    const links = run("ip", ["-o", "link", "show"]).split("\n").map((line) => line.split(": ")[1]?.split("@")[0] ?? "").filter((name) => name.startsWith(`${this.tag}-`));
     return [...namespaces, ...links];
   }
 
-  /** This fleet's tag: every namespace is `ff-TAG-N`, every interface starts `ffTAG`. */
-  get id(): string {
-    return this.tag;
-  }
-
-  /** Removes every namespace (their veth pairs go with them) and the bridge; safe to call twice. */
+  /** Removes every namespace (their veth pairs go with them) and the root link; safe to call twice. */
   destroy(): void {
-    if (this.destroyed) return;
-    this.destroyed = true;
-    for (const member of this.members.values()) {
-      Bun.spawnSync(["ip", "netns", "delete", member.namespace], { stdout: "ignore", stderr: "ignore" });
-      Bun.spawnSync(["ip", "link", "delete", member.hostInterface], { stdout: "ignore", stderr: "ignore" });
-    }
-    Bun.spawnSync(["ip", "link", "delete", this.bridge], { stdout: "ignore", stderr: "ignore" });
+    for (const ns of this.namespaces.splice(0).reverse()) Bun.spawnSync(["ip", "netns", "del", ns], { stdout: "ignore", stderr: "ignore" });
+    // The root end goes with its peer in the hub; delete it in case the hub was never made.
+    Bun.spawnSync(["ip", "link", "del", this.rootSide], { stdout: "ignore", stderr: "ignore" });
   }
 
-  private member(name: string): Member {
-    const member = this.members.get(name);
-    if (!member) throw new FleetError("NETNS_FAILED", `no namespace for agent ${name}`, 500);
-    return member;
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.destroy();
+  }
+
+  private addNamespace(ns: string): void {
+    run("ip", ["netns", "add", ns]);
+    this.namespaces.push(ns);
+    run("ip", ["-n", ns, "link", "set", "lo", "up"]);
+  }
+
+  private find(name: string): NetnsHost {
+    const host = this.hosts.get(name);
+    if (!host) throw new FleetError("NETNS_FAILED", `no namespace for agent ${name} (have ${[...this.hosts.keys()].join(", ")})`, 500);
+    return host;
   }
 }

@@ -1,7 +1,7 @@
 // Tests that need a tool of this machine (Chromium, ffmpeg, qemu, network namespaces, Prometheus and its tools): run, skip counted with its reason, or fail where CI requires the tool.
 import { describe, test } from "bun:test";
 import { existsSync } from "node:fs";
-import { probeNetns } from "./net/netns-fleet";
+import { NetnsFleet } from "../controller/netns";
 import { CHROMIUM } from "./web/chromium";
 
 /** A tool some tests need, and why it may be missing. */
@@ -18,7 +18,7 @@ const probes: Record<Tool, () => string | undefined> = {
   "prometheus-pushgateway": () => (Bun.which("prometheus-pushgateway") ? undefined : "prometheus-pushgateway not found (apt-get install prometheus-pushgateway)"),
   netns: () => {
     if (!Bun.which("tc")) return "tc not found (apt-get install iproute2)";
-    const probe = probeNetns();
+    const probe = NetnsFleet.probe();
     return probe.ok ? undefined : `ip netns not permitted (needs root and CAP_NET_ADMIN): ${probe.reason}`;
   },
 };

@@ -3,9 +3,9 @@ import { describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { FIXTURES, REPO, makeTempDir, spawnAgent } from "../helpers";
+import { FIXTURES, REPO, makeTempDir, runController as runControllerIn, spawnAgent } from "../helpers";
 import { testWith } from "../_requires";
-import { createFleet, type Fleet } from "./netns-fleet";
+import { NetnsFleet } from "../../controller/netns";
 
 /*
  * Topology: pi1, pi2, worker1, worker2 each in a namespace with one veth to a bridge in a
@@ -29,14 +29,11 @@ import { createFleet, type Fleet } from "./netns-fleet";
  * allowed, and so does the controller's window: it takes the edge seconds pro rata, which
  * reads a 3 s window a few percent low (180-188 measured while whole seconds read 188-193).
  *
- * burst 64kb (5 ms at the rate) rather than 32kbit (4 KB, 0.3 ms): a token bucket that
- * small holds under 3 full frames and loses tokens whenever the qdisc's timer fires late on
- * a busy 2-core box; 64 KB over a 3 s window adds 0.2 Mbit/s. Here both measured
- * the same: 95.6-95.9 Mbit/s of payload for a bulk TCP stream through one link (95.6
- * expected), 180-184 Mbit/s for this test with 32kbit. latency 50ms bounds the queue
- * (625 KB); the Pi's own qdisc pushes back on its sockets, so TCP rarely sees a drop.
+ * The tbf's burst and latency are NetnsFleet's (controller/netns.ts: 5 ms of the rate, at
+ * least 64 KiB; 50 ms): measured 95.6-95.9 Mbit/s of payload for a bulk TCP stream through
+ * one link (95.6 expected).
  */
-const LINK = { rate: "100mbit", burst: "64kb", latency: "50ms" };
+const LINK_RATE = "100Mbit";
 const CAP_MBIT = 2 * 100 * (1448 / 1514);
 const SENDERS = ["pi1", "pi2"];
 const RECEIVERS = ["worker1", "worker2"];
@@ -44,7 +41,7 @@ const CONTROL_PORT = 7700;
 
 
 /** Starts one agent inside each host's namespace on the fixed control port, with `token`; killed on dispose. */
-async function startAgents(fleet: Fleet, dataDir: string, token: string) {
+async function startAgents(fleet: NetnsFleet, dataDir: string, token: string) {
   const agents = [...fleet.hosts.values()].map((host) => {
     const dir = join(dataDir, host.name);
     mkdirSync(dir);
@@ -62,7 +59,7 @@ async function startAgents(fleet: Fleet, dataDir: string, token: string) {
   return { [Symbol.asyncDispose]: stopAll };
 }
 
-function writeScenarios(fleet: Fleet, medium: string): string {
+function writeScenarios(fleet: NetnsFleet, medium: string): string {
   const agents = [...fleet.hosts.values()].map((host) => `${host.name} = "http://${host.address}:${CONTROL_PORT}"`).join("\n");
   return `duration = "3s"
 warmup = "500ms"
@@ -95,7 +92,7 @@ interface Run {
 }
 
 /** Runs the controller (remote mode) on a scenarios file for `medium`; answers its exit code, stderr and the one run. */
-async function runController(fleet: Fleet, dir: string, medium: string, token: string) {
+async function runController(fleet: NetnsFleet, dir: string, medium: string, token: string) {
   const file = join(dir, `${medium}.toml`);
   const out = join(dir, `out-${medium}`);
   await Bun.write(file, writeScenarios(fleet, medium));
@@ -122,14 +119,14 @@ const summarize = (result: Awaited<ReturnType<typeof runController>>) => ({
 describe("Across real network hops", () => {
   testWith("netns")("case4-2x2: 100 Mbit/s tbf links cap it within 15%, bare veths run clearly faster", async () => {
     using dir = makeTempDir();
-    await using fleet = createFleet([...SENDERS, ...RECEIVERS]);
+    await using fleet = NetnsFleet.create([...SENDERS, ...RECEIVERS]);
     const token = randomBytes(18).toString("base64url");
     await using _agents = await startAgents(fleet, dir.path, token);
 
-    fleet.shape(SENDERS, LINK);
+    for (const name of SENDERS) fleet.shape(name, LINK_RATE);
     const wifi = await runController(fleet, dir.path, "wifi", token);
     const shapedBytes = SENDERS.reduce((total, name) => total + fleet.readShapedBytes(name), 0);
-    fleet.unshape();
+    for (const name of SENDERS) fleet.shape(name, undefined);
     const ethernet = await runController(fleet, dir.path, "ethernet", token);
     console.log(`netns case4-2x2: wifi ${wifi.run.mbit_per_s} Mbit/s (cap ${CAP_MBIT.toFixed(1)}), ethernet ${ethernet.run.mbit_per_s} Mbit/s`);
 
@@ -143,4 +140,43 @@ describe("Across real network hops", () => {
     expect(wifi.run.mbit_per_s).toBeLessThan(CAP_MBIT * 1.15);
     expect(ethernet.run.mbit_per_s).toBeGreaterThan(CAP_MBIT * 2);
   });
+
+  /** Every namespace and every root-namespace interface, to see that a run leaves none of its own behind. */
+  const listNetworkObjects = () => {
+    const text = (args: string[]) => Bun.spawnSync(["ip", ...args], { stdout: "pipe" }).stdout.toString();
+    return [...text(["netns", "list"]).split("\n"), ...text(["-o", "link", "show"]).split("\n").map((line) => line.split(": ")[1] ?? "")].filter(Boolean).sort();
+  };
+
+  // As the media test, the Wi-Fi rate is lowered (to 20 Mbit/s) so that a loaded 2-core box is bound by the links, not its CPU.
+  testWith("netns")("controller run --local --netns: medium-wifi-vs-ethernet within 10% of the receiver's Wi-Fi link, Ethernet faster, a 50 Mbit/s tbf named as the bottleneck, nothing left behind", async () => {
+    using dir = makeTempDir();
+    const shipped = await Bun.file(join(REPO, "scenarios.toml")).text();
+    const tbf50 = `
+[[scenario]]
+name = "tbf-50"
+medium = "capped"
+duration = "3s"
+  [[scenario.roles]]
+  role = "receiver"
+  agents = ["worker2"]
+  [[scenario.roles]]
+  role = "sender"
+  agents = ["pi3"]
+  options = { source = "files:test/fixtures", format = "binary", multiply = 1, concurrency = 8 }
+`;
+    const file = shipped.replace('wifi-5ghz = { rate = "100Mbit"', 'wifi-5ghz = { rate = "20Mbit"').replace("ethernet-1g = {", 'capped = { rate = "50Mbit" }\nethernet-1g = {') + tbf50;
+    await Bun.write(join(dir.path, "scenarios.toml"), file.replaceAll("files:test/fixtures", `files:${FIXTURES}`));
+    const before = listNetworkObjects();
+    const out = join(dir.path, "out");
+    const { code, stderr } = await runControllerIn(["run", "scenarios.toml", "--local", "--netns", "--only", "medium-wifi-vs-ethernet,tbf-50", "--repeat", "1", "--out", out], dir.path);
+    expect({ code, stderr: code === 0 ? "" : stderr }).toEqual({ code: 0, stderr: "" });
+    expect(listNetworkObjects()).toEqual(before);
+    const [wifi, ethernet, capped] = (await Bun.file(join(out, "results.json")).json()).scenarios;
+    // Both Pis send into worker1, whose 20 Mbit/s downlink is the one cap: tbf counts whole frames (1448 bytes of payload in 1514).
+    expect(Math.abs(wifi.runs[0].sent_mbit_per_s / (20 * (1448 / 1514)) - 1)).toBeLessThanOrEqual(0.1);
+    expect(ethernet.runs[0].images_per_s).toBeGreaterThan(wifi.runs[0].images_per_s * 2);
+    expect(capped.runs[0].verdict.bottleneck).toBe("link pi3");
+    expect(capped.runs[0].verdict.text).toEndWith("of 50 Mbit/s (tbf)");
+  });
 });
+
