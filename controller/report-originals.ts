@@ -65,7 +65,7 @@ function toRecognitionTable(sweep: PublishedSweep, entries: ScenarioResult[]): O
     rows,
     differs: DIFFERENCES.recognition,
     notes: [
-      `Their published intervals cannot come from their own numbers: a Student's t interval on their mean, std and n = ${sweep.n} is ${low}-${high} times wider than the one they published here.`,
+      `Their published intervals cannot come from their own numbers: a Student's t interval on their mean, std and n = ${sweep.n} is ${low === high ? low : `${low}-${high}`} times wider than the one they published here.`,
     ],
   };
 }
