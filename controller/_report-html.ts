@@ -1,5 +1,5 @@
 // The HTML of the report's header and of each scenario's section: chart places, figure tables, failed runs.
-import type { Results, RunResult } from "./results";
+import type { AgentRunTelemetry, Results } from "./results";
 import type { Verdict } from "./verdict";
 import { formatFigure, formatValue, sortFigureKeys, toFigureLabel, toHalfWidth } from "./_report-entries";
 import type { ReportModel, ScenarioView } from "./_report-model";
@@ -90,6 +90,7 @@ export function renderScenario(scenario: ScenarioView, index: number, model: Rep
     scenario.charts.series.length > 0 ? `<h3>Throughput over time</h3><div class="charts small">${scenario.charts.series.map(figure).join("")}</div>` : "",
     renderThresholdTable(scenario),
     renderVerdictTable(scenario),
+    scenario.charts.telemetry.length > 0 ? `<h3>CPU over time</h3><div class="charts small">${scenario.charts.telemetry.map(figure).join("")}</div>` : "",
     renderSpeedupTable(scenario),
     `<h3>Figures</h3>`,
     renderFigureTable(scenario),
@@ -123,7 +124,7 @@ function renderVerdictTable(scenario: ScenarioView): string {
     return `<tr><td>${escapeHtml(point.label || scenario.name)}</td><td>${escapeHtml(describeVerdict(point.entry.verdict))}</td><td>${loads.map(escapeHtml).join("<br>")}</td></tr>`;
   });
   const telemetryRows = points.flatMap((point) => {
-    const agents = new Map<string, NonNullable<RunResult["telemetry"]>[string][]>();
+    const agents = new Map<string, AgentRunTelemetry[]>();
     for (const run of point.entry.runs) for (const [name, figures] of Object.entries(run.telemetry ?? {})) agents.set(name, [...(agents.get(name) ?? []), figures]);
     return [...agents].map(([name, runs]) => {
       const meanOf = (read: (figures: (typeof runs)[number]) => number | null) => {

@@ -62,7 +62,7 @@ export interface ScenarioView {
   /** Params with one value across all points and not swept. */
   fixed: Record<string, unknown>;
   points: PointView[];
-  charts: { box?: string; sweeps: string[]; series: string[] };
+  charts: { box?: string; sweeps: string[]; series: string[]; telemetry: string[] };
 }
 
 export interface ReportModel {
@@ -95,7 +95,7 @@ export function buildReportModel(results: Results): ReportModel {
       swept,
       fixed: findFixedParams(entries, swept),
       points,
-      charts: { sweeps: [], series: [] },
+      charts: { sweeps: [], series: [], telemetry: [] },
     };
     const add = (id: string, chart: ChartSpec) => ((charts[`s${index}-${id}`] = chart), `s${index}-${id}`);
     const box = toBoxChart(points, name);
@@ -109,6 +109,8 @@ export function buildReportModel(results: Results): ReportModel {
     points.forEach((point, pointIndex) => {
       const chart = toSeriesChart(point);
       if (chart) view.charts.series.push(add(`series${pointIndex}`, chart));
+      const cpu = toTelemetryChart(point);
+      if (cpu) view.charts.telemetry.push(add(`telemetry${pointIndex}`, cpu));
     });
     return view;
   });
@@ -175,6 +177,26 @@ function toSeriesChart(point: PointView): SeriesChart | undefined {
   if (lines.length === 0) return undefined;
   const title = point.label ? `images/s over time, ${point.label}` : "images/s over time";
   return { kind: "series", title, yLabel: "images/s", lines };
+}
+
+/**
+ * CPU over time in the first counted run of a point that has telemetry: each agent's
+ * process (cores), and each box's busy cores (its whole CPU, every process counted), once per host.
+ */
+function toTelemetryChart(point: PointView): SeriesChart | undefined {
+  const run = selectCountedRuns(point.entry.runs ?? []).find((candidate) => Object.values(candidate.telemetry ?? {}).some((agent) => agent.series && agent.series.t.length > 0));
+  if (!run) return undefined;
+  const lines: SeriesChart["lines"] = [];
+  const hosts = new Set<string>();
+  for (const [name, agent] of Object.entries(run.telemetry!)) {
+    if (!agent.series || agent.series.t.length === 0) continue;
+    const t = agent.series.t.map(toPlotNumber);
+    lines.push({ label: `${name} process`, failed: false, t, y: agent.series.process_cpu_cores.map(toPlotNumber) });
+    if (!hosts.has(agent.host)) lines.push({ label: `box ${agent.host} (${agent.cores} cores)`, failed: false, t, y: agent.series.box_busy_cores.map(toPlotNumber) });
+    hosts.add(agent.host);
+  }
+  const title = `CPU over time (cores busy), repeat ${run.repeat}${point.label ? `, ${point.label}` : ""}`;
+  return { kind: "series", title, yLabel: "cores", lines };
 }
 
 /** Rounded for the page; anything not a finite number becomes a gap. */

@@ -42,7 +42,23 @@ export interface RunResult {
   /** What limited the run (controller/verdict.ts). */
   verdict?: Verdict;
   /** Per agent: its box's telemetry over the run, summarized. */
-  telemetry?: Record<string, { host: string; cores: number; cpu_total_pct: number | null; process_cpu_cores: number | null; temp_c_max: number | null; freq_mhz_min: number | null; throttled: string[] }>;
+  telemetry?: Record<string, AgentRunTelemetry>;
+}
+
+/**
+ * One agent's box over a run: means of the box's CPU busy share (%) and of its process's
+ * CPU (cores), the hottest temperature (°C), the slowest CPU clock (MHz), the Pi
+ * throttling flags that held, and per second (t in s) the box's busy cores and the process's.
+ */
+export interface AgentRunTelemetry {
+  host: string;
+  cores: number;
+  cpu_total_pct: number | null;
+  process_cpu_cores: number | null;
+  temp_c_max: number | null;
+  freq_mhz_min: number | null;
+  throttled: string[];
+  series?: { t: number[]; box_busy_cores: (number | null)[]; process_cpu_cores: number[] };
 }
 
 /** The runs whose figures count: those not marked failed. */

@@ -195,7 +195,7 @@ async function judge(roles: Started[], linkCaps: Record<string, number>): Promis
   return { verdict, telemetry: Object.fromEntries(telemetry.map((agent) => [agent.agent, summarizeTelemetry(agent)])) };
 }
 
-/** One agent's telemetry over a run, summarized for results.json (null where no sample had the figure). */
+/** One agent's telemetry over a run, summarized for results.json (null where no sample had the figure), with its per-second CPU series (t in s since its first sample). */
 function summarizeTelemetry({ host, cores, samples }: AgentTelemetry): NonNullable<RunResult["telemetry"]>[string] {
   const numbers = (read: (sample: (typeof samples)[number]) => number | null | undefined) => samples.slice(1).map(read).filter((value): value is number => typeof value === "number");
   const meanOf = (values: number[]) => (values.length ? Math.round((values.reduce((a, b) => a + b, 0) / values.length) * 100) / 100 : null);
@@ -208,6 +208,11 @@ function summarizeTelemetry({ host, cores, samples }: AgentTelemetry): NonNullab
     temp_c_max: numbers((sample) => sample.temp_c).reduce<number | null>((max, value) => (max === null || value > max ? value : max), null),
     freq_mhz_min: numbers((sample) => sample.freq_mhz).reduce<number | null>((min, value) => (min === null || value < min ? value : min), null),
     throttled: [...flags],
+    series: {
+      t: samples.slice(1).map((sample) => Math.round((sample.t - samples[0]!.t) / 100) / 10),
+      box_busy_cores: samples.slice(1).map((sample) => (sample.cpu_total_pct === null ? null : Math.round(sample.cpu_total_pct * cores) / 100)),
+      process_cpu_cores: samples.slice(1).map((sample) => sample.process.cpu_cores),
+    },
   };
 }
 

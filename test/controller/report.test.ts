@@ -41,6 +41,13 @@ function makeRun(repeat: number, images_per_s: number, failed?: string): RunResu
   };
 }
 
+/** `run` with both agents' telemetry on one 2-core box: the box's busy cores and each process's, per second. */
+function withTelemetry(run: RunResult): RunResult {
+  const t = [1, 2, 3, 4];
+  const agent = (process: number[]) => ({ host: "box", cores: 2, cpu_total_pct: 60, process_cpu_cores: 0.5, temp_c_max: null, freq_mhz_min: null, throttled: [], series: { t, box_busy_cores: [1.1, 1.2, 1.3, 1.2], process_cpu_cores: process } });
+  return { ...run, telemetry: { pi1: agent([0.3, 0.4, 0.5, 0.4]), pi5: agent([0.6, 0.7, 0.6, 0.7]) } };
+}
+
 function makeEntry(fields: Omit<ScenarioResult, "summary">): ScenarioResult {
   return { ...fields, summary: summarizeRunResults(fields.runs.filter((run) => run.status !== "failed")) };
 }
@@ -59,7 +66,7 @@ function makeResults(): Results {
         params: { senders: 1 },
         swept: [],
         medium: "ethernet",
-        runs: [makeRun(1, 800), makeRun(2, 812), makeRun(3, 805)],
+        runs: [makeRun(1, 800), makeRun(2, 812), makeRun(3, 805)].map(withTelemetry),
       }),
       ...[100, 200].map((multiply) =>
         makeEntry({
@@ -114,7 +121,7 @@ describe("renderReport", () => {
     expect(html).toMatch(/<td>pi1 <span class="ci">pi1, 4 cores<\/span><\/td><td class="num">97.50<\/td><td class="num">0.99<\/td><td class="num">81.2<\/td><td class="num">1000<\/td>/);
   });
 
-  test("tolerates a file from before sweeps, statuses and series: points from the params that differ", () => {
+  test("tolerates a file from before sweeps, statuses, series and telemetry: points from the params that differ", () => {
     const old = makeResults();
     for (const entry of old.scenarios) {
       delete entry.point;
@@ -122,6 +129,7 @@ describe("renderReport", () => {
       for (const run of entry.runs) {
         delete run.series;
         delete run.status;
+        delete run.telemetry;
       }
     }
     old.scenarios[2]!.summary = {};
@@ -172,6 +180,7 @@ describeWith("chromium")("report in Chromium", () => {
       { id: "summary", drawn: true, datasets: 1 },
       { id: "s0-box", drawn: true, datasets: 1 },
       { id: "s0-series0", drawn: true, datasets: 3 },
+      { id: "s0-telemetry0", drawn: true, datasets: 3 },
       { id: "s1-box", drawn: true, datasets: 1 },
       { id: "s1-sweep0-images_per_s", drawn: true, datasets: 1 },
       { id: "s1-sweep0-mbit_per_s", drawn: true, datasets: 1 },
