@@ -1,6 +1,6 @@
 // Typed client of an agent's control API, used by the controller (and the shape the pages rely on).
 import { FleetError } from "./errors";
-import type { Health, Impairment, RoleInfo } from "./wire";
+import type { ClockReading, Health, Impairment, RoleInfo } from "./wire";
 
 /** Time a control call may take before it fails (ms); stopping a receiver drains its queue, hence generous. */
 const CALL_TIMEOUT_MS = 60_000;
@@ -12,6 +12,11 @@ export class ControlClient {
   /** `GET /v1/health`. */
   health(): Promise<Health> {
     return this.call("GET", "/v1/health");
+  }
+
+  /** `GET /v1/clock`: the agent's wall clock as it received and answered the call (ms since epoch). */
+  readClock(): Promise<ClockReading> {
+    return this.call("GET", "/v1/clock");
   }
 
   /** `POST /v1/roles`: starts `role` with `options` and optional `impair`ment; answers the role as listed. */

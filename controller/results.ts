@@ -2,6 +2,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { toSpeedupColumns, type Scaling } from "./scaling";
+import type { ClockOffset } from "./clock";
 import { roundSummary, roundTo, summarizeRuns, type Summary } from "./stats";
 import type { ThresholdOutcome } from "./thresholds";
 
@@ -36,6 +37,10 @@ export interface RunResult {
   /** `failed` when an agent was unreachable or a role failed; its figures are then partial and left out of the summary. */
   status?: "ok" | "failed";
   error?: string;
+  /** Each agent's clock against the controller's, measured before the run: offset ± error (half the round trip), ms. */
+  clocks?: Record<string, ClockOffset>;
+  /** What the run found doubtful, one sentence each (a clock skew larger than the latencies it distorts). */
+  warnings?: string[];
   /** Throughput over time at the receivers, summed, in 1 s buckets; `t` in seconds since the senders started. */
   series?: { t: number[]; images_per_s: number[]; mbit_per_s: number[] };
 }

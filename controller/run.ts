@@ -5,6 +5,7 @@ import { describeError } from "../agent/errors";
 import { checkRole } from "../agent/wire";
 import { selectOkRuns, summarizeRunResults, type RunResult, type ScenarioResult } from "./results";
 import { POLL_MS, startAll, waitForEnded } from "./_started";
+import { measureClockOffsets, warnOfSkew, type ClockOffset } from "./clock";
 import { isStreamPoint, runStreamOnce } from "./_stream-run";
 import type { RolePlan, Scenario } from "./scenarios";
 import type { SweepPoint } from "./sweep";
@@ -20,6 +21,8 @@ export interface RunSettings {
   keepImages: boolean;
   /** Called after each run with the scenario, point and run (failed runs included). */
   onRun(scenario: Scenario, point: SweepPoint, run: RunResult): void;
+  /** Called with each warning of a run (a clock skew larger than the latencies it distorts); default: a line on stderr. */
+  onWarning?(scenario: Scenario, warning: string): void;
 }
 
 /** A run that could not finish: the error, and zero figures so nothing partial is mistaken for a measurement. */
@@ -88,16 +91,19 @@ async function runOnce(scenario: Scenario, point: SweepPoint, repeat: number, cl
   const folder = [scenario.name, point.label.replace(/[^A-Za-z0-9._=-]/g, "_"), `run-${repeat}`].filter(Boolean).join("/");
   const runMs = scenario.warmupMs + scenario.durationMs;
   const plansOf = (...names: string[]) => point.roles.filter((entry) => names.includes(entry.role));
+  let clocks: Record<string, ClockOffset> = {};
   try {
+    clocks = await measureClockOffsets(clients, [...new Set(point.roles.flatMap((plan) => plan.agents))]);
+    const clockOf = (agent: string) => ({ clockOffsetMs: clocks[agent]!.offset_ms });
     const sinks: Started[] = [];
     const targets: string[] = [];
     for (const plan of plansOf("receiver")) {
-      const entries = await startAll(clients, plan, (agent) => ({ ...plan.options, port: 0, out: `${settings.imagesDir}/${folder}/${agent}` }), started);
+      const entries = await startAll(clients, plan, (agent) => ({ ...plan.options, port: 0, out: `${settings.imagesDir}/${folder}/${agent}`, ...clockOf(agent) }), started, clocks);
       sinks.push(...entries);
       targets.push(...entries.map((entry) => `http://${hostOf(entry)}:${checkRole(entry.info, "receiver").stats.port}/upload`));
     }
     const managers: Started[] = [];
-    for (const plan of plansOf("manager")) managers.push(...(await startAll(clients, plan, () => ({ ...plan.options, port: 0, workerPort: 0 }), started)));
+    for (const plan of plansOf("manager")) managers.push(...(await startAll(clients, plan, () => ({ ...plan.options, port: 0, workerPort: 0 }), started, clocks)));
     sinks.push(...managers);
     targets.push(...managers.map((entry) => `http://${hostOf(entry)}:${checkRole(entry.info, "manager").stats.port}/jobs?wait=1`));
     let workers = 0;
@@ -109,23 +115,37 @@ async function runOnce(scenario: Scenario, point: SweepPoint, repeat: number, cl
     const senders: Started[] = [];
     const batch = isBatchPoint(point);
     for (const plan of plansOf("sender"))
-      senders.push(...(await startAll(clients, plan, (agent) => ({ target: toSenderTargets(plan, agent, targets), ...plan.options, duration: `${runMs}ms` }), started)));
+      senders.push(...(await startAll(clients, plan, (agent) => ({ target: toSenderTargets(plan, agent, targets), ...plan.options, duration: `${runMs}ms`, ...clockOf(agent) }), started, clocks)));
     await waitForEnded(senders, runMs);
     for (const entry of [...started].reverse()) entry.info = await entry.client.stopRole(entry.info.id);
     started.length = 0;
-    return { repeat, status: "ok", ...(batch ? measureBatch(senders, sinks) : measureWindow(senders, sinks, scenario.warmupMs, scenario.durationMs)) };
+    const figures = batch ? measureBatch(senders, sinks) : measureWindow(senders, sinks, scenario.warmupMs, scenario.durationMs);
+    const warnings = warnOfSkew(clocks, toSkewPairs(senders, sinks));
+    return { repeat, status: "ok", ...figures, clocks, ...(warnings.length > 0 ? { warnings } : {}) };
   } catch (error) {
-    return toFailedRun(repeat, error);
+    return { ...toFailedRun(repeat, error), ...(Object.keys(clocks).length > 0 ? { clocks } : {}) };
   } finally {
     await Promise.allSettled([...started].reverse().map((entry) => entry.client.stopRole(entry.info.id)));
     if (settings.localImagesDir && !settings.keepImages) await rm(`${settings.localImagesDir}/${folder}`, { recursive: true, force: true });
   }
 }
 
+/** Every sender agent with every receiver agent, and the receiver's latency p50 (X-Sent-At to save, ms), for `warnOfSkew`. */
+function toSkewPairs(senders: Started[], sinks: Started[]): { sender: string; receiver: string; latencyP50Ms: number }[] {
+  const receivers = sinks.filter((entry) => entry.info.role === "receiver");
+  return senders.flatMap((sender) =>
+    receivers.map((receiver) => ({ sender: sender.client.name, receiver: receiver.client.name, latencyP50Ms: checkRole(receiver.info, "receiver").stats.latency_ms.p50 })),
+  );
+}
+
 /** A plan as the results' params show it: agents, options, targets, impairment (with the agents it hits). */
 function toParams(plan: RolePlan): Record<string, unknown> {
   const impair = plan.impair ? { impair: { ...plan.impair, ...(plan.impairAgents ? { agents: plan.impairAgents } : {}) } } : {};
   return { agents: plan.agents, ...plan.options, ...(plan.targets ? { targets: plan.targets } : {}), ...impair };
+}
+
+function warnOnStderr(scenario: Scenario, warning: string): void {
+  process.stderr.write(`controller: warning: scenario ${scenario.name}: ${warning}\n`);
 }
 
 /**
@@ -138,6 +158,7 @@ export async function runScenario(scenario: Scenario, clients: Map<string, Contr
     const runs: RunResult[] = [];
     for (let repeat = 1; repeat <= scenario.repeat; repeat += 1) {
       const run = await runOnce(scenario, point, repeat, clients, settings);
+      for (const warning of run.warnings ?? []) (settings.onWarning ?? warnOnStderr)(scenario, warning);
       runs.push(run);
       settings.onRun(scenario, point, run);
     }

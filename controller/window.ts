@@ -11,6 +11,8 @@ export interface Started {
   startedAt: number;
   /** A sender's target URLs as the controller resolved them (paired or spread). */
   targets?: string[];
+  /** The agent's clock minus the controller's (ms), measured before the run (controller/clock.ts). */
+  clockOffsetMs?: number;
 }
 
 type Bucket = [second: number, count: number, bytes: number];
@@ -57,12 +59,13 @@ function maxLatency(senders: RoleInfoOf<"sender">[], quantile: "p50" | "p99"): n
 
 /**
  * When the senders started, on a role's own clock (ms): the controller's time of the first
- * sender start, shifted by how far the role's agent's clock is from the controller's (its
- * `started_at` against when the controller saw it start; error at most one request's round
- * trip). Remote boxes need not have synchronized clocks.
+ * sender start, shifted by the agent's clock offset as measured before the run (NTP-style,
+ * within half the best round trip); without one, estimated from the role's `started_at`
+ * against when the controller saw it start (error up to one start call's round trip).
+ * Remote boxes need not have synchronized clocks.
  */
 function toOwnClock(role: Started, sendersStartedAt: number): number {
-  const offset = Date.parse(role.info.started_at) - role.startedAt;
+  const offset = role.clockOffsetMs ?? Date.parse(role.info.started_at) - role.startedAt;
   return sendersStartedAt + offset;
 }
 

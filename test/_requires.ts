@@ -1,11 +1,11 @@
-// Tests that need a tool of this machine (Chromium, ffmpeg, qemu, network namespaces): run, skip counted with its reason, or fail where CI requires the tool.
+// Tests that need a tool of this machine (Chromium, ffmpeg, qemu, network namespaces, libfaketime): run, skip counted with its reason, or fail where CI requires the tool.
 import { describe, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { probeNetns } from "./net/netns-fleet";
 import { CHROMIUM } from "./web/chromium";
 
 /** A tool some tests need, and why it may be missing. */
-export type Tool = "chromium" | "ffmpeg" | "qemu" | "netns";
+export type Tool = "chromium" | "ffmpeg" | "qemu" | "netns" | "faketime";
 
 /** Why each tool is missing on this machine, or undefined where it is present. Probed once, on first use. */
 const missing = new Map<Tool, string | undefined>();
@@ -13,6 +13,7 @@ const probes: Record<Tool, () => string | undefined> = {
   chromium: () => (existsSync(CHROMIUM) ? undefined : `${CHROMIUM} not found (apt-get install chromium)`),
   ffmpeg: () => (Bun.which("ffmpeg") ? undefined : "ffmpeg not found (apt-get install ffmpeg)"),
   qemu: () => (Bun.which("qemu-aarch64-static") ? undefined : "qemu-aarch64-static not found (apt-get install qemu-user-static)"),
+  faketime: () => (Bun.which("faketime") ? undefined : "faketime not found (apt-get install faketime)"),
   netns: () => {
     if (!Bun.which("tc")) return "tc not found (apt-get install iproute2)";
     const probe = probeNetns();

@@ -8,7 +8,7 @@ import { Slots } from "../../slots";
 import { openSource, parseSourceSpec, type Frame, type FrameSource } from "../../sources";
 import { parseFrameSpec, reframeSource } from "../../sources/reframe";
 import { parseDuration } from "../../units";
-import type { SenderStats } from "../../wire";
+import { ClockOffsetMs, type SenderStats } from "../../wire";
 import { Poster } from "./_post";
 import { parseJobFields, toRequestBodies, type JobFields } from "./_request-body";
 import type { Role, RoleHandle } from "../types";
@@ -35,6 +35,7 @@ const options = t.Object(
     concurrency: t.Integer({ minimum: 1, maximum: 1024, default: 8, description: "requests in flight" }),
     timeout: t.String({ default: "10s", description: "per-request timeout" }),
     ackLog: t.String({ default: "", description: "file to append `TARGET ID` to for each acknowledged image (ID from the answer's `id`, `-` without one)" }),
+    clockOffsetMs: ClockOffsetMs,
   },
   { additionalProperties: false },
 );
@@ -159,7 +160,7 @@ export default {
     const ackLog = opts.ackLog ? openSync(opts.ackLog, "a") : undefined;
     // Jobs go to a manager, whose /jobs takes the agent's token; uploads to receivers carry none.
     const authorization: Record<string, string> = jobFields && context.token ? { authorization: `Bearer ${context.token}` } : {};
-    const poster = new Poster({ timeoutMs, impair, authorization, ackLog });
+    const poster = new Poster({ timeoutMs, impair, authorization, ackLog, clockOffsetMs: opts.clockOffsetMs });
     const times = { startedAt: Date.now(), stoppedAt: 0 };
     // The end of --duration also frees slots held by images waiting out a backoff, so the frame loop can see it.
     const durationTimer = durationMs > 0 ? setTimeout(() => poster.endSending(), durationMs) : undefined;
