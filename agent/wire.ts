@@ -127,6 +127,8 @@ export const SenderStats = t.Object({
   in_flight: t.Number(),
   bytes: t.Number(),
   frames: t.Number(),
+  /** Frames due at `--fps` that the sender never took because it fell behind (0 without `--fps`). */
+  frames_skipped: t.Number(),
   images_per_s: t.Number(),
   mbit_per_s: t.Number(),
   rate_5s: t.Number(),

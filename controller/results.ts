@@ -3,6 +3,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { toSpeedupColumns, type Scaling } from "./scaling";
 import type { ClockOffset } from "./clock";
+import type { SaturationResult } from "./saturation";
 import { roundSummary, roundTo, summarizeRuns, type Summary } from "./stats";
 import type { ThresholdOutcome } from "./thresholds";
 
@@ -18,6 +19,10 @@ export interface RunResult {
   sent: number;
   saved: number;
   lost: number;
+  /** `lost` as a percentage of `sent` (0 when nothing was sent). */
+  lost_pct?: number;
+  /** Frames the senders skipped because they fell behind their `--fps`, as a percentage of the frames due: the offered load not offered. */
+  skipped_pct?: number;
   failed: number;
   duration_s: number;
   latency_ms: { p50: number; p99: number };
@@ -70,6 +75,8 @@ export interface ScenarioResult {
   summary: Record<string, Summary>;
   /** The scenario's thresholds judged on `summary`, when it has any. */
   thresholds?: ThresholdOutcome[];
+  /** A saturated scenario's search: the maximum sustainable rate over repeats and every step (`runs` are the runs at each repeat's maximum). */
+  saturation?: SaturationResult;
 }
 
 /** The whole of results.json (see the end of CONTRACT.md). */
@@ -187,6 +194,7 @@ function roundResults(results: Results): Results {
       ...scenario,
       runs: scenario.runs.map(roundRun),
       summary: Object.fromEntries(Object.entries(scenario.summary).map(([key, value]) => [key, roundSummary(value)])),
+      ...(scenario.saturation?.max_rate ? { saturation: { ...scenario.saturation, max_rate: roundSummary(scenario.saturation.max_rate) } } : {}),
     })),
   };
 }

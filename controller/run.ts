@@ -7,8 +7,9 @@ import { selectOkRuns, summarizeRunResults, type RunResult, type ScenarioResult 
 import { POLL_MS, startAll, waitForEnded } from "./_started";
 import { measureClockOffsets, warnOfSkew, type ClockOffset } from "./clock";
 import { isStreamPoint, runStreamOnce } from "./_stream-run";
+import { searchSaturation, type Saturation } from "./saturation";
 import type { RolePlan, Scenario } from "./scenarios";
-import type { SweepPoint } from "./sweep";
+import { withValue, type SweepPoint } from "./sweep";
 import { measureBatch, measureWindow, type Started } from "./window";
 
 /** How a run is carried out. */
@@ -148,33 +149,56 @@ function warnOnStderr(scenario: Scenario, warning: string): void {
   process.stderr.write(`controller: warning: scenario ${scenario.name}: ${warning}\n`);
 }
 
+/** One point's entry of the results: its parameters, its runs and their summary over those that did not fail. */
+function toScenarioResult(scenario: Scenario, point: SweepPoint, runs: RunResult[]): ScenarioResult {
+  const okRuns = selectOkRuns(runs);
+  const fixed = Object.fromEntries(point.roles.map((plan) => [plan.role, toParams(plan)]));
+  return {
+    name: scenario.name,
+    description: scenario.description,
+    point: point.label,
+    swept: scenario.swept,
+    ...(point.medium ? { medium: point.medium } : {}),
+    emulated: point.roles.some((plan) => Object.keys({ ...plan.link, ...plan.impair }).length > 0),
+    params: { ...point.params, ...fixed, duration_s: scenario.durationMs / 1000, warmup_s: scenario.warmupMs / 1000 },
+    runs,
+    summary: okRuns.length > 0 ? summarizeRunResults(okRuns) : {},
+  };
+}
+
+/** Runs one point and repeat, then tells `settings` of its warnings and of the run. */
+async function runAndReport(scenario: Scenario, point: SweepPoint, repeat: number, clients: Map<string, ControlClient>, settings: RunSettings): Promise<RunResult> {
+  const run = await runOnce(scenario, point, repeat, clients, settings);
+  for (const warning of run.warnings ?? []) (settings.onWarning ?? warnOnStderr)(scenario, warning);
+  settings.onRun(scenario, point, run);
+  return run;
+}
+
+/**
+ * A saturated scenario (`[scenario.saturate]`): its point run at the rates the search picks
+ * (controller/saturation.ts), `repeat` searches. The entry's runs are each repeat's run at its
+ * maximum sustainable rate, so its summary is the figures there; `saturation` holds every step.
+ */
+async function runSaturation(scenario: Scenario, saturation: Saturation, clients: Map<string, ControlClient>, settings: RunSettings): Promise<ScenarioResult> {
+  const base = scenario.points[0]!;
+  const { result, runs } = await searchSaturation(saturation, scenario.repeat, (rate, repeat) =>
+    runAndReport(scenario, withValue(base, saturation.option, rate), repeat, clients, settings),
+  );
+  return { ...toScenarioResult(scenario, base, runs), saturation: result };
+}
+
 /**
  * Runs every point of a scenario, each `repeat` times, and summarizes each point over its
  * runs that did not fail (mean, std, 95% CI). A failed run is reported and the next one goes on.
+ * A saturated scenario runs its search instead (`runSaturation`).
  */
 export async function runScenario(scenario: Scenario, clients: Map<string, ControlClient>, settings: RunSettings): Promise<ScenarioResult[]> {
+  if (scenario.saturate) return [await runSaturation(scenario, scenario.saturate, clients, settings)];
   const results: ScenarioResult[] = [];
   for (const point of scenario.points) {
     const runs: RunResult[] = [];
-    for (let repeat = 1; repeat <= scenario.repeat; repeat += 1) {
-      const run = await runOnce(scenario, point, repeat, clients, settings);
-      for (const warning of run.warnings ?? []) (settings.onWarning ?? warnOnStderr)(scenario, warning);
-      runs.push(run);
-      settings.onRun(scenario, point, run);
-    }
-    const okRuns = selectOkRuns(runs);
-    const fixed = Object.fromEntries(point.roles.map((plan) => [plan.role, toParams(plan)]));
-    results.push({
-      name: scenario.name,
-      description: scenario.description,
-      point: point.label,
-      swept: scenario.swept,
-      ...(point.medium ? { medium: point.medium } : {}),
-      emulated: point.roles.some((plan) => Object.keys({ ...plan.link, ...plan.impair }).length > 0),
-      params: { ...point.params, ...fixed, duration_s: scenario.durationMs / 1000, warmup_s: scenario.warmupMs / 1000 },
-      runs,
-      summary: okRuns.length > 0 ? summarizeRunResults(okRuns) : {},
-    });
+    for (let repeat = 1; repeat <= scenario.repeat; repeat += 1) runs.push(await runAndReport(scenario, point, repeat, clients, settings));
+    results.push(toScenarioResult(scenario, point, runs));
   }
   return results;
 }

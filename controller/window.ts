@@ -97,7 +97,8 @@ function countInWindow(series: Bucket[], from: number, to: number, startsInStead
 /**
  * Run figures: images/s and Mbit/s completed by all sinks (receivers' saved files,
  * managers' done jobs; both called receivers here) inside the measured window
- * (after `warmupMs`, for `durationMs`), and the Mbit/s the senders sent in it; sent, saved, lost and failed over the whole run;
+ * (after `warmupMs`, for `durationMs`), and the Mbit/s the senders sent in it; sent, saved, lost and failed over the whole run,
+ * `lost_pct` (lost of sent) and `skipped_pct` (frames the senders skipped, falling behind their --fps, of the frames due);
  * the worst sender p50/p99; the per-second series summed over receivers, `t` in seconds
  * since the senders started; the final stats of every role, each with its `agent` (and a
  * sender's resolved `targets`).
@@ -131,6 +132,8 @@ export function measureWindow(senders: Started[], receivers: Started[], warmupMs
   const receiverInfos = receivers.map((entry) => entry.info);
   const sent = sum(senderInfos, (info) => info.stats.sent);
   const saved = countCompleted(receiverInfos);
+  const frames = sum(senderInfos, (info) => info.stats.frames);
+  const skipped = sum(senderInfos, (info) => info.stats.frames_skipped);
   const seconds = [...perSecond.keys()].sort((a, b) => a - b);
   const label = (entry: Started) => ({ agent: entry.client.name, ...(entry.targets ? { targets: entry.targets } : {}), ...entry.info.stats });
   return {
@@ -140,6 +143,8 @@ export function measureWindow(senders: Started[], receivers: Started[], warmupMs
     sent,
     saved,
     lost: Math.max(sent - saved, 0),
+    lost_pct: sent > 0 ? round2((Math.max(sent - saved, 0) * 100) / sent) : 0,
+    skipped_pct: frames + skipped > 0 ? round2((skipped * 100) / (frames + skipped)) : 0,
     failed: sum(senderInfos, (info) => info.stats.failed),
     duration_s: durationMs / 1000,
     latency_ms: { p50: maxLatency(senderInfos, "p50"), p99: maxLatency(senderInfos, "p99") },

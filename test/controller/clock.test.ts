@@ -29,7 +29,7 @@ describe("clock offsets", () => {
 
   test("GET /v1/clock needs the token and answers the agent's clock", async () => {
     using dir = makeTempDir();
-    const app = await createControlApp({ agent: "t", version: "0", token: "tok", supervisor: new Supervisor(quietContext, { dataDir: dir.path }) });
+    const app = await createControlApp({ agent: "t", version: "0", token: "tok", supervisor: new Supervisor(quietContext, { allowSourceCmd: false, dataDir: dir.path }) });
     const before = Date.now();
     const open = await app.handle(new Request("http://localhost/v1/clock"));
     const answer = await app.handle(new Request("http://localhost/v1/clock", { headers: { authorization: "Bearer tok" } }));

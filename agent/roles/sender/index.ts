@@ -70,6 +70,7 @@ class FrameLoop {
   private turn = 0;
   private readonly topicNames: string[];
   private readonly startedAt = Date.now();
+  private endedAt = 0;
 
   constructor(
     private readonly opts: Options,
@@ -96,6 +97,18 @@ class FrameLoop {
       // Under `cpu` impairment, a frame's bodies and POSTs are one unit of work.
       await this.parts.impair.runUnit(() => this.sendFrame(frame));
     }
+    this.endedAt = Date.now();
+  }
+
+  /**
+   * Frames due at --fps so far that the loop never took because it fell behind (a sender too
+   * slow for its rate skips them, as a camera's consumer would): frames due over the time it
+   * sent (one every 1/fps from the start) less the frames taken; 0 without --fps.
+   */
+  countSkipped(): number {
+    if (this.opts.fps <= 0) return 0;
+    const sendingMs = (this.endedAt || Date.now()) - this.startedAt;
+    return Math.max(0, Math.floor((sendingMs * this.opts.fps) / 1000) - this.parts.poster.totals.frames);
   }
 
   private goesOn(): boolean {
@@ -127,7 +140,7 @@ class FrameLoop {
  * the time from the first request to the last answer, so that bytes / elapsed_s is the
  * batch's throughput (the recognition original's total bytes / total time).
  */
-function readStats(poster: Poster, slots: Slots, batch: boolean, times: { startedAt: number; stoppedAt: number }): SenderStats {
+function readStats(poster: Poster, slots: Slots, batch: boolean, times: { startedAt: number; stoppedAt: number }, framesSkipped: number): SenderStats {
   const end = times.stoppedAt || Date.now();
   const elapsed = batch && poster.firstRequestAt ? (poster.lastAnswerAt || end) - poster.firstRequestAt : end - times.startedAt;
   const { totals, series } = poster;
@@ -135,6 +148,7 @@ function readStats(poster: Poster, slots: Slots, batch: boolean, times: { starte
     role: "sender",
     ...totals,
     in_flight: slots.inUse,
+    frames_skipped: framesSkipped,
     images_per_s: perSecond(totals.ok, elapsed),
     mbit_per_s: mbitPerSecond(totals.bytes, elapsed),
     rate_5s: series.rate(5),
@@ -180,7 +194,7 @@ export default {
         await source.close();
       });
 
-    const stats = (): SenderStats & { impairment?: ImpairmentReport } => ({ ...readStats(poster, slots, opts.images > 0, times), impairment: impair.describe() });
+    const stats = (): SenderStats & { impairment?: ImpairmentReport } => ({ ...readStats(poster, slots, opts.images > 0, times, loop.countSkipped()), impairment: impair.describe() });
     return {
       stats,
       ended,
