@@ -87,6 +87,7 @@ export function renderScenario(scenario: ScenarioView, index: number, model: Rep
     fixed.length > 0 ? `<p class="params"><span>params</span> ${escapeHtml(fixed.join("  "))}</p>` : "",
     main.length > 0 ? `<div class="charts">${main.map(figure).join("")}</div>` : `<p class="empty">No counted run: nothing to plot.</p>`,
     scenario.charts.series.length > 0 ? `<h3>Throughput over time</h3><div class="charts small">${scenario.charts.series.map(figure).join("")}</div>` : "",
+    renderWarnings(scenario),
     renderThresholdTable(scenario),
     renderSaturationTable(scenario),
     renderSpeedupTable(scenario),
@@ -108,6 +109,14 @@ function renderThresholdTable(scenario: ScenarioView): string {
   );
   if (rows.length === 0) return "";
   return `<h3>Thresholds</h3><table class="thresholds"><thead><tr><th></th><th>point</th><th>goal</th><th>measured</th></tr></thead><tbody>${rows.join("")}</tbody></table>`;
+}
+
+/** The warnings of the scenario's runs (a clock skew larger than the latencies it distorts), one note each with its point and repeat; "" without any. */
+function renderWarnings(scenario: ScenarioView): string {
+  const notes = scenario.points.flatMap((point) =>
+    (point.entry.runs ?? []).flatMap((run) => (run.warnings ?? []).map((warning) => `${[point.label, `repeat ${run.repeat}`].filter(Boolean).join(" ")}: ${warning}`)),
+  );
+  return notes.map((note) => `<p class="note warn">${escapeHtml(note)}</p>`).join("");
 }
 
 /** A saturation search: the maximum sustainable rate, the limits, then every step with what it broke; "" without one. */
