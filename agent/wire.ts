@@ -127,7 +127,7 @@ export const SenderStats = t.Object({
   in_flight: t.Number(),
   bytes: t.Number(),
   frames: t.Number(),
-  /** Frames due at `--fps` that the sender never took because it fell behind (0 without `--fps`). */
+  /** Frames due at `--fps` that the sender did not take in time because it fell behind, to 0.01 frame (its lag at the last frame counts); 0 without `--fps`. */
   frames_skipped: t.Number(),
   images_per_s: t.Number(),
   mbit_per_s: t.Number(),

@@ -131,7 +131,7 @@ function renderSaturationTable(scenario: ScenarioView): string {
   const rows = (saturation.steps ?? []).map((step) => {
     const figure = (key: string) => (Number.isFinite(step.figures?.[key]) ? step.figures[key]!.toFixed(2) : "-");
     const verdict = step.held ? `<td class="pass">held</td>` : `<td class="fail">broke</td>`;
-    return `<tr><td class="num">${step.repeat}</td><td class="num">${step.rate}</td>${verdict}<td class="num">${figure("images_per_s")}</td><td class="num">${figure("latency_p99_ms")}</td><td>${escapeHtml(step.broke.join("; "))}</td></tr>`;
+    return `<tr><td class="num">${step.repeat}</td><td class="num">${step.rate}${step.confirm ? " (confirm)" : ""}</td>${verdict}<td class="num">${figure("images_per_s")}</td><td class="num">${figure("latency_p99_ms")}</td><td>${escapeHtml(step.broke.join("; "))}</td></tr>`;
   });
   const notes = (saturation.notes ?? []).map((note) => `<p class="note warn">${escapeHtml(note)}</p>`).join("");
   const head = ["repeat", `offered ${escapeHtml(saturation.option)}`, "", "images/s", "p99 ms", "broke"].map((title) => `<th>${title}</th>`).join("");

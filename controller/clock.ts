@@ -1,5 +1,6 @@
 // Clock offsets of agents against the controller's clock, NTP-style over the control API, and the warnings they call for.
 import type { ControlClient } from "../agent/client";
+import { FleetError } from "../agent/errors";
 import { round2 } from "../agent/metrics";
 
 /** Exchanges per agent; the one with the smallest round trip is kept (as NTP's clock filter keeps the least delay). */
@@ -48,10 +49,21 @@ export async function measureClockOffset(client: ControlClient, samples = CLOCK_
   return { offset_ms: round2(best!.offset_ms), error_ms: round2(best!.error_ms), rtt_ms: round2(best!.rtt_ms) };
 }
 
-/** The clock offsets of `agents` (names to clients), measured one agent after the other so their exchanges do not queue behind each other. */
+/**
+ * The clock offsets of `agents` (names to clients), measured one agent after the other so
+ * their exchanges do not queue behind each other. An agent older than `GET /v1/clock` (404)
+ * is left out: its roles get no `clockOffsetMs` and its window falls back to the start-time estimate.
+ * @throws FleetError from the client for any other failure (an unreachable agent).
+ */
 export async function measureClockOffsets(clients: Map<string, ControlClient>, agents: string[]): Promise<Record<string, ClockOffset>> {
   const offsets: Record<string, ClockOffset> = {};
-  for (const agent of agents) offsets[agent] = await measureClockOffset(clients.get(agent)!);
+  for (const agent of agents) {
+    try {
+      offsets[agent] = await measureClockOffset(clients.get(agent)!);
+    } catch (error) {
+      if (!(error instanceof FleetError && error.status === 404)) throw error;
+    }
+  }
   return offsets;
 }
 

@@ -26,6 +26,11 @@ export interface RunResult {
   failed: number;
   duration_s: number;
   latency_ms: { p50: number; p99: number };
+  /** With receivers: the worst receiver's latency from the sender's X-Sent-At to the save (ms), on one clock (controller/clock.ts). */
+  save_latency_p50_ms?: number;
+  save_latency_p99_ms?: number;
+  /** In a saturation search's entry: this repeat's maximum sustainable rate, the rate this run ran at. */
+  max_rate?: number;
   /** With a manager: tasks sent again, jobs failed, and mean ms per part of a job (wire.ts JobTiming). */
   retried?: number;
   jobs_failed?: number;

@@ -95,7 +95,7 @@ async function runOnce(scenario: Scenario, point: SweepPoint, repeat: number, cl
   let clocks: Record<string, ClockOffset> = {};
   try {
     clocks = await measureClockOffsets(clients, [...new Set(point.roles.flatMap((plan) => plan.agents))]);
-    const clockOf = (agent: string) => ({ clockOffsetMs: clocks[agent]!.offset_ms });
+    const clockOf = (agent: string) => (clocks[agent] ? { clockOffsetMs: clocks[agent].offset_ms } : {});
     const sinks: Started[] = [];
     const targets: string[] = [];
     for (const plan of plansOf("receiver")) {
@@ -116,7 +116,7 @@ async function runOnce(scenario: Scenario, point: SweepPoint, repeat: number, cl
     const senders: Started[] = [];
     const batch = isBatchPoint(point);
     for (const plan of plansOf("sender"))
-      senders.push(...(await startAll(clients, plan, (agent) => ({ target: toSenderTargets(plan, agent, targets), ...plan.options, duration: `${runMs}ms`, ...clockOf(agent) }), started, clocks)));
+      senders.push(...(await startAll(clients, plan, (agent) => ({ target: toSenderTargets(plan, agent, targets), ...plan.options, duration: `${runMs}ms`, warmup: `${scenario.warmupMs}ms`, ...clockOf(agent) }), started, clocks)));
     await waitForEnded(senders, runMs);
     for (const entry of [...started].reverse()) entry.info = await entry.client.stopRole(entry.info.id);
     started.length = 0;

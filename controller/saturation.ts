@@ -82,6 +82,8 @@ export interface SaturationStep {
   /** `latency_p99_ms 140.2 > 100`, `no figure lost_pct`, `run failed: ...`; empty when it held. */
   broke: string[];
   figures: Record<string, number>;
+  /** True for a confirmation run: a rate that held run a second time. */
+  confirm?: boolean;
 }
 
 /** What results.json carries for a saturated scenario (`saturation`). */
@@ -123,35 +125,52 @@ function raise(rate: number, saturation: Saturation): number {
 /** Runs one rate of one repeat: `measure` starts the scenario with the option at `rate`. */
 export type Measure = (rate: number, repeat: number) => Promise<RunResult>;
 
+/** Confirmation runs at most per search: a rate is sustainable once it held a second time. */
+export const CONFIRM_RUNS = 2;
+
 /**
  * One search: `start`, then x `factor` until a run breaks a limit or `max` is reached; then
  * `bisect` steps between the last rate that held and the first that broke (stopping early
- * when no rate lies between). Answers the last rate that held with its run (undefined when
- * `start` broke); every run is pushed to `steps`.
+ * when no rate lies between). A bisection ends on the edge, where a second run may go either
+ * way, so the best rate that held is run again (a confirmation, as RFC 2544 throughput
+ * searches verify their result); if it breaks, the next lower rate that held is, up to
+ * `CONFIRM_RUNS` runs. Answers the confirmed rate with its confirming run, else the next
+ * rate below the last one tried that held once (`confirmed: false`), else undefined
+ * (`start` broke); every run is pushed to `steps`.
  */
-async function searchOnce(saturation: Saturation, repeat: number, measure: Measure, steps: SaturationStep[]): Promise<{ rate: number; run: RunResult } | undefined> {
-  let held: { rate: number; run: RunResult } | undefined;
+async function searchOnce(saturation: Saturation, repeat: number, measure: Measure, steps: SaturationStep[]): Promise<{ rate: number; run: RunResult; confirmed: boolean } | undefined> {
+  const held = new Map<number, RunResult>();
   let broke: number | undefined;
-  const attempt = async (rate: number): Promise<boolean> => {
+  const attempt = async (rate: number, confirm = false): Promise<RunResult | undefined> => {
     const run = await measure(rate, repeat);
     const faults = judgeLimits(saturation.limit, run);
-    steps.push({ repeat, rate, held: faults.length === 0, broke: faults, figures: toFlatFigures(run) });
-    if (faults.length === 0) held = { rate, run };
-    return faults.length === 0;
+    steps.push({ repeat, rate, held: faults.length === 0, broke: faults, figures: toFlatFigures(run), ...(confirm ? { confirm } : {}) });
+    return faults.length === 0 ? run : undefined;
   };
+  const best = () => Math.max(...held.keys());
   for (let rate = toRate(saturation.start, saturation); ; rate = raise(rate, saturation)) {
-    if (!(await attempt(rate))) {
+    const run = await attempt(rate);
+    if (!run) {
       broke = rate;
       break;
     }
+    held.set(rate, run);
     if (rate >= saturation.max) break;
   }
-  for (let step = 0; step < saturation.bisect && held && broke !== undefined; step += 1) {
-    const middle = toRate((held.rate + broke) / 2, saturation);
-    if (middle <= held.rate || middle >= broke) break;
-    if (!(await attempt(middle))) broke = middle;
+  for (let step = 0; step < saturation.bisect && held.size > 0 && broke !== undefined; step += 1) {
+    const middle = toRate((best() + broke) / 2, saturation);
+    if (middle <= best() || middle >= broke) break;
+    const run = await attempt(middle);
+    if (run) held.set(middle, run);
+    else broke = middle;
   }
-  return held;
+  const candidates = [...held.keys()].sort((a, b) => b - a);
+  for (const rate of candidates.slice(0, CONFIRM_RUNS)) {
+    const run = await attempt(rate, true);
+    if (run) return { rate, run, confirmed: true };
+  }
+  const fallback = candidates[CONFIRM_RUNS];
+  return fallback === undefined ? undefined : { rate: fallback, run: held.get(fallback)!, confirmed: false };
 }
 
 /**
@@ -168,8 +187,9 @@ export async function searchSaturation(saturation: Saturation, repeats: number, 
   for (let repeat = 1; repeat <= repeats; repeat += 1) {
     const found = await searchOnce(saturation, repeat, measure, steps);
     perRepeat.push(found?.rate ?? null);
-    if (found) runs.push({ ...found.run, repeat });
-    if (!found) notes.push(`repeat ${repeat}: even the start rate ${saturation.start} broke a limit`);
+    if (found) runs.push({ ...found.run, repeat, max_rate: found.rate });
+    if (!found) notes.push(`repeat ${repeat}: no rate held twice (the start rate ${saturation.start} broke, or its confirmations did)`);
+    else if (!found.confirmed) notes.push(`repeat ${repeat}: ${found.rate} held once; the rates above it broke their confirmation runs`);
     else if (found.rate >= saturation.max) notes.push(`repeat ${repeat}: held up to max ${saturation.max}; the maximum sustainable rate is at least that`);
   }
   const rates = perRepeat.filter((rate): rate is number => rate !== null);
@@ -187,7 +207,9 @@ export function formatSaturation(entries: { name: string; saturation?: Saturatio
       ? `${name}  max sustainable ${saturation.option} ${max.mean.toFixed(2)} ± ${((max.ci95[1] - max.ci95[0]) / 2).toFixed(2)} (95% CI [${max.ci95[0].toFixed(2)}, ${max.ci95[1].toFixed(2)}], n ${max.n})`
       : `${name}  no sustainable ${saturation.option} found`;
     const trace = saturation.per_repeat.map((rate, index) => {
-      const tried = saturation.steps.filter((step) => step.repeat === index + 1).map((step) => `${step.rate} ${step.held ? "held" : `broke (${step.broke.join("; ")})`}`);
+      const tried = saturation.steps
+        .filter((step) => step.repeat === index + 1)
+        .map((step) => `${step.confirm ? "confirm " : ""}${step.rate} ${step.held ? "held" : `broke (${step.broke.join("; ")})`}`);
       return `    repeat ${index + 1}: ${tried.join(", ")} -> ${rate ?? "none"}`;
     });
     return [head, `    limits: ${limits}`, ...trace, ...saturation.notes.map((note) => `    note: ${note}`)];

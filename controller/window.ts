@@ -53,8 +53,9 @@ function toJobFigures(infos: RoleInfo[]): Partial<RunResult> {
   };
 }
 
-function maxLatency(senders: RoleInfoOf<"sender">[], quantile: "p50" | "p99"): number {
-  return Math.max(0, ...senders.map((info) => info.stats.latency_ms?.[quantile] ?? 0));
+/** The worst `quantile` latency (ms) of `infos` (senders: request to answer; receivers: X-Sent-At to save, on one clock with `clockOffsetMs`). */
+function maxLatency(infos: (RoleInfoOf<"sender"> | RoleInfoOf<"receiver">)[], quantile: "p50" | "p99"): number {
+  return Math.max(0, ...infos.map((info) => info.stats.latency_ms?.[quantile] ?? 0));
 }
 
 /**
@@ -94,12 +95,18 @@ function countInWindow(series: Bucket[], from: number, to: number, startsInStead
   return { images, bytes };
 }
 
+/** The receivers' worst X-Sent-At-to-save latency p50 and p99 (ms), when there are receivers. */
+function toSaveLatency(receivers: RoleInfoOf<"receiver">[]): Partial<RunResult> {
+  if (receivers.length === 0) return {};
+  return { save_latency_p50_ms: maxLatency(receivers, "p50"), save_latency_p99_ms: maxLatency(receivers, "p99") };
+}
+
 /**
  * Run figures: images/s and Mbit/s completed by all sinks (receivers' saved files,
  * managers' done jobs; both called receivers here) inside the measured window
  * (after `warmupMs`, for `durationMs`), and the Mbit/s the senders sent in it; sent, saved, lost and failed over the whole run,
  * `lost_pct` (lost of sent) and `skipped_pct` (frames the senders skipped, falling behind their --fps, of the frames due);
- * the worst sender p50/p99; the per-second series summed over receivers, `t` in seconds
+ * the worst sender p50/p99 and the worst receiver p50/p99 (`save_latency_*_ms`); the per-second series summed over receivers, `t` in seconds
  * since the senders started; the final stats of every role, each with its `agent` (and a
  * sender's resolved `targets`).
  */
@@ -148,6 +155,7 @@ export function measureWindow(senders: Started[], receivers: Started[], warmupMs
     failed: sum(senderInfos, (info) => info.stats.failed),
     duration_s: durationMs / 1000,
     latency_ms: { p50: maxLatency(senderInfos, "p50"), p99: maxLatency(senderInfos, "p99") },
+    ...toSaveLatency(filterRole(receiverInfos, "receiver")),
     ...toJobFigures(receiverInfos),
     series: {
       t: seconds,

@@ -85,7 +85,7 @@ describe("an agent with a shifted clock", () => {
     expect(code, stderr).toBe(0);
     const results = (await Bun.file(join(dir.path, "out", "results.json")).json()) as Results;
     const [unshifted, shiftedRun] = results.scenarios.map((entry) => entry.runs[0]!);
-    const p50 = (run: typeof unshifted) => (run!.receivers[0]!.latency_ms as { p50: number }).p50;
+    const p50 = (run: typeof unshifted) => run!.save_latency_p50_ms!;
     const seen = { measured: measured.offset_ms, inRun: shiftedRun!.clocks!.pi1!.offset_ms, worker: shiftedRun!.clocks!.worker1!.offset_ms, p50: p50(shiftedRun), baseline: p50(unshifted) };
     console.log(`clock offsets: ${JSON.stringify(seen)}; warnings: ${JSON.stringify(shiftedRun!.warnings)}`);
     expect({

@@ -3,7 +3,7 @@ import { Type as t } from "@sinclair/typebox";
 import { closeSync, openSync } from "node:fs";
 import { FleetError } from "../../errors";
 import { NO_IMPAIRMENT, type Impairer, type ImpairmentReport } from "../../impair";
-import { mbitPerSecond, perSecond } from "../../metrics";
+import { mbitPerSecond, perSecond, round2 } from "../../metrics";
 import { Slots } from "../../slots";
 import { openSource, parseSourceSpec, type Frame, type FrameSource } from "../../sources";
 import { parseFrameSpec, reframeSource } from "../../sources/reframe";
@@ -24,6 +24,7 @@ const options = t.Object(
     topics: t.Integer({ minimum: 1, maximum: 1000, default: 1 }),
     multiply: t.Integer({ minimum: 1, maximum: 10000, default: 20, description: "POSTs per frame and topic" }),
     duration: t.String({ default: "30s", description: "how long to send; 0 = until stopped" }),
+    warmup: t.String({ default: "0s", description: "time at the start left out of frames_skipped (controller run passes the scenario's warmup)" }),
     images: t.Integer({ minimum: 0, default: 0, description: "POSTs to send in all (each topic x multiply copy counts), then stop by itself; 0 = no limit" }),
     fps: t.Number({ minimum: 0, maximum: 1000, default: 0, description: "frames per second taken from the source; 0 = as fast as sent" }),
     quality: t.Integer({ minimum: 1, maximum: 100, default: 95, description: "JPEG quality of synthetic frames" }),
@@ -65,20 +66,55 @@ async function openFrames(opts: Options): Promise<FrameSource> {
   }
 }
 
+/**
+ * Frames due at --fps after the warm-up that the frame loop did not take in time because it
+ * fell behind (a sender too slow for its rate skips them, as a camera's consumer would): the
+ * slots due from the first one after the warm-up to its last frame, that one included, less
+ * the frames it took for them; to 0.01 frame, so a loop half an interval late at its last
+ * frame counts 0.5 and a short run shows an overload before whole frames are dropped.
+ */
+class SkipCount {
+  private taken = 0;
+  private lastTakenAt = 0;
+  /** The first slot after the warm-up (performance.now() ms). */
+  private readonly anchor: number;
+
+  /** `startedAt` is the loop's start (performance.now() ms); the warm-up's slots are not counted. */
+  constructor(private readonly fps: number, startedAt: number, warmupMs: number) {
+    this.anchor = fps > 0 ? startedAt + Math.ceil((warmupMs * fps) / 1000) * (1000 / fps) : Infinity;
+  }
+
+  /** A frame was taken at `now` for the slot due at `slotAt` (both performance.now() ms). */
+  take(slotAt: number, now: number): void {
+    if (this.fps <= 0 || slotAt < this.anchor - 0.001) return;
+    this.taken += 1;
+    this.lastTakenAt = now;
+  }
+
+  /** The frames skipped so far; 0 without --fps or before a frame after the warm-up. */
+  count(): number {
+    if (this.fps <= 0 || this.taken === 0) return 0;
+    const due = ((this.lastTakenAt - this.anchor) * this.fps) / 1000 + 1;
+    return round2(Math.max(0, due - this.taken));
+  }
+}
+
 /** The frame loop of one sender: takes frames at --fps, hands out their POSTs in turn over the targets, ends by itself at --duration or --images. */
 class FrameLoop {
   private turn = 0;
   private readonly topicNames: string[];
   private readonly startedAt = Date.now();
-  private endedAt = 0;
+  /** Frames the loop fell behind its --fps by (after --warmup). */
+  readonly skipped: SkipCount;
 
   constructor(
     private readonly opts: Options,
     private readonly parts: { targets: URL[]; source: FrameSource; poster: Poster; slots: Slots; impair: Impairer },
     private readonly bodyFormat: "binary" | "json" | JobFields,
-    private readonly durationMs: number,
+    private readonly times: { durationMs: number; warmupMs: number },
   ) {
     this.topicNames = Array.from({ length: opts.topics }, (_, index) => `topic-${index}`);
+    this.skipped = new SkipCount(opts.fps, performance.now(), times.warmupMs);
   }
 
   /** Takes frames until stopped, the duration is over or every image is sent. */
@@ -86,6 +122,7 @@ class FrameLoop {
     const intervalMs = this.opts.fps > 0 ? 1000 / this.opts.fps : 0;
     let nextAt = performance.now();
     while (this.goesOn()) {
+      const slotAt = nextAt;
       if (intervalMs > 0) {
         const wait = nextAt - performance.now();
         if (wait > 0) await this.parts.poster.sleep(wait);
@@ -94,26 +131,15 @@ class FrameLoop {
       }
       const frame = await this.parts.source.next();
       this.parts.poster.totals.frames += 1;
+      this.skipped.take(slotAt, performance.now());
       // Under `cpu` impairment, a frame's bodies and POSTs are one unit of work.
       await this.parts.impair.runUnit(() => this.sendFrame(frame));
     }
-    this.endedAt = Date.now();
-  }
-
-  /**
-   * Frames due at --fps so far that the loop never took because it fell behind (a sender too
-   * slow for its rate skips them, as a camera's consumer would): frames due over the time it
-   * sent (one every 1/fps from the start) less the frames taken; 0 without --fps.
-   */
-  countSkipped(): number {
-    if (this.opts.fps <= 0) return 0;
-    const sendingMs = (this.endedAt || Date.now()) - this.startedAt;
-    return Math.max(0, Math.floor((sendingMs * this.opts.fps) / 1000) - this.parts.poster.totals.frames);
   }
 
   private goesOn(): boolean {
     const { poster } = this.parts;
-    const { durationMs } = this;
+    const { durationMs } = this.times;
     return !poster.stopping && poster.isSending && (durationMs === 0 || Date.now() - this.startedAt < durationMs) && !this.allSent();
   }
 
@@ -167,6 +193,7 @@ export default {
     const targets = checkTargets(opts.target);
     const jobFields = opts.format === "job" ? parseJobFields(opts.job) : undefined;
     const durationMs = parseDuration(opts.duration, "--duration");
+    const warmupMs = parseDuration(opts.warmup, "--warmup");
     const timeoutMs = parseDuration(opts.timeout, "--timeout");
     const source = await openFrames(opts);
     const impair = context.impair ?? NO_IMPAIRMENT;
@@ -178,7 +205,7 @@ export default {
     const times = { startedAt: Date.now(), stoppedAt: 0 };
     // The end of --duration also frees slots held by images waiting out a backoff, so the frame loop can see it.
     const durationTimer = durationMs > 0 ? setTimeout(() => poster.endSending(), durationMs) : undefined;
-    const loop = new FrameLoop(opts, { targets, source, poster, slots, impair }, jobFields ?? (opts.format as "binary" | "json"), durationMs);
+    const loop = new FrameLoop(opts, { targets, source, poster, slots, impair }, jobFields ?? (opts.format as "binary" | "json"), { durationMs, warmupMs });
 
     const ended = loop
       .run()
@@ -194,7 +221,7 @@ export default {
         await source.close();
       });
 
-    const stats = (): SenderStats & { impairment?: ImpairmentReport } => ({ ...readStats(poster, slots, opts.images > 0, times, loop.countSkipped()), impairment: impair.describe() });
+    const stats = (): SenderStats & { impairment?: ImpairmentReport } => ({ ...readStats(poster, slots, opts.images > 0, times, loop.skipped.count()), impairment: impair.describe() });
     return {
       stats,
       ended,
