@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { ControlClient } from "../../agent/client";
 import { createControlApp } from "../../agent/control/app";
 import { Supervisor } from "../../agent/control/supervisor";
-import { measureClockOffset, toClockOffset, warnOfSkew } from "../../controller/clock";
+import { measureClockOffset, measureClockOffsets, toClockOffset, warnOfSkew } from "../../controller/clock";
 import type { Results } from "../../controller/results";
 import { testWith } from "../_requires";
 import { FIXTURES, REPO, makeTempDir, quietContext, runController, spawnAgent, type AgentProcess } from "../helpers";
@@ -25,6 +25,13 @@ describe("clock offsets", () => {
       { sender: "pi2", receiver: "worker1", latencyP50Ms: 3 },
     ]);
     expect(warnings).toEqual([expect.stringContaining("the clock of pi1 is 2000 ± 0.3 ms ahead of worker1's")]);
+  });
+
+  test("an agent older than GET /v1/clock (404) is left out; an unreachable one fails the measurement", async () => {
+    using old = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => Response.json({ error: "NOT_FOUND", message: "no such control API path" }, { status: 404 }) });
+    const clients = new Map([["old", new ControlClient("old", `http://127.0.0.1:${old.port}`)], ["gone", new ControlClient("gone", "http://127.0.0.1:1")]]);
+    expect(await measureClockOffsets(clients, ["old"])).toEqual({});
+    await expect(measureClockOffsets(clients, ["gone"])).rejects.toThrow("agent gone");
   });
 
   test("GET /v1/clock needs the token and answers the agent's clock", async () => {
