@@ -22,7 +22,7 @@ export interface Saturation {
 }
 
 /**
- * The limit every search adds unless `limit` names it: the senders offered the load, at most
+ * The limit every search of a scenario with senders adds unless `limit` names it: the senders offered the load, at most
  * 5% of the frames due at the rate skipped (a sender too slow for its rate sends less and
  * would otherwise hold every latency and loss limit while it under-delivers).
  */
@@ -33,10 +33,12 @@ const FIGURE = /^[a-z][a-z0-9_]*$/;
 /** Raising steps when no `max` is given and the option sets none: start x factor^8 (5 fps -> 1280). */
 const DEFAULT_RAISES = 8;
 
-/** What a scenario's roles say of the option: whether it takes whole numbers, and its largest value (undefined: none). */
+/** What a scenario's roles say of the option: whether it takes whole numbers, its largest value (undefined: none), and whether senders offer the load. */
 export interface OptionShape {
   integer: boolean;
   maximum?: number;
+  /** The scenario has senders, whose runs report `skipped_pct` (`OFFERED_LIMIT` applies); a streamer scenario has none. */
+  senders: boolean;
 }
 
 /**
@@ -60,7 +62,7 @@ export function parseSaturation(table: Record<string, unknown>, shape: OptionSha
   if (problems.length > 0 || !shape) return { problems };
   const ceiling = (max as number | undefined) ?? Math.min((start as number) * (factor as number) ** DEFAULT_RAISES, shape.maximum ?? Infinity);
   return {
-    saturation: { option: option as string, start: start as number, limit: { ...OFFERED_LIMIT, ...(limit as Record<string, number>) }, factor: factor as number, bisect: bisect as number, max: ceiling, integer: shape.integer },
+    saturation: { option: option as string, start: start as number, limit: { ...(shape.senders ? OFFERED_LIMIT : {}), ...(limit as Record<string, number>) }, factor: factor as number, bisect: bisect as number, max: ceiling, integer: shape.integer },
     problems,
   };
 }

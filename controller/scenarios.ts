@@ -211,7 +211,8 @@ function readOptionShape(key: unknown, plans: RolePlan[]): OptionShape | undefin
     .filter((schema) => schema?.type === "number" || schema?.type === "integer");
   if (schemas.length === 0) return undefined;
   const maxima = schemas.flatMap((schema) => (schema!.maximum === undefined ? [] : [schema!.maximum]));
-  return { integer: schemas.every((schema) => schema!.type === "integer"), ...(maxima.length > 0 ? { maximum: Math.min(...maxima) } : {}) };
+  const senders = plans.some((plan) => plan.role === "sender");
+  return { integer: schemas.every((schema) => schema!.type === "integer"), senders, ...(maxima.length > 0 ? { maximum: Math.min(...maxima) } : {}) };
 }
 
 /** The saturation of a scenario's `[scenario.saturate]`, and what is wrong with it (a sweep beside it is). */
