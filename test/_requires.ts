@@ -1,6 +1,7 @@
 // Tests that need a tool of this machine (Chromium, ffmpeg, qemu, network namespaces, libfaketime): run, skip counted with its reason, or fail where CI requires the tool.
 import { describe, test } from "bun:test";
 import { existsSync } from "node:fs";
+import { Glob } from "bun";
 import { probeNetns } from "./net/netns-fleet";
 import { CHROMIUM } from "./web/chromium";
 
@@ -13,13 +14,22 @@ const probes: Record<Tool, () => string | undefined> = {
   chromium: () => (existsSync(CHROMIUM) ? undefined : `${CHROMIUM} not found (apt-get install chromium)`),
   ffmpeg: () => (Bun.which("ffmpeg") ? undefined : "ffmpeg not found (apt-get install ffmpeg)"),
   qemu: () => (Bun.which("qemu-aarch64-static") ? undefined : "qemu-aarch64-static not found (apt-get install qemu-user-static)"),
-  faketime: () => (Bun.which("faketime") ? undefined : "faketime not found (apt-get install faketime)"),
+  faketime: () => (findLibfaketime() ? undefined : "libfaketime not found (apt-get install faketime)"),
   netns: () => {
     if (!Bun.which("tc")) return "tc not found (apt-get install iproute2)";
     const probe = probeNetns();
     return probe.ok ? undefined : `ip netns not permitted (needs root and CAP_NET_ADMIN): ${probe.reason}`;
   },
 };
+
+/**
+ * Debian's libfaketime (`/usr/lib/TRIPLET/faketime/libfaketime.so.1`), for LD_PRELOAD with
+ * FAKETIME: preloaded straight into the process, so the process is the one the test spawns
+ * and kills (the `faketime` wrapper forks, and killing it leaves its child running).
+ */
+export function findLibfaketime(): string | undefined {
+  return [...new Glob("/usr/lib/*/faketime/libfaketime.so.1").scanSync({ absolute: true, onlyFiles: true })][0];
+}
 
 function whyMissing(tool: Tool): string | undefined {
   if (!missing.has(tool)) missing.set(tool, probes[tool]());

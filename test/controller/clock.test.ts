@@ -6,7 +6,7 @@ import { createControlApp } from "../../agent/control/app";
 import { Supervisor } from "../../agent/control/supervisor";
 import { measureClockOffset, measureClockOffsets, toClockOffset, warnOfSkew } from "../../controller/clock";
 import type { Results } from "../../controller/results";
-import { testWith } from "../_requires";
+import { findLibfaketime, testWith } from "../_requires";
 import { FIXTURES, REPO, makeTempDir, quietContext, runController, spawnAgent, type AgentProcess } from "../helpers";
 
 /** The clock shift the faked agent runs with (ms), as `faketime -f "+2s"` gives it. */
@@ -50,10 +50,11 @@ describe("clock offsets", () => {
   });
 });
 
-/** Starts an agent on loopback (under `faketime -f +2s` when `shifted`) and answers it with its control URL. */
+/** Starts an agent on loopback (its clock shifted by libfaketime, `FAKETIME="+2s"`, when `shifted`) and answers it with its control URL. */
 async function startAgent(name: string, dataDir: string, shifted: boolean): Promise<{ agent: AgentProcess; url: string }> {
-  const command = [...(shifted ? ["faketime", "-f", `+${SHIFT_MS / 1000}s`] : []), process.execPath, join(REPO, "agent", "main.ts")];
-  const agent = spawnAgent(["--control-port", "0", "--host", "127.0.0.1", "--name", name, "--data-dir", dataDir, "--allow-files-anywhere"], command);
+  const env = shifted ? { ...process.env, LD_PRELOAD: findLibfaketime(), FAKETIME: `+${SHIFT_MS / 1000}s` } : process.env;
+  const args = ["--control-port", "0", "--host", "127.0.0.1", "--name", name, "--data-dir", dataDir, "--allow-files-anywhere"];
+  const agent = spawnAgent(args, undefined, REPO, env);
   const listening = await agent.waitFor("control_listening");
   return { agent, url: `http://127.0.0.1:${listening.port}` };
 }
