@@ -41,7 +41,20 @@ export interface CompareChart {
   bars: { x: number; xMin: number; xMax: number }[];
 }
 
-export type ChartSpec = BoxChart | SweepChart | SeriesChart | CompareChart;
+/**
+ * A saturation search: throughput (left axis) and latency p99 (right axis) of every step
+ * against the offered load, one line per repeat, and the knee (the maximum sustainable rate) marked.
+ */
+export interface SaturationChart {
+  kind: "saturation";
+  title: string;
+  xLabel: string;
+  lines: { label: string; axis: "y" | "y1"; repeat: number; points: { x: number; y: number }[] }[];
+  /** The maximum sustainable rate (mean over repeats) and its label; absent when no repeat found one. */
+  knee?: { x: number; label: string };
+}
+
+export type ChartSpec = BoxChart | SweepChart | SeriesChart | CompareChart | SaturationChart;
 
 /** One point of a scenario: its entry, its summaries and its failed runs. */
 export interface PointView {
@@ -62,7 +75,7 @@ export interface ScenarioView {
   /** Params with one value across all points and not swept. */
   fixed: Record<string, unknown>;
   points: PointView[];
-  charts: { box?: string; sweeps: string[]; series: string[]; telemetry: string[] };
+  charts: { box?: string; sweeps: string[]; series: string[]; telemetry: string[]; saturation?: string };
 }
 
 export interface ReportModel {
@@ -100,6 +113,8 @@ export function buildReportModel(results: Results): ReportModel {
     const add = (id: string, chart: ChartSpec) => ((charts[`s${index}-${id}`] = chart), `s${index}-${id}`);
     const box = toBoxChart(points, name);
     if (box) view.charts.box = add("box", box);
+    const saturation = toSaturationChart(entries);
+    if (saturation) view.charts.saturation = add("saturation", saturation);
     swept.forEach((key, keyIndex) => {
       for (const figure of SWEPT_FIGURES) {
         const chart = toSweepChart(points, swept, key, figure);
@@ -130,6 +145,30 @@ function toCompareChart(scenarios: ScenarioView[]): CompareChart | undefined {
     xLabel: "images/s",
     labels: shown.map((point) => point.name),
     bars: shown.map(({ figure }) => ({ x: roundTo(figure.mean), xMin: roundTo(figure.ci95[0]), xMax: roundTo(figure.ci95[1]) })),
+  };
+}
+
+/** The saturation chart of the first entry of a name that has a search with steps; undefined otherwise. */
+function toSaturationChart(entries: ScenarioResult[]): SaturationChart | undefined {
+  const saturation = entries.find((entry) => (entry.saturation?.steps?.length ?? 0) > 0)?.saturation;
+  if (!saturation) return undefined;
+  const repeats = [...new Set(saturation.steps.map((step) => step.repeat))];
+  const line = (repeat: number, figure: string, axis: "y" | "y1") => ({
+    label: `${toFigureLabel(figure)}${repeats.length > 1 ? `, repeat ${repeat}` : ""}`,
+    axis,
+    repeat,
+    points: saturation.steps
+      .filter((step) => step.repeat === repeat && Number.isFinite(step.figures[figure]))
+      .map((step) => ({ x: step.rate, y: roundTo(step.figures[figure]!) }))
+      .sort((a, b) => a.x - b.x),
+  });
+  const max = saturation.max_rate;
+  return {
+    kind: "saturation",
+    title: `images/s and latency p99 against offered ${saturation.option}, knee marked`,
+    xLabel: `offered ${saturation.option}`,
+    lines: repeats.flatMap((repeat) => [line(repeat, "images_per_s", "y"), line(repeat, "latency_p99_ms", "y1")]),
+    ...(max ? { knee: { x: roundTo(max.mean), label: `max sustainable ${saturation.option} ${max.mean.toFixed(2)}` } } : {}),
   };
 }
 

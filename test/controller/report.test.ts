@@ -202,4 +202,48 @@ describeWith("chromium")("report in Chromium", () => {
     expect(await page.locator("#scenario-1 table.failed tbody tr").allInnerTexts()).toEqual(["multiply=200\t3\treceiver pi5: <connection refused>"]);
     expect(await page.locator("#scenario-0 table.figures tbody tr").first().innerText()).toContain("805.67");
   });
+  test("a saturation search is drawn offline: images/s and p99 against the offered rate per repeat, the knee marked, the steps tabled", async () => {
+    using dir = makeTempDir("framefleet-report-");
+    const step = (repeat: number, rate: number, held: boolean) => ({
+      repeat,
+      rate,
+      held,
+      broke: held ? [] : [`skipped_pct ${rate} > 5`],
+      figures: { images_per_s: Math.min(rate, 33) * 20, latency_p99_ms: held ? 40 : 400 },
+    });
+    const rates = [5, 10, 20, 40, 30, 35, 37.5];
+    const steps = [1, 2].flatMap((repeat) => rates.map((rate) => step(repeat, rate, rate <= 35 - repeat)));
+    const runs = [{ ...makeRun(1, 600), warnings: ["the clock of pi1 is 2000 ± 2 ms ahead of pi5's"] }, makeRun(2, 620)];
+    const entry = makeEntry({ name: "case1-saturate", point: "", params: {}, swept: [], runs });
+    const saturation = { option: "fps", limit: { skipped_pct: 5 }, max_rate: { mean: 32.5, std: 3.5, ci95: [1, 64] as [number, number], n: 2 }, per_repeat: [30, 30], steps, notes: [] };
+    const path = await writeReport(dir.path, { ...makeResults(), scenarios: [{ ...entry, saturation }] });
+    await using browser = await launchBrowser();
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    await context.setOffline(true);
+    const requests: string[] = [];
+    context.on("request", (request) => requests.push(request.url()));
+    await context.route("**/*", (route) => (route.request().url().startsWith("file:") ? route.continue() : route.abort()));
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on("pageerror", (error) => errors.push(error.message));
+    page.on("console", (message) => void (message.type() === "error" && errors.push(message.text())));
+    await page.goto(pathToFileURL(path).href, { waitUntil: "load" });
+    const chart = await page.evaluate(() => {
+      const { document, Chart } = globalThis as unknown as PageGlobals;
+      const canvas = document.querySelector("canvas[data-chart=s0-saturation]")!;
+      const { data } = canvas.getContext("2d")!.getImageData(0, 0, canvas.width, canvas.height);
+      let painted = 0;
+      for (let at = 3; at < data.length; at += 4) if (data[at]! > 0) painted += 1;
+      const datasets = Chart.getChart(canvas)!.data.datasets as { label: string }[];
+      return { drawn: painted > 0.02 * canvas.width * canvas.height, labels: datasets.map((dataset) => dataset.label) };
+    });
+    expect(chart).toEqual({
+      drawn: true,
+      labels: ["images/s, repeat 1", "latency p99 (ms), repeat 1", "images/s, repeat 2", "latency p99 (ms), repeat 2", "max sustainable fps 32.50"],
+    });
+    expect({ errors, requests: requests.filter((url) => !url.startsWith("file:")) }).toEqual({ errors: [], requests: [] });
+    expect(await page.locator("#scenario-0 table.saturation tbody tr").count()).toBe(14);
+    expect(await page.locator("#scenario-0").innerText()).toContain("max sustainable fps 32.50");
+    expect(await page.locator("#scenario-0 .note.warn").allInnerTexts()).toEqual(["repeat 1: the clock of pi1 is 2000 ± 2 ms ahead of pi5's"]);
+  });
 });
