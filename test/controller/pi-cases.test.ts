@@ -54,7 +54,7 @@ describe("the five Raspberry Pi cases", () => {
         return opaque > 0.02 * canvas.width * canvas.height;
       }),
     );
-    // The summary (every case side by side), then per case a box plot over the repeats and a throughput-over-time chart.
-    expect({ charts: painted.length, drawn: painted.every(Boolean), errors }).toEqual({ charts: 1 + 10, drawn: true, errors: [] });
+    // The summary (every case side by side), then per case a box plot over the repeats, a throughput-over-time chart and a CPU-over-time chart.
+    expect({ charts: painted.length, drawn: painted.every(Boolean), errors }).toEqual({ charts: 1 + 15, drawn: true, errors: [] });
   });
 });
