@@ -1,17 +1,18 @@
-// Tests that need a tool of this machine (Chromium, ffmpeg, qemu, network namespaces): run, skip counted with its reason, or fail where CI requires the tool.
+// Tests that need a tool of this machine (Chromium, ffmpeg, qemu, network namespaces, nats-server): run, skip counted with its reason, or fail where CI requires the tool.
 import { describe, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { probeNetns } from "./net/netns-fleet";
 import { CHROMIUM } from "./web/chromium";
 
 /** A tool some tests need, and why it may be missing. */
-export type Tool = "chromium" | "ffmpeg" | "qemu" | "netns";
+export type Tool = "chromium" | "ffmpeg" | "qemu" | "netns" | "nats-server";
 
 /** Why each tool is missing on this machine, or undefined where it is present. Probed once, on first use. */
 const missing = new Map<Tool, string | undefined>();
 const probes: Record<Tool, () => string | undefined> = {
   chromium: () => (existsSync(CHROMIUM) ? undefined : `${CHROMIUM} not found (apt-get install chromium)`),
   ffmpeg: () => (Bun.which("ffmpeg") ? undefined : "ffmpeg not found (apt-get install ffmpeg)"),
+  "nats-server": () => (Bun.which("nats-server") ? undefined : "nats-server not found (apt-get install nats-server)"),
   qemu: () => (Bun.which("qemu-aarch64-static") ? undefined : "qemu-aarch64-static not found (apt-get install qemu-user-static)"),
   netns: () => {
     if (!Bun.which("tc")) return "tc not found (apt-get install iproute2)";

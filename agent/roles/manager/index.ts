@@ -3,12 +3,14 @@ import { Elysia } from "elysia";
 import { staticPlugin } from "@elysiajs/static";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
+import { toSubjectToken } from "../../broker";
 import { Type as t, type Static } from "@sinclair/typebox";
 import { FleetError } from "../../errors";
 import { answerErrorsAsJson, errorResponse, jsonResponse } from "../../http";
 import { decodeToRaw } from "../../imaging/decode";
 import { checkJob, type CheckedOp, type Job, type OutputFormat } from "../../protocol";
-import { chooseSplit, Scheduler, toJobEvent, toJobView, type JobState, type SchedulerEvent, type SplitMode } from "./scheduler";
+import { BrokerScheduler, chooseSplit, Scheduler, toJobEvent, toJobView, type JobState, type SchedulerEvent, type JobRunner, type SplitMode } from "./scheduler";
 import { RateSeries, RunningMeans, mbitPerSecond, perSecond } from "../../metrics";
 import { parseDuration, parseSize } from "../../units";
 import type { ManagerStats, WorkerRow } from "../../wire";
@@ -29,6 +31,8 @@ const options = t.Object(
       default: "auto",
       description: "how image jobs travel: auto (stripes while jobs are fewer than workers, else each file whole to one worker), or always stripes / always file",
     }),
+    broker: t.Optional(t.String({ pattern: "^nats://.+:[0-9]{1,5}$", description: "run jobs through a NATS JetStream broker (nats://HOST:PORT; the agent's token is the NATS token) instead of the worker port; several managers may share it; default none: workers dial --worker-port" })),
+    id: t.Optional(t.String({ pattern: "^[A-Za-z0-9_-]{1,64}$", description: "this manager's id on the broker (results come back on framefleet.result.ID.>); default HOSTNAME-PID" })),
     maxResults: t.String({ default: "2GB", description: "bytes of finished outputs kept (raw pixels: an 8K image is 99.5 MB); the oldest finished jobs are evicted past it" }),
   },
   { additionalProperties: false },
@@ -97,10 +101,17 @@ class Figures {
   }
 }
 
-/** The scheduler on the worker port. @throws FleetError PORT_UNAVAILABLE (409). */
-function startScheduler(opts: Options, context: RoleContext): Scheduler {
+/**
+ * The scheduler: on the worker port, or on the broker with `--broker`.
+ * @throws FleetError PORT_UNAVAILABLE (409); as `BrokerScheduler.open` (BROKER_UNREACHABLE, ...).
+ */
+async function startScheduler(opts: Options, context: RoleContext): Promise<JobRunner> {
   const taskTimeoutMs = parseDuration(opts.taskTimeout, "--task-timeout");
   const maxOutputBytes = parseSize(opts.maxResults, "--max-results");
+  if (opts.broker) {
+    const managerId = opts.id ?? toSubjectToken(`${hostname()}-${process.pid}`);
+    return BrokerScheduler.open({ url: opts.broker, token: context.token, managerId, taskTimeoutMs, maxAttempts: opts.maxAttempts, maxJobs: opts.maxJobs, maxOutputBytes, log: context.log });
+  }
   try {
     return new Scheduler({ hostname: context.host, port: opts.workerPort, taskTimeoutMs, maxAttempts: opts.maxAttempts, token: context.token, maxJobs: opts.maxJobs, maxOutputBytes });
   } catch (error) {
@@ -114,10 +125,11 @@ function logEvent(context: RoleContext, event: SchedulerEvent, job: JobState | u
     context.log("task_retry", { job: event.jobId, task: event.taskId, attempt: event.attempt, from: event.fromWorker, reason: event.reason, detail: event.detail });
   } else if (event.type === "worker-joined" || event.type === "worker-left" || event.type === "worker-rejected") context.log(event.type.replace("-", "_"), { ...event, type: undefined });
   else if (event.type === "job-failed") context.log("job_failed", { id: event.jobId, op: job?.op, error: event.error.message });
+  else if (event.type === "task-discarded") context.log("task_discarded", { task: event.taskId, attempt: event.attempt, from: event.workerId, reason: event.reason });
 }
 
 /** The record an event names, while the table holds it. */
-function findJob(scheduler: Scheduler, event: SchedulerEvent): JobState | undefined {
+function findJob(scheduler: JobRunner, event: SchedulerEvent): JobState | undefined {
   if (event.type !== "job-done" && event.type !== "job-failed") return undefined;
   try {
     return scheduler.jobs.read(event.jobId);
@@ -132,7 +144,7 @@ function findJob(scheduler: Scheduler, event: SchedulerEvent): JobState | undefi
  * round trip): 200 with each job's view; when any failed, 422 JOB_FAILED if every failure was
  * the input's fault (a file that does not decode), else 502; without it, 202 at once with the ids.
  */
-function createIntake(opts: Options, scheduler: Scheduler, figures: Figures) {
+function createIntake(opts: Options, scheduler: JobRunner, figures: Figures) {
   const maxUpload = parseSize(opts.maxUpload, "--max-upload");
   // Image jobs accepted and not yet settled, those still being read or decoded included: what `chooseSplit` weighs.
   let imageJobsOpen = 0;
@@ -192,7 +204,7 @@ function toWaitAnswer(jobs: JobState[]): Response {
 }
 
 /** `GET /jobs/:id/result`: the image encoded in the job's format, or classify's objects. */
-function readResult(scheduler: Scheduler, id: string): Promise<Response> {
+function readResult(scheduler: JobRunner, id: string): Promise<Response> {
   const job = scheduler.jobs.read(id);
   if (job.state === "failed") throw new FleetError("JOB_FAILED", `job ${id} failed: ${toJobView(job).error}`, 409);
   if (job.state !== "done" || !job.output) throw new FleetError("JOB_NOT_DONE", `job ${id} is ${job.state} (${Math.round(job.progress * 100)}%)`, 409);
@@ -200,7 +212,7 @@ function readResult(scheduler: Scheduler, id: string): Promise<Response> {
 }
 
 /** The manager's `/stats`. */
-function toStats(scheduler: Scheduler, figures: Figures, port: number): ManagerStats {
+function toStats(scheduler: JobRunner, figures: Figures, port: number): ManagerStats {
   const states = scheduler.jobs.countStates();
   const { totals } = figures;
   const elapsedMs = figures.elapsedMs();
@@ -226,7 +238,7 @@ function toStats(scheduler: Scheduler, figures: Figures, port: number): ManagerS
 }
 
 /** `GET /workers`: credit, load and last heartbeat of each worker. */
-function toWorkerRows(scheduler: Scheduler): WorkerRow[] {
+function toWorkerRows(scheduler: JobRunner): WorkerRow[] {
   return scheduler.workerList().map((worker) => ({
     id: worker.workerId,
     credit: worker.credit,
@@ -239,7 +251,7 @@ function toWorkerRows(scheduler: Scheduler): WorkerRow[] {
 }
 
 /** The HTTP side's routes: jobs in, views and results out, figures, workers, `/events`, the upload page. */
-async function createServer(opts: Options, context: RoleContext, scheduler: Scheduler, figures: Figures, port: () => number) {
+async function createServer(opts: Options, context: RoleContext, scheduler: JobRunner, figures: Figures, port: () => number) {
   const submit = createIntake(opts, scheduler, figures);
   const gate = toGateRules(context.token, context.auth);
   return answerErrorsAsJson(new Elysia({ serve: { maxRequestBodySize: parseSize(opts.maxUpload, "--max-upload") } }))
@@ -261,7 +273,7 @@ export default {
   takesToken: true,
   async start(opts, context): Promise<RoleHandle> {
     const figures = new Figures();
-    const scheduler = startScheduler(opts, context);
+    const scheduler = await startScheduler(opts, context);
     let listening: { publish(topic: string, data: string): unknown } | undefined;
     let boundPort = 0;
     // The one channel: every event is counted, logged and sent on /events, in order.

@@ -185,3 +185,11 @@ function toShape(meta: Record<string, unknown>): RawShape {
   const { width, height, channels } = meta as RawShape;
   return { width, height, channels };
 }
+
+/** A settled job's record keeps its view and output, not its input: the tasks' payloads and the stripe outputs go. */
+export function dropInputs(job: JobState): void {
+  for (const task of job.tasks) task.payload = EMPTY;
+  job.outputs = [];
+}
+
+const EMPTY = new Uint8Array(0);
