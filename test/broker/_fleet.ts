@@ -25,9 +25,9 @@ export async function startBroker(): Promise<TestBroker> {
   return { server, tokenFile, [Symbol.asyncDispose]: async () => (await server.stop(), dir[Symbol.dispose]()) };
 }
 
-/** Spawns a grayscale worker process on the broker (`--concurrency 1` unless `extra` says otherwise); resolves once it is connected. */
-export async function spawnWorker(broker: TestBroker, id: string, extra: string[] = []): Promise<AgentProcess> {
-  const worker = spawnAgent(["--role", "grayscale-worker", "--broker", broker.server.url, "--token-file", broker.tokenFile, "--no-control", "--id", id, "--concurrency", "1", ...extra]);
+/** Spawns a worker process (grayscale unless `role` says otherwise) on the broker, `--concurrency 1`; resolves once it is connected. */
+export async function spawnWorker(broker: TestBroker, id: string, extra: string[] = [], role = "grayscale-worker"): Promise<AgentProcess> {
+  const worker = spawnAgent(["--role", role, "--broker", broker.server.url, "--token-file", broker.tokenFile, "--no-control", "--id", id, "--concurrency", "1", ...extra]);
   await worker.waitFor("worker_broker_connected");
   return worker;
 }
@@ -38,7 +38,7 @@ export function managerClient(port: number, token: string) {
   const headers = { authorization: `Bearer ${token}` };
   return {
     /** Posts one image; answers its job id. */
-    async post(photo: Uint8Array, op: ImageOp, params: Record<string, string> = {}, name = "photo.jpg"): Promise<string> {
+    async post(photo: Uint8Array, op: ImageOp | "classify", params: Record<string, string> = {}, name = "photo.jpg"): Promise<string> {
       const form = new FormData();
       form.append("images", new File([photo], name));
       form.append("op", op);
@@ -50,6 +50,10 @@ export function managerClient(port: number, token: string) {
     /** `GET /jobs/:id`. */
     async view(id: string): Promise<{ id: string; state: string; error?: string }> {
       return (await fetch(`${base}/jobs/${id}`, { headers })).json() as never;
+    },
+    /** `GET /jobs/:id/result` as JSON (classify). */
+    async json(id: string): Promise<Record<string, any>> {
+      return (await fetch(`${base}/jobs/${id}/result`, { headers })).json() as never;
     },
     /** `GET /jobs/:id/result` (PNG) decoded to raw pixels. */
     async result(id: string): Promise<RawImage> {

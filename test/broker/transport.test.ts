@@ -44,6 +44,17 @@ describeWith("nats-server")("broker transport", () => {
     });
   });
 
+  test("classify on a recognition worker process over the broker: top labels cat, cup, person", async () => {
+    await using broker = await startBroker();
+    const { manager, client } = await startManager(broker.server.url, broker.server.token, { taskTimeout: "10s" });
+    await using _manager = manager;
+    await using _worker = await spawnWorker(broker, "rw", [], "recognition-worker");
+    const ids = await Promise.all(["chelsea.jpg", "coffee.jpg", "astronaut.jpg"].map((name) => client.post(photos.get(name)!, "classify")));
+    for (const id of ids) await waitUntil(`classify job ${id}`, () => client.view(id), (view) => view.state === "done" || view.state === "failed");
+    const tops = await Promise.all(ids.map(async (id) => (await client.json(id)).top5?.[0]?.label ?? (await client.view(id)).error));
+    expect({ tops, left: await countMessages(broker, TASK_STREAMS.recognition.name) }).toEqual({ tops: ["cat", "cup", "person"], left: 0 });
+  });
+
   test("late result: a worker whose answer waits past AckWait has it discarded; the redelivered attempt's result is kept", async () => {
     await using broker = await startBroker();
     const { manager, client, lines } = await startManager(broker.server.url, broker.server.token, { taskTimeout: "1s", maxAttempts: 3, split: "file" });
