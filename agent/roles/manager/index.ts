@@ -10,7 +10,7 @@ import { FleetError } from "../../errors";
 import { answerErrorsAsJson, errorResponse, jsonResponse } from "../../http";
 import { decodeToRaw } from "../../imaging/decode";
 import { checkJob, type CheckedOp, type Job, type OutputFormat } from "../../protocol";
-import { BrokerScheduler, chooseSplit, Scheduler, toJobEvent, toJobView, type JobState, type SchedulerEvent, type JobRunner, type SplitMode } from "./scheduler";
+import { BrokerScheduler, chooseSplit, Scheduler, toJobEvent, toJobView, type JobState, type SchedulerEvent, type JobRunner, type SharedJob, type SplitMode } from "./scheduler";
 import { RateSeries, RunningMeans, mbitPerSecond, perSecond } from "../../metrics";
 import { parseDuration, parseSize } from "../../units";
 import type { ManagerStats, WorkerRow } from "../../wire";
@@ -187,6 +187,8 @@ function createIntake(opts: Options, scheduler: JobRunner, figures: Figures) {
     if (figures.stoppedAt) throw new FleetError("STOPPING", "the manager is stopping", 503);
     const { task, format, images } = await readJobRequest(request, maxUpload, (count) => scheduler.jobs.makeRoom(count));
     const created = await submitAll(task, format, images);
+    // On a broker, a job is accepted once it is durable (its record saved, its tasks in the stream).
+    if (scheduler.accepted) await Promise.all(created.map(({ job }) => scheduler.accepted!(job.id)));
     figures.accept(created.length);
     if (!new URL(request.url).searchParams.has("wait")) return jsonResponse({ jobs: created.map(({ job }) => ({ id: job.id })) }, 202);
     await Promise.all(created.map(({ settled }) => settled));
@@ -203,12 +205,23 @@ function toWaitAnswer(jobs: JobState[]): Response {
   return jsonResponse({ error: "JOB_FAILED", message: `${failed.length} of ${views.length} jobs failed: ${toJobView(failed[0]!).error}`, jobs: views }, status);
 }
 
+/** The job `id` from this manager's table, else (on a broker) from the records every manager shares. @throws FleetError JOB_NOT_FOUND (404). */
+async function readJob(scheduler: JobRunner, id: string): Promise<SharedJob> {
+  try {
+    const job = scheduler.jobs.read(id);
+    return { view: toJobView(job), format: job.format, output: job.output };
+  } catch (error) {
+    if (!scheduler.readShared || (error as FleetError).code !== "JOB_NOT_FOUND") throw error;
+    return scheduler.readShared(id);
+  }
+}
+
 /** `GET /jobs/:id/result`: the image encoded in the job's format, or classify's objects. */
-function readResult(scheduler: JobRunner, id: string): Promise<Response> {
-  const job = scheduler.jobs.read(id);
-  if (job.state === "failed") throw new FleetError("JOB_FAILED", `job ${id} failed: ${toJobView(job).error}`, 409);
-  if (job.state !== "done" || !job.output) throw new FleetError("JOB_NOT_DONE", `job ${id} is ${job.state} (${Math.round(job.progress * 100)}%)`, 409);
-  return "objects" in job.output ? Promise.resolve(jsonResponse(job.output, 200)) : encodeImage(job.output, job.format);
+async function readResult(scheduler: JobRunner, id: string): Promise<Response> {
+  const { view, format, output } = await readJob(scheduler, id);
+  if (view.state === "failed") throw new FleetError("JOB_FAILED", `job ${id} failed: ${view.error}`, 409);
+  if (view.state !== "done" || !output) throw new FleetError("JOB_NOT_DONE", `job ${id} is ${view.state} (${Math.round(view.progress * 100)}%)`, 409);
+  return "objects" in output ? jsonResponse(output, 200) : encodeImage(output, format);
 }
 
 /** The manager's `/stats`. */
@@ -257,7 +270,7 @@ async function createServer(opts: Options, context: RoleContext, scheduler: JobR
   return answerErrorsAsJson(new Elysia({ serve: { maxRequestBodySize: parseSize(opts.maxUpload, "--max-upload") } }))
     .onRequest(({ request }) => checkRequest(request, gate))
     .post("/jobs", ({ request }) => submit(request).catch(errorResponse), { parse: "none" })
-    .get("/jobs/:id", ({ params }) => toJobView(scheduler.jobs.read(params.id)))
+    .get("/jobs/:id", ({ params }) => readJob(scheduler, params.id).then(({ view }) => view, errorResponse))
     .get("/jobs/:id/result", ({ params }) => Promise.resolve().then(() => readResult(scheduler, params.id)).catch(errorResponse))
     .get("/stats", () => toStats(scheduler, figures, port()))
     .get("/workers", (): WorkerRow[] => (figures.stoppedAt ? [] : toWorkerRows(scheduler)))
@@ -283,6 +296,8 @@ export default {
       logEvent(context, event, job);
       listening?.publish(EVENTS_TOPIC, JSON.stringify(toJobEvent(event)));
     });
+    // Other managers' events on the same broker, for `/events` here too.
+    scheduler.onShared?.((event) => listening?.publish(EVENTS_TOPIC, JSON.stringify(event)));
     const server = await createServer(opts, context, scheduler, figures, () => boundPort);
     try {
       server.listen({ port: opts.port, hostname: context.host });

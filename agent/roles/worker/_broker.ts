@@ -53,7 +53,7 @@ async function answer<Task>(session: Session<Task>, broker: Broker, msg: JsMsg, 
   const rules = broker.rules;
   const late = performance.now() - lastExtended() > rules.ackWaitMs * LATE_SHARE;
   const { taskId, attempt } = answer;
-  const headers = { [HEADERS.worker]: session.workerId, ...(late ? { [HEADERS.late]: "1" } : {}) };
+  const headers = { [HEADERS.task]: taskId, [HEADERS.worker]: session.workerId, ...(late ? { [HEADERS.late]: "1" } : {}) };
   try {
     const packed = await packMessage(answer, broker.payloads, `r-${toSubjectToken(taskId)}-${attempt}`, headers);
     await broker.js.publish(reply, packed.body, { msgID: `${taskId}#${attempt}`, headers: packed.headers });

@@ -20,12 +20,15 @@ import {
   WORKER_BEATS,
   type BrokerConnection,
 } from "../../../broker";
-import type { Detections } from "../../../wire";
+import type { Detections, JobEvent } from "../../../wire";
+import type { KV } from "@nats-io/kv";
+import { fromRecord, openBuckets, readRecord, toOutputObject, toRecord, toRecordView, type JobRecord } from "./_records";
+import { startLiveness } from "./_takeover";
 import { countStripes, toDiscardReason } from "./_delivery";
-import { createEmitter, type EventListener } from "./_events";
+import { createEmitter, toJobEvent, type EventListener } from "./_events";
 import { JobTable, toJobView } from "./jobs";
 import { checkResult, dropInputs, isSettled, joinOutputs, planJob, toAssign, toTiming, type JobOutput, type JobState, type Task } from "./_tasks";
-import type { JobRunner } from "./runner";
+import type { JobRunner, SharedJob } from "./runner";
 import type { WorkerSnapshot } from "./_workers";
 
 /** What the broker scheduler needs: where the broker is, who this manager is, how patient it is. */
@@ -86,7 +89,16 @@ export class BrokerScheduler implements JobRunner, AsyncDisposable {
   private readonly beats = new Map<string, Beat>();
   private readonly published = new Map<string, Published>();
   private readonly subscriptions: Subscription[] = [];
-  private results?: Promise<void>;
+  private readonly collecting: Promise<void>[] = [];
+  /** Managers whose result subjects this one reads: itself, and those it took over. */
+  private readonly origins = new Set<string>();
+  /** Per local job: the manager its tasks name, whether all are published, who did each, result objects read. */
+  private readonly details = new Map<string, { origin: string; published: boolean; workers: (string | null)[]; objects: string[] }>();
+  /** The last save of each job's record (saved in order). */
+  private readonly saves = new Map<string, Promise<void>>();
+  private readonly accepting = new Map<string, Promise<void>>();
+  private readonly shared = new Set<(event: JobEvent) => void>();
+  private stopLiveness?: () => Promise<void>;
   private stopped: Promise<void> | null = null;
   private jobSeq = 0;
 
@@ -95,8 +107,12 @@ export class BrokerScheduler implements JobRunner, AsyncDisposable {
     private readonly broker: BrokerConnection,
     private readonly js: JetStreamClient,
     private readonly payloads: ObjectStore,
+    private readonly buckets: { jobs: KV; managers: KV },
   ) {
-    this.jobs = new JobTable(options.maxJobs, options.maxOutputBytes, (job) => this.emitter.emit({ type: "job-state", ...toJobView(job) }));
+    this.jobs = new JobTable(options.maxJobs, options.maxOutputBytes, (job) => {
+      this.emitter.emit({ type: "job-state", ...toJobView(job) });
+      void this.save(job);
+    });
   }
 
   /**
@@ -109,8 +125,10 @@ export class BrokerScheduler implements JobRunner, AsyncDisposable {
     try {
       await ensureStreams(broker.jsm);
       await configureConsumers(broker.jsm, { ackWaitMs: options.taskTimeoutMs, maxAttempts: options.maxAttempts });
-      const scheduler = new BrokerScheduler(options, broker, jetstream(broker.nc), await openPayloads(broker.nc));
+      const scheduler = new BrokerScheduler(options, broker, jetstream(broker.nc), await openPayloads(broker.nc), await openBuckets(broker.nc));
       await scheduler.listen();
+      const { managerId, log } = options;
+      scheduler.stopLiveness = await startLiveness({ managerId, log, ...scheduler.buckets, adopt: (records) => scheduler.adopt(records) });
       return scheduler;
     } catch (error) {
       await broker.nc.close().catch(() => {});
@@ -122,6 +140,33 @@ export class BrokerScheduler implements JobRunner, AsyncDisposable {
   /** Subscribes to the event log; returns the unsubscribe function. */
   on(listener: EventListener): () => void {
     return this.emitter.on(listener);
+  }
+
+  /** Subscribes to the events of the other managers on the broker (as sent on `/events`). */
+  onShared(listener: (event: JobEvent) => void): () => void {
+    this.shared.add(listener);
+    return () => this.shared.delete(listener);
+  }
+
+  /** Resolves once the job's record is saved and every task is in the stream: only then is it accepted. */
+  accepted(id: string): Promise<void> {
+    return this.accepting.get(id) ?? Promise.resolve();
+  }
+
+  /**
+   * A job from the shared records (any manager's): its view, and once done its output.
+   * @throws FleetError JOB_NOT_FOUND (404); PAYLOAD_GONE (410) when the output expired.
+   */
+  async readShared(id: string): Promise<SharedJob> {
+    const record = await readRecord(this.buckets.jobs, id);
+    if (!record) throw new FleetError("JOB_NOT_FOUND", `no job ${id} (unknown, or expired)`, 404);
+    const view = toRecordView(record);
+    if (record.result) return { view, format: record.format, output: record.result };
+    if (!record.output) return { view, format: record.format };
+    const data = await this.payloads.getBlob(record.output.object);
+    if (!data) throw new FleetError("PAYLOAD_GONE", `job ${id}'s output ${record.output.object} has expired`, 410);
+    const { width, height, channels } = record.output;
+    return { view, format: record.format, output: { data, width, height, channels } };
   }
 
   /** Workers heard on WORKER_BEATS within the last 3 s. */
@@ -153,19 +198,31 @@ export class BrokerScheduler implements JobRunner, AsyncDisposable {
     } catch (error) {
       return Promise.reject(error);
     }
+    this.details.set(id, { origin: this.options.managerId, published: false, workers: state.tasks.map(() => null), objects: [] });
     this.emitter.emit({ type: "job-started", jobId: id, op: state.op, stripes: state.tasks.length });
-    this.publishTasks(state).catch((error) => this.failJob(state, new FleetError("PUBLISH_FAILED", `the broker took no task: ${(error as Error).message}`, 503, { cause: error })));
+    const accepted = this.publishTasks(state).catch((error) => {
+      const failure = new FleetError("PUBLISH_FAILED", `the broker took no task: ${(error as Error).message}`, 503, { cause: error });
+      this.failJob(state, failure);
+      throw failure;
+    });
+    accepted.catch(() => {}).finally(() => this.accepting.delete(id));
+    this.accepting.set(id, accepted);
     return settled.promise;
   }
 
-  /** Stops taking jobs, fails the pending ones with SCHEDULER_STOPPED (their tasks deleted), drains the connection. */
+  /**
+   * Stops taking jobs and leaves the broker: its unfinished jobs stay in the records and the
+   * streams for another manager (or this one restarted) to finish; here their promises reject
+   * with SCHEDULER_STOPPED.
+   */
   stop(reason = "manager stopping"): Promise<void> {
     this.stopped ??= (async () => {
-      for (const job of this.jobs.unsettled()) this.failJob(job, new FleetError("SCHEDULER_STOPPED", `scheduler stopped (${reason}) before job ${job.id} finished`, 503));
-      await Bun.sleep(0);
+      for (const job of this.jobs.unsettled()) job.reject(new FleetError("SCHEDULER_STOPPED", `scheduler stopped (${reason}) before job ${job.id} finished; it stays on the broker for another manager`, 503));
+      await Promise.allSettled([...this.saves.values(), ...this.accepting.values()]);
+      await this.stopLiveness?.();
       for (const subscription of this.subscriptions) subscription.unsubscribe();
       await this.broker.nc.drain().catch(() => {});
-      await this.results;
+      await Promise.allSettled(this.collecting);
     })();
     return this.stopped;
   }
@@ -187,12 +244,64 @@ export class BrokerScheduler implements JobRunner, AsyncDisposable {
       nc.subscribe(WORKER_BEATS, { callback: (_error, msg) => this.takeBeat(msg.json<Beat>()) }),
       nc.subscribe("$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.>", { callback: (_error, msg) => void this.takeAdvisory(msg.json()).catch(() => {}) }),
     );
-    const subject = toResultSubject(this.options.managerId, ">");
-    const consumer = await this.js.consumers.get(RESULT_STREAM, { filter_subjects: subject, deliver_policy: DeliverPolicy.New });
+    const events = `framefleet.events.${this.options.managerId}`;
+    this.subscriptions.push(
+      nc.subscribe("framefleet.events.*", {
+        callback: (_error, msg) => {
+          if (msg.subject === events) return;
+          for (const listener of this.shared) listener(msg.json<JobEvent>());
+        },
+      }),
+    );
+    this.emitter.on((event) => void (!nc.isClosed() && nc.publish(events, JSON.stringify(toJobEvent(event)))));
+    await this.collect(this.options.managerId, false);
+  }
+
+  /**
+   * Reads the results sent to `origin`'s subject: this manager's own from now on, or (`replay`)
+   * every one kept of a manager taken over, for the jobs adopted from it.
+   */
+  private async collect(origin: string, replay: boolean): Promise<void> {
+    if (this.origins.has(origin)) return;
+    this.origins.add(origin);
+    const consumer = await this.js.consumers.get(RESULT_STREAM, { filter_subjects: toResultSubject(origin, ">"), deliver_policy: replay ? DeliverPolicy.All : DeliverPolicy.New });
     const messages = await consumer.consume();
-    this.results = (async () => {
-      for await (const msg of messages) await this.takeResult(msg).catch((error) => this.options.log("broker_result_unreadable", { seq: msg.seq, error: (error as Error).message }));
-    })();
+    this.collecting.push(
+      (async () => {
+        for await (const msg of messages) await this.takeResult(msg, replay).catch((error) => this.options.log("broker_result_unreadable", { seq: msg.seq, error: (error as Error).message }));
+      })(),
+    );
+  }
+
+  /** Takes over the records of a gone manager: their jobs are collected here from now on (their results so far replayed). */
+  private async adopt(records: JobRecord[]): Promise<void> {
+    for (const record of records) {
+      const settled = Promise.withResolvers<JobOutput>();
+      settled.promise.catch(() => {});
+      const job = fromRecord(record, settled);
+      try {
+        this.jobs.add(job);
+      } catch {
+        continue;
+      }
+      this.details.set(job.id, { origin: record.origin, published: true, workers: record.workers, objects: [] });
+      await this.save(job);
+    }
+    for (const origin of new Set(records.map((record) => record.origin))) await this.collect(origin, true);
+  }
+
+  /** Saves a local job's record, after its previous save. */
+  private save(job: JobState): Promise<void> {
+    const details = this.details.get(job.id);
+    if (!details) return Promise.resolve();
+    const record = toRecord(job, this.options.managerId, details.origin, details.published, details.workers);
+    const previous = this.saves.get(job.id) ?? Promise.resolve();
+    const next = previous
+      .then(() => this.buckets.jobs.put(job.id, JSON.stringify(record)))
+      .then(() => {}, (error) => this.options.log("job_record_unsaved", { id: job.id, error: (error as Error).message }));
+    this.saves.set(job.id, next);
+    void next.then(() => this.saves.get(job.id) === next && this.saves.delete(job.id));
+    return next;
   }
 
   private takeBeat(beat: Beat): void {
@@ -204,6 +313,7 @@ export class BrokerScheduler implements JobRunner, AsyncDisposable {
 
   /** Publishes every task of a job; the first one published makes it running. */
   private async publishTasks(job: JobState): Promise<void> {
+    await this.save(job);
     const reply = toResultSubject(this.options.managerId, toSubjectToken(job.id));
     for (const task of job.tasks) {
       if (isSettled(job)) return;
@@ -212,18 +322,26 @@ export class BrokerScheduler implements JobRunner, AsyncDisposable {
       task.sentAt = performance.now();
       const ack = await this.js.publish(toTaskSubject(job.op as ImageOp), packed.body, { msgID: task.id, headers: packed.headers });
       this.published.set(task.id, { stream: ack.stream, seq: ack.seq, object: packed.object });
-      this.jobs.markRunning(job);
     }
+    this.details.get(job.id)!.published = true;
+    if (job.state === "queued") this.jobs.markRunning(job);
+    else void this.save(job);
+    await this.saves.get(job.id);
   }
 
   /** One message of the result stream: a result or error of some attempt of one of this manager's tasks. */
-  private async takeResult(msg: JsMsg): Promise<void> {
+  private async takeResult(msg: JsMsg, replay: boolean): Promise<void> {
+    const taskId = msg.headers?.get(HEADERS.task) ?? "";
+    // A replay reads every result a gone manager had: only those of the jobs adopted from it count.
+    if (replay && taskId && !this.jobs.findTask(taskId)) return;
     const message = await unpackMessage(msg.data, msg.headers, this.payloads);
-    const object = msg.headers?.get(HEADERS.object);
-    if (object) void this.payloads.delete(object).catch(() => {});
     if (message.type !== "result" && message.type !== "error") throw new FleetError("PROTOCOL_ERROR", `a ${message.type} on the result stream`);
     const workerId = msg.headers?.get(HEADERS.worker) || "unknown";
     const task = this.jobs.findTask(message.taskId);
+    if (replay && !task) return;
+    // Result objects stay until the job settles: another manager may have to read them again.
+    const object = msg.headers?.get(HEADERS.object);
+    if (object) this.details.get(task?.job.id ?? "")?.objects.push(object) ?? void this.payloads.delete(object).catch(() => {});
     if (task && message.attempt > task.attempt) task.attempt = message.attempt;
     const discard = msg.headers?.has(HEADERS.late) ? "stale-attempt" : toDiscardReason(task, message.attempt, true);
     if (discard) return this.emitter.emit({ type: "task-discarded", taskId: message.taskId, attempt: message.attempt, workerId, reason: discard });
@@ -231,7 +349,7 @@ export class BrokerScheduler implements JobRunner, AsyncDisposable {
     const problem = checkResult(task!, message);
     // The worker acked its delivery already: there is no attempt left to send again.
     if (problem) return this.failJob(task!.job, new FleetError("BAD_RESULT", `task ${task!.id}: ${workerId}: ${problem}`, 502));
-    this.complete(task!, workerId, message);
+    await this.complete(task!, workerId, message);
   }
 
   /** An error of the task's newest attempt: the job fails on an input fault or the last attempt; otherwise the worker nak'ed it and the broker sends it again. */
@@ -248,27 +366,38 @@ export class BrokerScheduler implements JobRunner, AsyncDisposable {
     if (typeof stream !== "string" || typeof seq !== "number") return;
     const stored = await this.broker.jsm.streams.getMessage(stream, { seq });
     const taskId = stored?.header?.get(HEADERS.task);
-    if (!taskId || !stored!.header.get(HEADERS.reply)?.startsWith(toResultSubject(this.options.managerId, ""))) return;
+    const reply = stored?.header?.get(HEADERS.reply) ?? "";
+    if (!taskId || ![...this.origins].some((origin) => reply.startsWith(toResultSubject(origin, "")))) return;
     const task = this.jobs.findTask(taskId);
     if (task) this.failJob(task.job, new FleetError("TASK_FAILED", `task ${taskId} was delivered ${advisory.deliveries ?? this.options.maxAttempts} of ${this.options.maxAttempts} times; last: timeout: no answer within AckWait (${this.options.taskTimeoutMs} ms)`, 502));
     await this.broker.jsm.streams.deleteMessage(stream, seq).catch(() => false);
   }
 
-  private complete(task: Task, workerId: string, result: Result): void {
+  private async complete(task: Task, workerId: string, result: Result): Promise<void> {
     task.done = true;
     const job = task.job;
+    const details = this.details.get(job.id);
+    if (details) details.workers[task.stripe.index] = workerId;
     job.outputs.push({ stripe: task.stripe, data: result.payload, meta: result.meta });
     const roundTrip = performance.now() - task.sentAt;
     this.emitter.emit({ type: "task-done", jobId: job.id, taskId: task.id, stripe: task.stripe.index, attempt: result.attempt, workerId, ms: Math.round(roundTrip), timing: toTiming(task, result.meta, roundTrip) });
     const progress = job.outputs.length / job.tasks.length;
     this.jobs.markProgress(job, progress);
     this.emitter.emit({ type: "job-progress", jobId: job.id, progress });
-    if (job.outputs.length < job.tasks.length) return;
+    if (job.outputs.length < job.tasks.length) return void this.save(job);
     let output: JobOutput;
     try {
       output = joinOutputs(job);
     } catch (error) {
       return this.failJob(job, error instanceof FleetError ? error : new FleetError("JOIN_FAILED", String(error), 500, { cause: error }));
+    }
+    // Stored before the record says done, so any manager that reads `done` finds the pixels.
+    if ("data" in output) {
+      try {
+        await this.payloads.putBlob({ name: toOutputObject(job.id) }, output.data);
+      } catch (error) {
+        return this.failJob(job, new FleetError("STORE_FAILED", `the output could not be stored: ${(error as Error).message}`, 503, { cause: error }));
+      }
     }
     this.emitter.emit({ type: "job-done", jobId: job.id, ms: Math.round(performance.now() - job.startedAt) });
     this.jobs.markDone(job, output);
@@ -295,6 +424,8 @@ export class BrokerScheduler implements JobRunner, AsyncDisposable {
       if (published.object) void this.payloads.delete(published.object).catch(() => {});
       if (deleteTasks && !task.done) void this.broker.jsm.streams.deleteMessage(published.stream, published.seq).catch(() => false);
     }
+    for (const object of this.details.get(job.id)?.objects.splice(0) ?? []) void this.payloads.delete(object).catch(() => {});
+    void (this.saves.get(job.id) ?? Promise.resolve()).then(() => this.details.delete(job.id));
     dropInputs(job);
   }
 }

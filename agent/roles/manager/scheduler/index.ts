@@ -1,7 +1,7 @@
 // The manager's scheduling core. Re-exports by name.
 export { Scheduler, type SchedulerOptions } from "./scheduler";
 export { BrokerScheduler, type BrokerSchedulerOptions } from "./broker";
-export type { JobRunner } from "./runner";
+export type { JobRunner, SharedJob } from "./runner";
 export { toJobEvent, type DiscardReason, type EventListener, type RetryReason, type SchedulerEvent } from "./_events";
 export { JobTable, toJobView } from "./jobs";
 export { chooseSplit, type SplitMode } from "./_delivery";
