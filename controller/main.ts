@@ -6,6 +6,7 @@ import packageJson from "../package.json" with { type: "json" };
 import { ControlClient } from "../agent/client";
 import { EXIT, FleetError, describeError } from "../agent/errors";
 import { startLocalAgents, type LocalAgents } from "./local";
+import { startNatsServer } from "./nats-server";
 import { formatTable, writeResults, type Results } from "./results";
 import { formatThresholds, judgeThresholds } from "./thresholds";
 import { compareResults, formatComparison, readResults } from "./compare";
@@ -64,14 +65,24 @@ const run = defineCommand({
     const totalRuns = scenarios.reduce((sum, scenario) => sum + scenario.points.length * scenario.repeat, 0);
     const ui = args.ui === undefined ? undefined : startRunUi(readUiPort(args.ui), clients, totalRuns);
     if (ui) process.stderr.write(`controller: live page of this run at ${ui.url}\n`);
+    // A local run of a scenario with broker = "nats" (or swept to it) gets its own server, with the agents' token.
+    const wantsBroker = scenarios.some((scenario) => scenario.broker === "nats" || scenario.points.some((point) => point.params.broker === "nats"));
+    const broker = args.local && wantsBroker ? await startNatsServer() : undefined;
+    if (broker) process.stderr.write(`controller: nats-server with JetStream at ${broker.url} (store ${broker.storeDir})\n`);
     if (args.local) {
-      local = await startLocalAgents(names, dirname(file), out);
+      local = await startLocalAgents(names, dirname(file), out, broker?.token).catch(async (error) => {
+        await broker?.stop();
+        throw error;
+      });
       for (const [name, client] of local.clients) clients.set(name, client);
     } else {
       const token = process.env.AGENT_TOKEN;
       for (const name of names) clients.set(name, new ControlClient(name, set.agents[name]!, token));
     }
-    const stopLocal = () => local?.stop();
+    const stopLocal = async () => {
+      await local?.stop();
+      await broker?.stop();
+    };
     process.once("SIGINT", () => void Promise.resolve(stopLocal()).then(() => process.exit(EXIT.FAILED)));
     const results: Results = {
       framefleet: packageJson.version,
@@ -87,6 +98,7 @@ const run = defineCommand({
           imagesDir: "images",
           localImagesDir: args.local ? join(out, "images") : undefined,
           keepImages: Boolean(args["keep-images"]),
+          localBroker: broker?.url,
           onRun: (...run) => progress.step(...run),
         });
         progress.end();

@@ -7,7 +7,7 @@ import { checkOptions } from "../agent/control/options";
 import { findRole, roles } from "../agent/roles";
 import { parseDuration } from "../agent/units";
 import { Impairment } from "../agent/wire";
-import { expandSweep, type SweepPoint } from "./sweep";
+import { BROKER, expandSweep, type SweepPoint } from "./sweep";
 import { parseThresholds, type Threshold } from "./thresholds";
 
 const NAME = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$";
@@ -38,6 +38,7 @@ const RoleEntry = t.Object(
 const ScenarioEntry = t.Object(
   {
     name: t.String({ pattern: NAME }),
+    broker: t.Optional(t.String({ pattern: BROKER })),
     description: t.Optional(t.String()),
     duration: t.Optional(t.String()),
     warmup: t.Optional(t.String()),
@@ -102,6 +103,8 @@ export interface Scenario {
   repeat: number;
   /** A free-form label of the network medium (`wifi-5ghz`, `ethernet`), carried into the results. */
   medium?: string;
+  /** `tcp` (default), `nats` (the local NATS server) or `nats://HOST:PORT`; a sweep's `broker` key wins per point. */
+  broker?: string;
   /** The sweep keys in file order (empty without a sweep). */
   swept: string[];
   /** One point per combination of swept values (one point with no params without a sweep). */
@@ -202,7 +205,10 @@ function checkMeaning(file: ScenarioFile): string[] {
     if (roleNames.includes("streamer") && !roleNames.includes("viewers"))
       problems.push(`${where}: a streamer scenario needs a "viewers" role to measure it`);
     const managerAgents = scenario.roles.filter((entry) => entry.role === "manager").flatMap((entry) => entry.agents);
-    if (managerAgents.length > 1) problems.push(`${where}: ${managerAgents.length} manager agents; workers dial one manager, so a scenario has one`);
+    const brokers = Array.isArray(scenario.sweep?.broker) ? (scenario.sweep.broker as unknown[]) : [scenario.broker ?? "tcp"];
+    const brokered = brokers.every((broker) => broker !== "tcp");
+    if (managerAgents.length > 1 && !brokered)
+      problems.push(`${where}: ${managerAgents.length} manager agents; workers dial one manager over TCP, so a scenario has one (or give broker = "nats" to share the workers)`);
     if (managerAgents.length === 0 && roleNames.some((name) => name.endsWith("-worker")))
       problems.push(`${where}: workers need a "manager" role to dial`);
     const rolesKnown = scenario.roles.every((entry) => roles.some((role) => role.name === entry.role));
@@ -262,6 +268,7 @@ export function parseScenarios(text: string, source = "scenarios.toml"): Scenari
         warmupMs: parseDuration(scenario.warmup ?? file.warmup ?? DEFAULTS.warmup, "warmup"),
         repeat: scenario.repeat ?? file.repeat ?? DEFAULTS.repeat,
         medium: scenario.medium ?? file.medium,
+        broker: scenario.broker,
         swept: points[0] ? Object.keys(points[0].params) : [],
         points,
         thresholds: parseThresholds({ ...file.thresholds, ...scenario.thresholds }).thresholds,

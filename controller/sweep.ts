@@ -3,6 +3,9 @@ import { findRole } from "../agent/roles";
 import { Impairment } from "../agent/wire";
 import type { RolePlan } from "./scenarios";
 
+/** How managers and workers meet, a scenario's `broker` and its sweep key: `tcp` (workers dial the manager), `nats` (a NATS server `controller run --local` starts), or a broker's URL. */
+export const BROKER = "^(tcp|nats|nats://[^\\s/]+:[0-9]{1,5})$";
+
 /** One combination of swept values and the role plans with those values applied. */
 export interface SweepPoint {
   /** `multiply=200,sender.impair.delay=100ms`; empty for a scenario without a sweep. */
@@ -59,6 +62,10 @@ export function expandSweep(sweep: Record<string, unknown>, plans: RolePlan[]): 
           ? `${key}: a sweep of agents needs a non-empty list of non-empty lists of agent names`
           : `${key}: a sweep needs a non-empty list of numbers, strings or booleans`,
       );
+    if (key === "broker") {
+      if (!values.every((value) => typeof value === "string" && new RegExp(BROKER).test(value))) throw new Error(`broker: each value is tcp, nats or nats://HOST:PORT`);
+      return { key, values: values as Value[] };
+    }
     if (!plans.some((plan) => toSetter(key, plan)))
       throw new Error(`${key}: no role of this scenario has that option (use OPTION, ROLE.OPTION, impair.FIELD or ROLE.impair.FIELD)`);
     return { key, values: values as Value[] };
@@ -70,7 +77,8 @@ export function expandSweep(sweep: Record<string, unknown>, plans: RolePlan[]): 
         label: [point.label, `${axis.key}=${Array.isArray(value) ? value.join("+") : value}`].filter(Boolean).join(","),
         params: { ...point.params, [axis.key]: value },
         roles: point.roles.map((plan) => {
-          const setter = toSetter(axis.key, plan);
+          // `broker` is the scenario's, not the roles' option of that name: the run sets it on managers and workers.
+          const setter = axis.key === "broker" ? undefined : toSetter(axis.key, plan);
           const next = { ...plan, options: { ...plan.options } };
           setter?.(next, value);
           return next;
