@@ -50,9 +50,9 @@ export function toOutputObject(jobId: string): string {
   return `out-${jobId}`;
 }
 
-/** The record of a job as its owner holds it now. */
-export function toRecord(job: JobState, manager: string, origin: string, published: boolean, workers: (string | null)[]): JobRecord {
-  const output = job.output && "data" in job.output ? { object: toOutputObject(job.id), width: job.output.width, height: job.output.height, channels: job.output.channels } : undefined;
+/** The record of a job as its owner holds it now; a done image's output is in `outputObject` (default `toOutputObject(job.id)`). */
+export function toRecord(job: JobState, manager: string, origin: string, published: boolean, workers: (string | null)[], outputObject = toOutputObject(job.id)): JobRecord {
+  const output = job.output && "data" in job.output ? { object: outputObject, width: job.output.width, height: job.output.height, channels: job.output.channels } : undefined;
   return {
     id: job.id,
     manager,

@@ -92,8 +92,8 @@ export class BrokerScheduler implements JobRunner, AsyncDisposable {
   private readonly collecting: Promise<void>[] = [];
   /** Managers whose result subjects this one reads: itself, and those it took over. */
   private readonly origins = new Set<string>();
-  /** Per local job: the manager its tasks name, whether all are published, who did each, result objects read. */
-  private readonly details = new Map<string, { origin: string; published: boolean; workers: (string | null)[]; objects: string[] }>();
+  /** Per local job: the manager its tasks name, whether all are published, who did each, result objects read, the object holding its output. */
+  private readonly details = new Map<string, { origin: string; published: boolean; workers: (string | null)[]; objects: string[]; output?: string }>();
   /** The last save of each job's record (saved in order). */
   private readonly saves = new Map<string, Promise<void>>();
   private readonly accepting = new Map<string, Promise<void>>();
@@ -294,7 +294,7 @@ export class BrokerScheduler implements JobRunner, AsyncDisposable {
   private save(job: JobState): Promise<void> {
     const details = this.details.get(job.id);
     if (!details) return Promise.resolve();
-    const record = toRecord(job, this.options.managerId, details.origin, details.published, details.workers);
+    const record = toRecord(job, this.options.managerId, details.origin, details.published, details.workers, details.output);
     const previous = this.saves.get(job.id) ?? Promise.resolve();
     const next = previous
       .then(() => this.buckets.jobs.put(job.id, JSON.stringify(record)))
@@ -349,7 +349,7 @@ export class BrokerScheduler implements JobRunner, AsyncDisposable {
     const problem = checkResult(task!, message);
     // The worker acked its delivery already: there is no attempt left to send again.
     if (problem) return this.failJob(task!.job, new FleetError("BAD_RESULT", `task ${task!.id}: ${workerId}: ${problem}`, 502));
-    await this.complete(task!, workerId, message);
+    await this.complete(task!, workerId, message, object);
   }
 
   /** An error of the task's newest attempt: the job fails on an input fault or the last attempt; otherwise the worker nak'ed it and the broker sends it again. */
@@ -373,7 +373,8 @@ export class BrokerScheduler implements JobRunner, AsyncDisposable {
     await this.broker.jsm.streams.deleteMessage(stream, seq).catch(() => false);
   }
 
-  private async complete(task: Task, workerId: string, result: Result): Promise<void> {
+  /** A taken result: kept, and once every task is in, the job joined, its output stored for every manager, and done. `object` names the result's payload object, if it had one. */
+  private async complete(task: Task, workerId: string, result: Result, object?: string): Promise<void> {
     task.done = true;
     const job = task.job;
     const details = this.details.get(job.id);
@@ -391,10 +392,13 @@ export class BrokerScheduler implements JobRunner, AsyncDisposable {
     } catch (error) {
       return this.failJob(job, error instanceof FleetError ? error : new FleetError("JOIN_FAILED", String(error), 500, { cause: error }));
     }
-    // Stored before the record says done, so any manager that reads `done` finds the pixels.
-    if ("data" in output) {
+    // Stored before the record says done, so any manager that reads `done` finds the pixels; the one result of a
+    // single-task job already is its output, kept where the worker put it (no second copy of up to 100 MB).
+    if ("data" in output && details) {
       try {
-        await this.payloads.putBlob({ name: toOutputObject(job.id) }, output.data);
+        const kept = object ? details.objects.indexOf(object) : -1;
+        if (job.tasks.length === 1 && kept >= 0) details.output = details.objects.splice(kept, 1)[0];
+        else await this.payloads.putBlob({ name: (details.output = toOutputObject(job.id)) }, output.data);
       } catch (error) {
         return this.failJob(job, new FleetError("STORE_FAILED", `the output could not be stored: ${(error as Error).message}`, 503, { cause: error }));
       }
