@@ -79,6 +79,28 @@ describeWith("nats-server")("broker transport", () => {
     events.close();
   });
 
+  test("a task running past AckWait is kept alive by working(): done by its first delivery, never sent again", async () => {
+    await using broker = await startBroker();
+    const { manager, client, lines } = await startManager(broker.server.url, broker.server.token, { taskTimeout: "500ms", maxAttempts: 2, split: "file" });
+    await using _manager = manager;
+    const events = watchEvents(manager.stats().port as number, broker.server.token);
+    // cpu 0.05: each task idles 19x its CPU time inside the task, so it runs several AckWaits long.
+    await using _slow = await spawnWorker(broker, "slow", ["--impair", '{"cpu":0.05}']);
+    const photo = photos.get("chelsea-480p.jpg")!;
+    const began = performance.now();
+    const id = await client.post(photo, "blur", { sigma: "4" });
+    await waitUntil("the job", () => client.view(id), (view) => view.state === "done" || view.state === "failed");
+    const ms = performance.now() - began;
+    const done = events.list.filter((event) => event.type === "task-done").map(({ attempt, workerId }) => ({ attempt, workerId }));
+    expect({ longerThanAckWait: ms > 1000, done, retried: lines.filter((line) => line.event === "task_retry" || line.event === "task_discarded"), result: describeImage(await client.result(id)) }).toEqual({
+      longerThanAckWait: true,
+      done: [{ attempt: 1, workerId: "slow" }],
+      retried: [],
+      result: describeImage(await expectedOf(photo, "blur", { sigma: 4 })),
+    });
+    events.close();
+  });
+
   test("poison: a task no worker answers fails after MaxDeliver (3) deliveries with its reason; the stream keeps no message of it", async () => {
     await using broker = await startBroker();
     const { manager, client } = await startManager(broker.server.url, broker.server.token, { taskTimeout: "1s", maxAttempts: 3, split: "file" });
