@@ -29,13 +29,18 @@ function pickFreePort(): number {
   return port;
 }
 
+/** The nats-server binary: on PATH, else where Debian puts it (/usr/sbin, often off a user's PATH). */
+export function findNatsServer(): string | null {
+  return Bun.which("nats-server") ?? Bun.which("nats-server", { PATH: "/usr/sbin:/usr/bin:/usr/local/bin" });
+}
+
 /**
  * Starts `nats-server -js` on 127.0.0.1 with a fresh store and `token` (random when not given);
  * resolves once it is ready.
  * @throws FleetError NATS_SERVER_MISSING (3) naming the Debian package; NATS_SERVER_FAILED with its log's tail.
  */
 export async function startNatsServer(token = randomBytes(16).toString("hex")): Promise<LocalNatsServer> {
-  const binary = Bun.which("nats-server") ?? Bun.which("nats-server", { PATH: "/usr/sbin:/usr/bin" });
+  const binary = findNatsServer();
   if (!binary) throw new FleetError("NATS_SERVER_MISSING", `nats-server is not installed: ${SERVER_HINT}`, 503);
   const storeDir = mkdtempSync(join(tmpdir(), "framefleet-nats-"));
   const port = pickFreePort();

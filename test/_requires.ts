@@ -3,6 +3,7 @@ import { describe, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { probeNetns } from "./net/netns-fleet";
 import { CHROMIUM } from "./web/chromium";
+import { findNatsServer } from "../controller/nats-server";
 
 /** A tool some tests need, and why it may be missing. */
 export type Tool = "chromium" | "ffmpeg" | "qemu" | "netns" | "nats-server";
@@ -12,7 +13,7 @@ const missing = new Map<Tool, string | undefined>();
 const probes: Record<Tool, () => string | undefined> = {
   chromium: () => (existsSync(CHROMIUM) ? undefined : `${CHROMIUM} not found (apt-get install chromium)`),
   ffmpeg: () => (Bun.which("ffmpeg") ? undefined : "ffmpeg not found (apt-get install ffmpeg)"),
-  "nats-server": () => (Bun.which("nats-server") ? undefined : "nats-server not found (apt-get install nats-server)"),
+  "nats-server": () => (findNatsServer() ? undefined : "nats-server not found (apt-get install nats-server)"),
   qemu: () => (Bun.which("qemu-aarch64-static") ? undefined : "qemu-aarch64-static not found (apt-get install qemu-user-static)"),
   netns: () => {
     if (!Bun.which("tc")) return "tc not found (apt-get install iproute2)";
