@@ -75,6 +75,44 @@ testWith("nats-server")("failover: 3 managers, 4 workers, 200 jobs; SIGKILL one 
     wrong,
     notOnce,
     takeovers: takeovers.map(({ from }) => from),
-    left: await countMessages(broker, TASK_STREAMS.image.name),
+    left: await waitUntil("the stream to be empty", () => countMessages(broker, TASK_STREAMS.image.name), (count) => count === 0, 10_000).catch(() => -1),
   }).toEqual({ states: ["done"], wrong: [], notOnce: [], takeovers: ["m0"], left: 0 });
+});
+
+testWith("nats-server")("restart: a manager SIGKILLed mid-run and started again under the same --id finishes collecting its own jobs, each done once", async () => {
+  await using broker = await startBroker();
+  // cpu 0.2: each task takes five times its CPU time, so jobs are still running when the manager dies.
+  const workers = await Promise.all(["w0", "w1"].map((id) => spawnWorker(broker, id, ["--impair", '{"cpu":0.2}'])));
+  await using _workers = { [Symbol.asyncDispose]: async () => void (await Promise.all(workers.map((worker) => worker[Symbol.asyncDispose]()))) };
+  const done = new Map<string, number>();
+  const watch = (port: number) => {
+    const socket = new WebSocket(`ws://127.0.0.1:${port}/events?token=${broker.server.token}`);
+    socket.onmessage = (message) => {
+      const event = JSON.parse(String(message.data)) as { type: string; jobId?: string };
+      if (event.type === "job-done") done.set(event.jobId!, (done.get(event.jobId!) ?? 0) + 1);
+    };
+    return new Promise<WebSocket>((resolve) => (socket.onopen = () => resolve(socket)));
+  };
+  const first = await spawnManager(broker, "m0");
+  await using _first = first.agent;
+  await watch(first.port);
+  const client = managerClient(first.port, broker.server.token);
+  const ids = await Promise.all(Array.from({ length: 30 }, (_, index) => client.post(photos[index % photos.length]!, "grayscale", {}, `r${index}.jpg`)));
+  await waitUntil("a few jobs done", () => done.size, (count) => count >= 5, 120_000, 20);
+  first.agent.process.kill("SIGKILL");
+  await first.agent.process.exited;
+  const doneAtKill = done.size;
+  const second = await spawnManager(broker, "m0");
+  await using _second = second.agent;
+  const socket = await watch(second.port);
+  const again = managerClient(second.port, broker.server.token);
+  await waitUntil("every job done, seen from the restarted m0", async () => Promise.all(ids.map((id) => again.view(id).then((view) => view.state, () => "unreachable"))), (states) => states.every((state) => state === "done"), 180_000, 500);
+  const expected = await Promise.all(photos.map(async (photo) => describeImage(await expectedOf(photo, "grayscale"))));
+  const wrong: string[] = [];
+  for (const [index, id] of ids.entries()) if (describeImage(await again.result(id)) !== expected[index % photos.length]) wrong.push(id);
+  await Bun.sleep(300);
+  socket.close();
+  const adopted = second.agent.stderr().split("\n").filter((line) => line.includes('"event":"manager_takeover"')).map((line) => JSON.parse(line));
+  console.log(`restart: ${doneAtKill} of ${ids.length} done when m0 was killed; the restarted m0 adopted ${JSON.stringify(adopted.map(({ from, jobs }) => ({ from, jobs })))}`);
+  expect({ wrong, notOnce: ids.filter((id) => done.get(id) !== 1), adoptedFrom: adopted.map(({ from }) => from), left: await waitUntil("the stream to be empty", () => countMessages(broker, TASK_STREAMS.image.name), (count) => count === 0, 10_000).catch(() => -1) }).toEqual({ wrong: [], notOnce: [], adoptedFrom: ["m0"], left: 0 });
 });

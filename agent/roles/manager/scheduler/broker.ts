@@ -128,7 +128,9 @@ export class BrokerScheduler implements JobRunner, AsyncDisposable {
       const scheduler = new BrokerScheduler(options, broker, jetstream(broker.nc), await openPayloads(broker.nc), await openBuckets(broker.nc));
       await scheduler.listen();
       const { managerId, log } = options;
+      // Takeovers first: a restart under the same --id adopts its own records and replays its subject from the start.
       scheduler.stopLiveness = await startLiveness({ managerId, log, ...scheduler.buckets, adopt: (records) => scheduler.adopt(records) });
+      await scheduler.collect(managerId, false);
       return scheduler;
     } catch (error) {
       await broker.nc.close().catch(() => {});
@@ -237,7 +239,7 @@ export class BrokerScheduler implements JobRunner, AsyncDisposable {
     return [...this.beats.values()].filter((beat) => now - beat.heardAt < BEAT_SILENCE_MS);
   }
 
-  /** Worker beats, MaxDeliver advisories and this manager's results. */
+  /** Worker beats, MaxDeliver advisories, the other managers' events; this manager's events out. */
   private async listen(): Promise<void> {
     const { nc } = this.broker;
     this.subscriptions.push(
@@ -254,12 +256,11 @@ export class BrokerScheduler implements JobRunner, AsyncDisposable {
       }),
     );
     this.emitter.on((event) => void (!nc.isClosed() && nc.publish(events, JSON.stringify(toJobEvent(event)))));
-    await this.collect(this.options.managerId, false);
   }
 
   /**
    * Reads the results sent to `origin`'s subject: this manager's own from now on, or (`replay`)
-   * every one kept of a manager taken over, for the jobs adopted from it.
+   * every one kept of a manager taken over, for the jobs adopted from it. Once per origin.
    */
   private async collect(origin: string, replay: boolean): Promise<void> {
     if (this.origins.has(origin)) return;
