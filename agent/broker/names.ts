@@ -42,6 +42,18 @@ export const BIG_PAYLOAD_BYTES = 512 * 1024;
 /** Core-NATS subject of worker heartbeats (who is there, credit, load): not persisted. */
 export const WORKER_BEATS = "framefleet.worker.beat";
 
+/** A worker's heartbeat on WORKER_BEATS (JSON), every second: its ops and credit, its tasks in flight and done, CPU % and RSS bytes. */
+export interface WorkerBeat {
+  workerId: string;
+  ops: string[];
+  credit: number;
+  cores: number;
+  inFlight: number;
+  done: number;
+  cpuPercent: number;
+  rssBytes: number;
+}
+
 /** NATS headers of tasks and results. */
 export const HEADERS = {
   /** The task id (`JOB/sN`). */

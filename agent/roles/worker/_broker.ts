@@ -3,7 +3,7 @@ import { jetstream, type Consumer, type JetStreamClient, type JsMsg } from "@nat
 import type { ObjectStore } from "@nats-io/obj";
 import { FleetError } from "../../errors";
 import { round2 } from "../../metrics";
-import { connectBroker, configureConsumers, ensureStreams, HEADERS, openPayloads, packMessage, TASK_STREAMS, toSubjectToken, unpackMessage, WORKER_BEATS, WORKER_CONSUMER, type AttemptRules, type BrokerConnection } from "../../broker";
+import { connectBroker, configureConsumers, ensureStreams, HEADERS, openPayloads, packMessage, TASK_STREAMS, toSubjectToken, unpackMessage, WORKER_BEATS, WORKER_CONSUMER, type AttemptRules, type BrokerConnection, type WorkerBeat } from "../../broker";
 import { INPUT_FAULTS, OP_DEFINITIONS, type Result, type TaskError } from "../../protocol";
 import { createCpuMeter } from "./_dial";
 import { readStats } from "./_session";
@@ -130,7 +130,7 @@ function startBeats<Task>(session: Session<Task>, broker: Broker): void {
   const measureCpu = createCpuMeter(session.cores);
   const { workerId, runner, credit, cores } = session;
   session.heartbeat = setInterval(() => {
-    const beat = { workerId, ops: runner.ops, credit, cores, inFlight: session.pending.size, done: session.totals.tasks_done, cpuPercent: measureCpu(), rssBytes: process.memoryUsage.rss() };
+    const beat: WorkerBeat = { workerId, ops: runner.ops, credit, cores, inFlight: session.pending.size, done: session.totals.tasks_done, cpuPercent: measureCpu(), rssBytes: process.memoryUsage.rss() };
     if (!broker.connection.nc.isClosed()) broker.connection.nc.publish(WORKER_BEATS, JSON.stringify(beat));
   }, BEAT_EVERY_MS);
 }

@@ -5,7 +5,9 @@ import { describeError, FleetError } from "../../../errors";
 import type { Stripe } from "../../../imaging/stripes";
 import type { OutputFormat, JobSource } from "../../../protocol";
 import type { Detections, JobStateName, JobView } from "../../../wire";
+import type { ObjectStore } from "@nats-io/obj";
 import type { InputKind, JobState, Task } from "./_tasks";
+import type { SharedJob } from "./runner";
 
 /** KV bucket of job records, kept a day. */
 export const JOBS_BUCKET = "framefleet-jobs";
@@ -105,4 +107,52 @@ export async function readRecord(jobs: KV, id: string): Promise<JobRecord | unde
   const entry = await jobs.get(id);
   if (!entry || entry.operation !== "PUT" || entry.length === 0) return undefined;
   return entry.json<JobRecord>();
+}
+
+/** Writes job records to the KV bucket one after another per job, so the last state written is the last one saved. */
+export class RecordWriter {
+  private readonly pending = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly jobs: KV,
+    private readonly log: (event: string, fields?: Record<string, unknown>) => void,
+  ) {}
+
+  /** Saves `record` after the job's previous save; a failure is logged (`job_record_unsaved`), never thrown. */
+  save(record: JobRecord): Promise<void> {
+    const previous = this.pending.get(record.id) ?? Promise.resolve();
+    const next = previous
+      .then(() => this.jobs.put(record.id, JSON.stringify(record)))
+      .then(() => {}, (error) => this.log("job_record_unsaved", { id: record.id, error: (error as Error).message }));
+    this.pending.set(record.id, next);
+    void next.then(() => this.pending.get(record.id) === next && this.pending.delete(record.id));
+    return next;
+  }
+
+  /** Resolves once the saves of `id` so far are done. */
+  settled(id: string): Promise<void> {
+    return this.pending.get(id) ?? Promise.resolve();
+  }
+
+  /** Resolves once every save so far is done. */
+  async flush(): Promise<void> {
+    await Promise.allSettled([...this.pending.values()]);
+  }
+}
+
+/**
+ * A job from the shared records (any manager's): its view, its format, and once done its output
+ * (a classify job's detections from the record, an image's raw pixels from the Object Store).
+ * @throws FleetError JOB_NOT_FOUND (404); PAYLOAD_GONE (410) when the output expired.
+ */
+export async function readSharedJob(jobs: KV, payloads: ObjectStore, id: string): Promise<SharedJob> {
+  const record = await readRecord(jobs, id);
+  if (!record) throw new FleetError("JOB_NOT_FOUND", `no job ${id} (unknown, or expired)`, 404);
+  const view = toRecordView(record);
+  if (record.result) return { view, format: record.format, output: record.result };
+  if (!record.output) return { view, format: record.format };
+  const data = await payloads.getBlob(record.output.object);
+  if (!data) throw new FleetError("PAYLOAD_GONE", `job ${id}'s output ${record.output.object} has expired`, 410);
+  const { width, height, channels } = record.output;
+  return { view, format: record.format, output: { data, width, height, channels } };
 }

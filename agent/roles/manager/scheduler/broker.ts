@@ -19,10 +19,12 @@ import {
   unpackMessage,
   WORKER_BEATS,
   type BrokerConnection,
+  type WorkerBeat,
 } from "../../../broker";
 import type { Detections, JobEvent } from "../../../wire";
 import type { KV } from "@nats-io/kv";
-import { fromRecord, openBuckets, readRecord, toOutputObject, toRecord, toRecordView, type JobRecord } from "./_records";
+import { fromRecord, openBuckets, readSharedJob, RecordWriter, toOutputObject, toRecord, type JobRecord } from "./_records";
+import { BeatTable } from "./_beats";
 import { startLiveness } from "./_takeover";
 import { countStripes, toDiscardReason } from "./_delivery";
 import { createEmitter, toJobEvent, type EventListener } from "./_events";
@@ -48,22 +50,6 @@ export interface BrokerSchedulerOptions {
   log(event: string, fields?: Record<string, unknown>): void;
 }
 
-/** A worker's last heartbeat on WORKER_BEATS. */
-interface Beat {
-  workerId: string;
-  ops: string[];
-  credit: number;
-  cores: number;
-  inFlight: number;
-  done: number;
-  cpuPercent: number;
-  rssBytes: number;
-  heardAt: number;
-}
-
-/** A worker silent this long (ms) is no longer counted. */
-const BEAT_SILENCE_MS = 3000;
-
 /** Where a published task is: its stream and sequence (deleted when its job fails), its payload object if any. */
 interface Published {
   stream: string;
@@ -86,7 +72,7 @@ export class BrokerScheduler implements JobRunner, AsyncDisposable {
   /** No worker port: workers pull from the broker. */
   readonly port = 0;
   private readonly emitter = createEmitter();
-  private readonly beats = new Map<string, Beat>();
+  private readonly beats = new BeatTable();
   private readonly published = new Map<string, Published>();
   private readonly subscriptions: Subscription[] = [];
   private readonly collecting: Promise<void>[] = [];
@@ -94,8 +80,7 @@ export class BrokerScheduler implements JobRunner, AsyncDisposable {
   private readonly origins = new Set<string>();
   /** Per local job: the manager its tasks name, whether all are published, who did each, result objects read, the object holding its output. */
   private readonly details = new Map<string, { origin: string; published: boolean; workers: (string | null)[]; objects: string[]; output?: string }>();
-  /** The last save of each job's record (saved in order). */
-  private readonly saves = new Map<string, Promise<void>>();
+  private readonly records: RecordWriter;
   private readonly accepting = new Map<string, Promise<void>>();
   private readonly shared = new Set<(event: JobEvent) => void>();
   private stopLiveness?: () => Promise<void>;
@@ -109,6 +94,7 @@ export class BrokerScheduler implements JobRunner, AsyncDisposable {
     private readonly payloads: ObjectStore,
     private readonly buckets: { jobs: KV; managers: KV },
   ) {
+    this.records = new RecordWriter(buckets.jobs, options.log);
     this.jobs = new JobTable(options.maxJobs, options.maxOutputBytes, (job) => {
       this.emitter.emit({ type: "job-state", ...toJobView(job) });
       void this.save(job);
@@ -155,31 +141,19 @@ export class BrokerScheduler implements JobRunner, AsyncDisposable {
     return this.accepting.get(id) ?? Promise.resolve();
   }
 
-  /**
-   * A job from the shared records (any manager's): its view, and once done its output.
-   * @throws FleetError JOB_NOT_FOUND (404); PAYLOAD_GONE (410) when the output expired.
-   */
-  async readShared(id: string): Promise<SharedJob> {
-    const record = await readRecord(this.buckets.jobs, id);
-    if (!record) throw new FleetError("JOB_NOT_FOUND", `no job ${id} (unknown, or expired)`, 404);
-    const view = toRecordView(record);
-    if (record.result) return { view, format: record.format, output: record.result };
-    if (!record.output) return { view, format: record.format };
-    const data = await this.payloads.getBlob(record.output.object);
-    if (!data) throw new FleetError("PAYLOAD_GONE", `job ${id}'s output ${record.output.object} has expired`, 410);
-    const { width, height, channels } = record.output;
-    return { view, format: record.format, output: { data, width, height, channels } };
+  /** A job from the shared records (any manager's): see `readSharedJob`. */
+  readShared(id: string): Promise<SharedJob> {
+    return readSharedJob(this.buckets.jobs, this.payloads, id);
   }
 
   /** Workers heard on WORKER_BEATS within the last 3 s. */
   workerList(): WorkerSnapshot[] {
-    const now = performance.now();
-    return this.liveBeats().map((beat) => ({ ...beat, remote: "broker", failed: 0, silentMs: Math.round(now - beat.heardAt) }));
+    return this.beats.snapshots();
   }
 
   /** Live workers offering `op`. */
   workersFor(op: string): number {
-    return this.liveBeats().filter((beat) => beat.ops.includes(op)).length;
+    return this.beats.countFor(op);
   }
 
   /**
@@ -193,8 +167,7 @@ export class BrokerScheduler implements JobRunner, AsyncDisposable {
     if (this.stopped) return Promise.reject(new FleetError("SCHEDULER_STOPPED", "scheduler stopped; no new jobs", 503));
     const id = job.id ?? `job-${++this.jobSeq}`;
     const settled = Promise.withResolvers<JobOutput>();
-    const credit = this.liveBeats().filter((beat) => beat.ops.includes(job.op)).reduce((sum, beat) => sum + beat.credit, 0);
-    const state = planJob(job, id, countStripes(job, credit), settled);
+    const state = planJob(job, id, countStripes(job, this.beats.creditFor(job.op)), settled);
     try {
       this.jobs.add(state);
     } catch (error) {
@@ -220,7 +193,8 @@ export class BrokerScheduler implements JobRunner, AsyncDisposable {
   stop(reason = "manager stopping"): Promise<void> {
     this.stopped ??= (async () => {
       for (const job of this.jobs.unsettled()) job.reject(new FleetError("SCHEDULER_STOPPED", `scheduler stopped (${reason}) before job ${job.id} finished; it stays on the broker for another manager`, 503));
-      await Promise.allSettled([...this.saves.values(), ...this.accepting.values()]);
+      await Promise.allSettled([...this.accepting.values()]);
+      await this.records.flush();
       await this.stopLiveness?.();
       for (const subscription of this.subscriptions) subscription.unsubscribe();
       await this.broker.nc.drain().catch(() => {});
@@ -234,16 +208,11 @@ export class BrokerScheduler implements JobRunner, AsyncDisposable {
     return this.stop();
   }
 
-  private liveBeats(): Beat[] {
-    const now = performance.now();
-    return [...this.beats.values()].filter((beat) => now - beat.heardAt < BEAT_SILENCE_MS);
-  }
-
   /** Worker beats, MaxDeliver advisories, the other managers' events; this manager's events out. */
   private async listen(): Promise<void> {
     const { nc } = this.broker;
     this.subscriptions.push(
-      nc.subscribe(WORKER_BEATS, { callback: (_error, msg) => this.takeBeat(msg.json<Beat>()) }),
+      nc.subscribe(WORKER_BEATS, { callback: (_error, msg) => this.takeBeat(msg.json<WorkerBeat>()) }),
       nc.subscribe("$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.>", { callback: (_error, msg) => void this.takeAdvisory(msg.json()).catch(() => {}) }),
     );
     const events = `framefleet.events.${this.options.managerId}`;
@@ -295,21 +264,11 @@ export class BrokerScheduler implements JobRunner, AsyncDisposable {
   private save(job: JobState): Promise<void> {
     const details = this.details.get(job.id);
     if (!details) return Promise.resolve();
-    const record = toRecord(job, this.options.managerId, details.origin, details.published, details.workers, details.output);
-    const previous = this.saves.get(job.id) ?? Promise.resolve();
-    const next = previous
-      .then(() => this.buckets.jobs.put(job.id, JSON.stringify(record)))
-      .then(() => {}, (error) => this.options.log("job_record_unsaved", { id: job.id, error: (error as Error).message }));
-    this.saves.set(job.id, next);
-    void next.then(() => this.saves.get(job.id) === next && this.saves.delete(job.id));
-    return next;
+    return this.records.save(toRecord(job, this.options.managerId, details.origin, details.published, details.workers, details.output));
   }
 
-  private takeBeat(beat: Beat): void {
-    if (typeof beat?.workerId !== "string" || !Array.isArray(beat.ops)) return;
-    const known = this.beats.has(beat.workerId);
-    this.beats.set(beat.workerId, { ...beat, heardAt: performance.now() });
-    if (!known) this.emitter.emit({ type: "worker-joined", workerId: beat.workerId, remote: "broker", ops: beat.ops as never, credit: beat.credit });
+  private takeBeat(beat: WorkerBeat): void {
+    if (this.beats.take(beat)) this.emitter.emit({ type: "worker-joined", workerId: beat.workerId, remote: "broker", ops: beat.ops as never, credit: beat.credit });
   }
 
   /** Publishes every task of a job; the first one published makes it running. */
@@ -327,7 +286,7 @@ export class BrokerScheduler implements JobRunner, AsyncDisposable {
     this.details.get(job.id)!.published = true;
     if (job.state === "queued") this.jobs.markRunning(job);
     else void this.save(job);
-    await this.saves.get(job.id);
+    await this.records.settled(job.id);
   }
 
   /** One message of the result stream: a result or error of some attempt of one of this manager's tasks. */
@@ -430,7 +389,7 @@ export class BrokerScheduler implements JobRunner, AsyncDisposable {
       if (deleteTasks && !task.done) void this.broker.jsm.streams.deleteMessage(published.stream, published.seq).catch(() => false);
     }
     for (const object of this.details.get(job.id)?.objects.splice(0) ?? []) void this.payloads.delete(object).catch(() => {});
-    void (this.saves.get(job.id) ?? Promise.resolve()).then(() => this.details.delete(job.id));
+    void this.records.settled(job.id).then(() => this.details.delete(job.id));
     dropInputs(job);
   }
 }
