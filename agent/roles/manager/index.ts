@@ -10,7 +10,7 @@ import { FleetError } from "../../errors";
 import { answerErrorsAsJson, errorResponse, jsonResponse } from "../../http";
 import { decodeToRaw } from "../../imaging/decode";
 import { checkJob, type CheckedOp, type Job, type OutputFormat } from "../../protocol";
-import { BrokerScheduler, chooseSplit, Scheduler, toJobEvent, toJobView, type JobState, type SchedulerEvent, type JobRunner, type SharedJob, type SplitMode } from "./scheduler";
+import { BrokerScheduler, chooseSplit, REMOTE_PIXELS, Scheduler, toJobEvent, toJobView, type JobState, type SchedulerEvent, type JobRunner, type SharedJob, type SplitMode } from "./scheduler";
 import { RateSeries, RunningMeans, mbitPerSecond, perSecond } from "../../metrics";
 import { parseDuration, parseSize } from "../../units";
 import type { ManagerStats, WorkerRow } from "../../wire";
@@ -209,6 +209,8 @@ function toWaitAnswer(jobs: JobState[]): Response {
 async function readJob(scheduler: JobRunner, id: string): Promise<SharedJob> {
   try {
     const job = scheduler.jobs.read(id);
+    // An output left in the broker's Object Store is read from there.
+    if (job.output && "data" in job.output && job.output.data === REMOTE_PIXELS && scheduler.readShared) return await scheduler.readShared(id);
     return { view: toJobView(job), format: job.format, output: job.output };
   } catch (error) {
     if (!scheduler.readShared || (error as FleetError).code !== "JOB_NOT_FOUND") throw error;

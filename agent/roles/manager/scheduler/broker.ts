@@ -9,6 +9,7 @@ import {
   configureConsumers,
   connectBroker,
   ensureStreams,
+  fromBody,
   HEADERS,
   openPayloads,
   packMessage,
@@ -29,7 +30,7 @@ import { startLiveness } from "./_takeover";
 import { countStripes, toDiscardReason } from "./_delivery";
 import { createEmitter, toJobEvent, type EventListener } from "./_events";
 import { JobTable, toJobView } from "./jobs";
-import { checkResult, dropInputs, isSettled, joinOutputs, planJob, toAssign, toTiming, type JobOutput, type JobState, type Task } from "./_tasks";
+import { checkResult, dropInputs, isSettled, joinOutputs, planJob, REMOTE_PIXELS, toAssign, toTiming, type JobOutput, type JobState, type Task } from "./_tasks";
 import type { JobRunner, SharedJob } from "./runner";
 import type { WorkerSnapshot } from "./_workers";
 
@@ -294,22 +295,26 @@ export class BrokerScheduler implements JobRunner, AsyncDisposable {
     const taskId = msg.headers?.get(HEADERS.task) ?? "";
     // A replay reads every result a gone manager had: only those of the jobs adopted from it count.
     if (replay && taskId && !this.jobs.findTask(taskId)) return;
-    const message = await unpackMessage(msg.data, msg.headers, this.payloads);
+    // The one result of a single-task image job is its output: its object stays in the store, fetched only when asked for.
+    const object = msg.headers?.get(HEADERS.object);
+    const single = this.jobs.findTask(taskId)?.job;
+    const remote = Boolean(object) && single !== undefined && single.tasks.length === 1 && single.input !== "classify";
+    const message = remote ? fromBody(msg.data) : await unpackMessage(msg.data, msg.headers, this.payloads);
     if (message.type !== "result" && message.type !== "error") throw new FleetError("PROTOCOL_ERROR", `a ${message.type} on the result stream`);
     const workerId = msg.headers?.get(HEADERS.worker) || "unknown";
     const task = this.jobs.findTask(message.taskId);
     if (replay && !task) return;
     // Result objects stay until the job settles: another manager may have to read them again.
-    const object = msg.headers?.get(HEADERS.object);
     if (object) this.details.get(task?.job.id ?? "")?.objects.push(object) ?? void this.payloads.delete(object).catch(() => {});
     if (task && message.attempt > task.attempt) task.attempt = message.attempt;
     const discard = msg.headers?.has(HEADERS.late) ? "stale-attempt" : toDiscardReason(task, message.attempt, true);
     if (discard) return this.emitter.emit({ type: "task-discarded", taskId: message.taskId, attempt: message.attempt, workerId, reason: discard });
     if (message.type === "error") return this.takeError(task!, workerId, message);
-    const problem = checkResult(task!, message);
+    const payloadBytes = remote ? ((await this.payloads.info(object!))?.size ?? 0) : message.payload.length;
+    const problem = checkResult(task!, message, payloadBytes);
     // The worker acked its delivery already: there is no attempt left to send again.
     if (problem) return this.failJob(task!.job, new FleetError("BAD_RESULT", `task ${task!.id}: ${workerId}: ${problem}`, 502));
-    await this.complete(task!, workerId, message, object);
+    await this.complete(task!, workerId, remote ? { ...message, payload: REMOTE_PIXELS } : message, object);
   }
 
   /** An error of the task's newest attempt: the job fails on an input fault or the last attempt; otherwise the worker nak'ed it and the broker sends it again. */
@@ -366,6 +371,8 @@ export class BrokerScheduler implements JobRunner, AsyncDisposable {
     this.emitter.emit({ type: "job-done", jobId: job.id, ms: Math.round(performance.now() - job.startedAt) });
     this.jobs.markDone(job, output);
     this.forget(job, false);
+    // Settled once the record says done: a reader of REMOTE_PIXELS goes to the record.
+    await this.records.settled(job.id);
     job.resolve(output);
   }
 

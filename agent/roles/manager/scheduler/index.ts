@@ -8,4 +8,5 @@ export { chooseSplit, type SplitMode } from "./_delivery";
 /** The delivery rules as pure functions, for their table tests (test/manager/delivery-rules.test.ts). */
 export { countStripes, hasRunOut, ownBytes, toDiscardReason, type SplitCase } from "./_delivery";
 export type { JobOutput, JobState, Task } from "./_tasks";
+export { REMOTE_PIXELS } from "./_tasks";
 export type { WorkerSnapshot } from "./_workers";
