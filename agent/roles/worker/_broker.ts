@@ -103,16 +103,28 @@ async function perform<Task>(session: Session<Task>, broker: Broker, msg: JsMsg)
   await answer(session, broker, msg, reply, reply_, () => extendedAt);
 }
 
-/** Pulls one task per free slot (the pull batch is the credit: nothing is buffered ahead), until stopped. */
+/** The longest wait between two failed pulls (the broker away), ms. */
+const MAX_PULL_RETRY_MS = 5000;
+
+/**
+ * Pulls one task per free slot (the pull batch is the credit: nothing is buffered ahead), until
+ * stopped. A failed pull (the broker away; the client reconnects by itself) is logged and tried
+ * again after a wait doubling from 500 ms to 5 s.
+ */
 async function pull<Task>(session: Session<Task>, broker: Broker): Promise<void> {
+  let retryMs = 500;
   while (!session.stopping) {
     if (!(await session.slots.acquire())) break;
     let msg: JsMsg | null = null;
     try {
       msg = await broker.consumer.next({ expires: PULL_EXPIRES_MS });
+      retryMs = 500;
     } catch (error) {
-      if (!session.stopping) session.context.log("worker_pull_failed", { broker: session.settings.broker, error: (error as Error).message });
-      if (!session.stopping) await Bun.sleep(500);
+      if (!session.stopping) {
+        session.context.log("worker_pull_failed", { broker: session.settings.broker, error: (error as Error).message, retry_ms: retryMs });
+        await Bun.sleep(retryMs);
+        retryMs = Math.min(retryMs * 2, MAX_PULL_RETRY_MS);
+      }
     }
     if (!msg) {
       session.slots.release();
