@@ -157,6 +157,17 @@ describeWith("nats-server")("broker transport", () => {
     ]);
   });
 
+  test("a second live manager with the same --id is refused (it would read the first one's results)", async () => {
+    await using broker = await startBroker();
+    const { manager } = await startManager(broker.server.url, broker.server.token, { id: "twin" });
+    await using _first = manager;
+    const second = await startManager(broker.server.url, broker.server.token, { id: "twin" }).then(
+      async ({ manager: twin }) => (await twin.stop(), "started"),
+      (error) => `${error.code}: ${error.message}`,
+    );
+    expect(second).toBe("MANAGER_ID_IN_USE: a live manager on the broker already has the id twin; give this one another --id");
+  });
+
   test("a broker that is not there: the worker exits with one line naming the package nats-server, no stack trace", async () => {
     const port = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
     const free = port.port;

@@ -1,7 +1,7 @@
 // Managers sharing a broker: each beats its id in the managers bucket; a manager whose entry expired is gone, and one live manager takes over its unfinished jobs.
 import type { KV } from "@nats-io/kv";
 import { FleetError } from "../../../errors";
-import { MANAGER_BEAT_MS, readRecord, type JobRecord } from "./_records";
+import { MANAGER_BEAT_MS, MANAGER_TTL_MS, readRecord, type JobRecord } from "./_records";
 
 /** What the takeover needs of the scheduler. */
 export interface TakeoverHost {
@@ -55,6 +55,20 @@ async function takeOver(host: TakeoverHost, gone: string): Promise<void> {
 }
 
 /**
+ * Waits out an entry of this manager's id (a crash under the same --id leaves one for up to
+ * MANAGER_TTL_MS); one still beating belongs to a live twin, which would read this one's results.
+ * @throws FleetError MANAGER_ID_IN_USE (409).
+ */
+async function refuseLiveTwin(host: TakeoverHost): Promise<void> {
+  const before = await host.managers.get(host.managerId);
+  if (!before || before.operation !== "PUT") return;
+  await Bun.sleep(MANAGER_TTL_MS + MANAGER_BEAT_MS);
+  const after = await host.managers.get(host.managerId);
+  if (after && after.operation === "PUT" && after.revision !== before.revision)
+    throw new FleetError("MANAGER_ID_IN_USE", `a live manager on the broker already has the id ${host.managerId}; give this one another --id`, 409);
+}
+
+/**
  * Beats `host.managerId` every MANAGER_BEAT_MS and watches the others: a manager seen before and
  * gone now, or the owner of an unfinished record no live manager has (a crash before this one
  * started), is taken over; so are this manager's own unfinished records from before a restart. Answers the stop function (which removes this manager's entry, so
@@ -77,6 +91,7 @@ export async function startLiveness(host: TakeoverHost): Promise<() => Promise<v
       busy = false;
     }
   };
+  await refuseLiveTwin(host);
   await beat();
   const live = await readLive(host.managers);
   const owners = new Set<string>();
