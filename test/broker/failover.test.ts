@@ -3,7 +3,7 @@ import { expect } from "bun:test";
 import { TASK_STREAMS } from "../../agent/broker";
 import { testWith } from "../_requires";
 import { readPhotos, spawnAgent, waitUntil, type AgentProcess } from "../helpers";
-import { countMessages, describeImage, expectedOf, managerClient, spawnWorker, startBroker, type TestBroker } from "./_fleet";
+import { countMessages, describeImage, expectedOf, managerClient, spawnWorker, startBroker, type TestBroker } from "./broker-fleet";
 
 const JOBS = 200;
 const MANAGERS = 3;

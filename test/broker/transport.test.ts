@@ -5,7 +5,7 @@ import { jetstream } from "@nats-io/jetstream";
 import { fromBody, HEADERS, TASK_STREAMS, toBody } from "../../agent/broker";
 import { describeWith } from "../_requires";
 import { readPhotos, spawnAgent, startRole, waitUntil } from "../helpers";
-import { countAckPending, countMessages, describeImage, expectedOf, managerClient, spawnWorker, startBroker } from "./_fleet";
+import { countAckPending, countMessages, describeImage, expectedOf, managerClient, spawnWorker, startBroker } from "./broker-fleet";
 
 const photos = readPhotos();
 const IMAGE_STREAM = TASK_STREAMS.image.name;

@@ -11,7 +11,7 @@ import { readModelInput } from "../../agent/recognition/preprocess";
 import { FIXTURES, readPhotos, spawnAgent, startRole, waitUntil } from "../helpers";
 import { testWith } from "../_requires";
 import { startNatsServer } from "../../controller/nats-server";
-import { describeImage, expectedOf, managerClient } from "../broker/_fleet";
+import { describeImage, expectedOf, managerClient } from "../broker/broker-fleet";
 import { listenManager } from "../roles/fake-manager";
 
 const ROOT = resolve(import.meta.dir, "../..");

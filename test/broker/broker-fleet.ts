@@ -1,4 +1,4 @@
-// Test fleet on a real broker: a nats-server per test, worker processes pulling from it, jobs posted to managers over HTTP and their results read back.
+// Test fleet on a real broker (shared with the compiled-binary test): a nats-server per test, worker processes pulling from it, jobs posted to managers over HTTP and their results read back.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { connect } from "@nats-io/transport-node";
