@@ -376,9 +376,11 @@ export class BrokerScheduler implements JobRunner, AsyncDisposable {
     job.resolve(output);
   }
 
-  /** Fails a job that has not settled, as the TCP scheduler does; its tasks still in a stream are deleted. */
+  /** Fails a job that has not settled, as the TCP scheduler does; its tasks still in a stream are deleted. Not while stopping. */
   private failJob(job: JobState, cause: FleetError): void {
     if (isSettled(job)) return;
+    // A stopping manager fails nothing (its connection drains under what it was doing): the job stays for another.
+    if (this.stopped) return job.reject(cause);
     const error = job.source ? new FleetError(cause.code, `${job.source.name}: ${cause.message}`, cause.status, { cause }) : cause;
     this.emitter.emit({ type: "job-failed", jobId: job.id, error });
     this.jobs.markFailed(job, error);
