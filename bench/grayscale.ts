@@ -8,7 +8,7 @@ import { AGENT, REPO, spawnBun, stopChild, type Child } from "./_process";
 import { compare, formatTable, median, type Figure, type Row } from "./_table";
 
 /** The 8K input: coffee.jpg upscaled to 7680x4320 (test/fixtures/SOURCES.md), 2.0 MB of JPEG, 99.5 MB of raw RGB. */
-const PHOTO = join(REPO, "test", "fixtures", "large", "coffee-8k.jpg");
+export const PHOTO = join(REPO, "test", "fixtures", "large", "coffee-8k.jpg");
 /** Counted rounds of the overhead and capacity subjects; in a round each subject runs once, in turn. */
 export const GRAYSCALE_ROUNDS = 2;
 /** Jobs in one capacity stream, and in one Pi-class stream. */
@@ -28,37 +28,49 @@ const PI_IN_FLIGHT = 6;
 export const PI_ROUNDS = 2;
 
 
-/** A manager process and its worker processes. */
-interface Fleet {
+/** A manager process and its worker processes; `headers` go with every request (the token on a broker fleet). */
+export interface Fleet {
   base: string;
+  headers: Record<string, string>;
   stop(): Promise<void>;
+}
+
+/** A NATS server a fleet meets through: its URL, and its token in a file for the agents. */
+export interface FleetBroker {
+  url: string;
+  token: string;
+  tokenFile: string;
 }
 
 /**
  * Starts `agent --role manager` (`--split split`) and `workers` grayscale workers (each
- * `--concurrency concurrency`, optionally impaired); resolves once all have joined.
+ * `--concurrency concurrency`, optionally impaired); resolves once all have joined. With
+ * `broker`, the manager and the workers meet through it (`--broker`, its token) instead of the
+ * worker port.
  */
-async function startFleet(workers: number, concurrency: number, impair?: string, split: SplitMode = "auto"): Promise<Fleet> {
-  const manager = spawnBun([AGENT, "--no-control", "--host", "127.0.0.1", "--role", "manager", "--port", "0", "--worker-port", "0", "--task-timeout", "300s", "--split", split]);
+export async function startFleet(workers: number, concurrency: number, impair?: string, split: SplitMode = "auto", broker?: FleetBroker): Promise<Fleet> {
+  const meet = (role: string[]) => (broker ? [...role, "--broker", broker.url, "--token-file", broker.tokenFile] : role);
+  const manager = spawnBun([AGENT, "--no-control", "--host", "127.0.0.1", ...meet(["--role", "manager"]), "--port", "0", "--worker-port", "0", "--task-timeout", "300s", "--split", split]);
   const { port, worker_port } = (await manager.waitForEvent("manager_listening")) as { port: number; worker_port: number };
   const base = `http://127.0.0.1:${port}`;
+  const headers: Record<string, string> = broker ? { authorization: `Bearer ${broker.token}` } : {};
   const children: Child[] = Array.from({ length: workers }, (_, index) =>
-    spawnBun([AGENT, "--no-control", "--role", "grayscale-worker", "--manager", `127.0.0.1:${worker_port}`, "--concurrency", String(concurrency), "--id", `bench-${index}`, ...(impair ? ["--impair", impair] : [])]),
+    spawnBun([AGENT, "--no-control", ...meet(["--role", "grayscale-worker"]), ...(broker ? [] : ["--manager", `127.0.0.1:${worker_port}`]), "--concurrency", String(concurrency), "--id", `bench-${index}`, ...(impair ? ["--impair", impair] : [])]),
   );
   for (;;) {
-    const stats = (await (await fetch(`${base}/stats`)).json()) as { workers: number };
+    const stats = (await (await fetch(`${base}/stats`, { headers })).json()) as { workers: number };
     if (stats.workers === workers) break;
     await Bun.sleep(20);
   }
-  return { base, stop: async () => void (await Promise.all([...children, manager].map(stopChild))) };
+  return { base, headers, stop: async () => void (await Promise.all([...children, manager].map(stopChild))) };
 }
 
 /** One job through the manager, answered when done (`POST /jobs?wait=1`); throws on any other answer. */
-async function postJob(base: string, jpeg: Uint8Array, fields: Record<string, string>): Promise<void> {
+export async function postJob(base: string, jpeg: Uint8Array, fields: Record<string, string>, headers: Record<string, string> = {}): Promise<void> {
   const form = new FormData();
-  form.append("images", new File([jpeg as Uint8Array<ArrayBuffer>], "coffee-8k.jpg", { type: "image/jpeg" }));
+  form.append("images", new File([jpeg as Uint8Array<ArrayBuffer>], "photo.jpg", { type: "image/jpeg" }));
   for (const [name, value] of Object.entries(fields)) form.append(name, value);
-  const response = await fetch(`${base}/jobs?wait=1`, { method: "POST", body: form });
+  const response = await fetch(`${base}/jobs?wait=1`, { method: "POST", body: form, headers });
   if (response.status !== 200) throw new Error(`POST /jobs answered ${response.status}: ${await response.text()}`);
 }
 
@@ -70,7 +82,7 @@ async function runLocally(jpeg: Uint8Array, fields: Record<string, string>): Pro
 }
 
 /** Runs `count` jobs with `parallel` at a time; answers the wall time (ms). */
-async function timeStream(count: number, parallel: number, run: () => Promise<void>): Promise<number> {
+export async function timeStream(count: number, parallel: number, run: () => Promise<void>): Promise<number> {
   const began = performance.now();
   let next = 0;
   await Promise.all(Array.from({ length: parallel }, async () => {

@@ -1,8 +1,9 @@
-// `npm run bench`: every subject against its baseline in one run, printed as a table and saved to bench/results/latest.json; `npm run bench -- ack` runs the --ack subject alone.
+// `npm run bench`: every subject against its baseline in one run, printed as a table and saved to bench/results/latest.json; `npm run bench -- ack` (or `-- broker`) runs that subject alone.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { cleanUp, makeTempDir, removeTempDir } from "./_process";
+import { BROKER_ROUNDS, formatBrokerRuns, runBroker, toBrokerRows } from "./broker";
 import { ACK_LOAD, ACK_ROUNDS, ACK_RUN_SECONDS, formatAck, runAck } from "./ack";
 import { formatRows, formatRuns, toRows } from "./_table";
 import { describeFolder, runDisk } from "./disk";
@@ -56,6 +57,27 @@ async function mainAck(): Promise<void> {
   console.log(`\nwritten: ${join(RESULTS, "ack-latest.json")}`);
 }
 
+const BROKER_NOTE = `${BROKER_ROUNDS} rounds; in each the TCP fleet, then the broker fleet, run the stream, then one job alone each; a fleet = a manager process and 2 grayscale worker processes (--concurrency 1), the broker a local nats-server`;
+
+/** Runs the broker subject and prints its rounds. */
+async function runAndPrintBroker() {
+  const broker = await runBroker();
+  console.log(`\nbroker runs (NATS JetStream against the TCP manager; ${BROKER_NOTE}):`);
+  console.log(formatBrokerRuns(broker));
+  return broker;
+}
+
+/** `npm run bench -- broker`: the broker subject alone, saved to bench/results/broker-latest.json. */
+async function mainBroker(): Promise<void> {
+  const machine = describeMachine();
+  console.log(`Framefleet bench (broker)  ${machine.date}  ${machine.cores} cores  ${machine.cpu}  bun ${machine.bun}  ${machine.platform}`);
+  const broker = await runAndPrintBroker();
+  console.log(`\n${formatRows(toBrokerRows(broker))}`);
+  mkdirSync(RESULTS, { recursive: true });
+  writeFileSync(join(RESULTS, "broker-latest.json"), `${JSON.stringify({ machine, ...broker, rows: toBrokerRows(broker) }, null, 2)}\n`);
+  console.log(`\nwritten: ${join(RESULTS, "broker-latest.json")}`);
+}
+
 async function main(): Promise<void> {
   const machine = describeMachine();
   console.log(`Framefleet bench  ${machine.date}  ${machine.cores} cores  ${machine.cpu}  bun ${machine.bun}  ${machine.platform}`);
@@ -67,7 +89,8 @@ async function main(): Promise<void> {
   const grayscale = await runGrayscale();
   const streamer = await runStreamer();
   const ack = await runAndPrintAck();
-  const rows = [...toRows({ sink: tmpfs.sink, binary: tmpfs.binary, json: tmpfs.json, disk, functions }), ...toRecognitionRows(recognition), ...toGrayscaleRows(grayscale)];
+  const broker = await runAndPrintBroker();
+  const rows = [...toRows({ sink: tmpfs.sink, binary: tmpfs.binary, json: tmpfs.json, disk, functions }), ...toRecognitionRows(recognition), ...toGrayscaleRows(grayscale), ...toBrokerRows(broker)];
   const runs: [string, LoadRun][] = [
     ...tmpfs.sink.map((run, index): [string, LoadRun] => [`bare Bun.serve, binary #${index + 1}`, run]),
     ...tmpfs.binary.map((run, index): [string, LoadRun] => [`receiver tmpfs, binary #${index + 1}`, run]),
@@ -106,10 +129,12 @@ what the numbers include:
   while jobs are fewer than workers the manager decodes and cuts stripes of at most 16 MiB raw, else the file goes whole to a worker that decodes it;
   the raw output back to the manager; no result encode). Baseline: the same decode and applyOp in this process, no encode.
   7a: one job at a time (median of rounds, speed = 1/time); 7b: 8 jobs, 4 in flight to 2 workers (-c 1) against 2 at a time in process;
-  7c-7e: workers --impair '{"cpu":0.25}' --concurrency 1, blur sigma 8, 8 jobs 6 in flight (7c, 7d), one job alone on --split stripes fleets (7e: the striping alone; with auto one worker gets the file and decodes it at Pi speed: see the runs); 2 rounds, fleets in turn.`);
+  7c-7e: workers --impair '{"cpu":0.25}' --concurrency 1, blur sigma 8, 8 jobs 6 in flight (7c, 7d), one job alone on --split stripes fleets (7e: the striping alone; with auto one worker gets the file and decodes it at Pi speed: see the runs); 2 rounds, fleets in turn.
+- 8: coffee-8k.jpg scaled to 3840x2160 (JPEG q90), blur sigma 4, POST /jobs?wait=1, --split auto; 8a: 12 jobs 4 in flight; 8b: one job alone (ms); ${BROKER_NOTE}.
+  On the broker a job's tasks and results over 512 KiB go through the Object Store, and a done image's raw output is stored there too (any manager answers it).`);
 
   mkdirSync(RESULTS, { recursive: true });
-  writeFileSync(join(RESULTS, "latest.json"), `${JSON.stringify({ machine, load: { ...LOAD, rounds: ROUNDS, run_s: RUN_SECONDS, warmup_s: WARMUP_SECONDS }, rows, runs: Object.fromEntries(runs), disk, functions, recognition, grayscale, streamer, ack }, null, 2)}\n`);
+  writeFileSync(join(RESULTS, "latest.json"), `${JSON.stringify({ machine, load: { ...LOAD, rounds: ROUNDS, run_s: RUN_SECONDS, warmup_s: WARMUP_SECONDS }, rows, runs: Object.fromEntries(runs), disk, functions, recognition, grayscale, streamer, ack, broker }, null, 2)}\n`);
   console.log(`\nwritten: ${join(RESULTS, "latest.json")}`);
 }
 
@@ -117,7 +142,7 @@ const stopOnSignal = (): void => void cleanUp().then(() => process.exit(130));
 process.on("SIGINT", stopOnSignal);
 process.on("SIGTERM", stopOnSignal);
 try {
-  await (process.argv[2] === "ack" ? mainAck() : main());
+  await (process.argv[2] === "ack" ? mainAck() : process.argv[2] === "broker" ? mainBroker() : main());
 } finally {
   await cleanUp();
 }

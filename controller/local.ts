@@ -41,16 +41,15 @@ async function waitForControlPort(process: Bun.Subprocess, logPath: string, name
 }
 
 /**
- * Starts agents `names` on 127.0.0.1 with free ports and a fresh random token, working in
+ * Starts agents `names` on 127.0.0.1 with free ports and `token` (default a fresh random one), working in
  * `cwd` (so relative source paths resolve as in the scenarios file) with output under
  * `dataDir`; each agent's log goes to `dataDir/logs/NAME.log`. They read files anywhere
  * (`--allow-files-anywhere`): the scenarios file is this user's own, on this machine. With
  * `netns`, each agent runs in its own namespace of that fleet, on its address there.
  * @throws FleetError AGENT_FAILED when an agent does not come up (the others are stopped).
  */
-export async function startLocalAgents(names: string[], cwd: string, dataDir: string, netns?: NetnsFleet): Promise<LocalAgents> {
+export async function startLocalAgents(names: string[], cwd: string, dataDir: string, netns?: NetnsFleet, token = randomBytes(16).toString("hex")): Promise<LocalAgents> {
   await mkdir(join(dataDir, "logs"), { recursive: true });
-  const token = randomBytes(16).toString("hex");
   const processes: Bun.Subprocess[] = [];
   const clients = new Map<string, ControlClient>();
   const stop = async (): Promise<void> => {

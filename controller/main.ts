@@ -7,6 +7,7 @@ import { ControlClient } from "../agent/client";
 import { EXIT, FleetError, describeError } from "../agent/errors";
 import { startLocalAgents, type LocalAgents } from "./local";
 import { NetnsFleet } from "./netns";
+import { startNatsServer } from "./nats-server";
 import { formatTable, writeResults, type Results } from "./results";
 import { formatThresholds, judgeThresholds } from "./thresholds";
 import { compareResults, formatComparison, readResults } from "./compare";
@@ -76,9 +77,15 @@ const run = defineCommand({
     if (args.netns && !args.local) throw new FleetError("BAD_FLAG", "--netns emulates a fleet on this machine: give it with --local");
     const netns = args.netns ? NetnsFleet.create(names) : undefined;
     if (netns) process.once("exit", () => netns.destroy());
+    // A local run of a scenario with broker = "nats" (or swept to it) gets its own server, with the agents' token.
+    const wantsBroker = scenarios.some((scenario) => scenario.broker === "nats" || scenario.points.some((point) => point.params.broker === "nats"));
+    if (wantsBroker && netns) throw new FleetError("BAD_FLAG", "--netns: a local broker (broker = \"nats\") is not yet reachable from the agents' namespaces; run these scenarios without --netns");
+    const broker = args.local && wantsBroker ? await startNatsServer() : undefined;
+    if (broker) process.stderr.write(`controller: nats-server with JetStream at ${broker.url} (store ${broker.storeDir})\n`);
     if (args.local) {
-      local = await startLocalAgents(names, dirname(file), out, netns).catch((error) => {
+      local = await startLocalAgents(names, dirname(file), out, netns, broker?.token).catch(async (error) => {
         netns?.destroy();
+        await broker?.stop();
         throw error;
       });
       for (const [name, client] of local.clients) clients.set(name, client);
@@ -89,6 +96,7 @@ const run = defineCommand({
     const stopLocal = async () => {
       await local?.stop();
       netns?.destroy();
+      await broker?.stop();
     };
     process.once("SIGINT", () => void Promise.resolve(stopLocal()).then(() => process.exit(EXIT.FAILED)));
     const results: Results = {
@@ -106,6 +114,7 @@ const run = defineCommand({
           localImagesDir: args.local ? join(out, "images") : undefined,
           keepImages: Boolean(args["keep-images"]),
           ...(netns ? { shapeLink: (agent: string, rate: string | undefined) => netns.shape(agent, rate) } : {}),
+          localBroker: broker?.url,
           onRun: (...run) => progress.step(...run),
         });
         progress.end();

@@ -1,7 +1,7 @@
 // Runs one scenario's points and repeats on agents: sinks first, then workers, then senders; stop in reverse; figures per run.
 import { rm } from "node:fs/promises";
 import type { ControlClient } from "../agent/client";
-import { describeError } from "../agent/errors";
+import { describeError, FleetError } from "../agent/errors";
 import { checkRole } from "../agent/wire";
 import { selectOkRuns, summarizeRunResults, type RunResult, type ScenarioResult } from "./results";
 import { POLL_MS, startAll, waitForEnded } from "./_started";
@@ -32,6 +32,20 @@ export interface RunSettings {
   onRun(scenario: Scenario, point: SweepPoint, run: RunResult): void;
   /** Called with each warning of a run (a clock skew larger than the latencies it distorts); default: a line on stderr. */
   onWarning?(scenario: Scenario, warning: string): void;
+  /** The NATS server `controller run --local` started for scenarios with `broker = "nats"`. */
+  localBroker?: string;
+}
+
+/**
+ * The broker URL of one point (its sweep's `broker`, else the scenario's), undefined for TCP.
+ * @throws FleetError NO_LOCAL_BROKER (422) for `nats` when no local server was started (a remote run names nats://HOST:PORT).
+ */
+export function toBrokerUrl(scenario: Scenario, point: SweepPoint, settings: Pick<RunSettings, "localBroker">): string | undefined {
+  const broker = (point.params.broker as string | undefined) ?? scenario.broker ?? "tcp";
+  if (broker === "tcp") return undefined;
+  if (broker !== "nats") return broker;
+  if (!settings.localBroker) throw new FleetError("NO_LOCAL_BROKER", `scenario ${scenario.name}: broker = "nats" is the server controller run --local starts; a remote run names its broker as nats://HOST:PORT`, 422);
+  return settings.localBroker;
 }
 
 /** A run that could not finish: the error, and zero figures so nothing partial is mistaken for a measurement. */
@@ -133,14 +147,16 @@ async function runOnce(scenario: Scenario, given: SweepPoint, repeat: number, cl
       sinks.push(...entries);
       targets.push(...entries.map((entry) => `http://${hostOf(entry)}:${checkRole(entry.info, "receiver").stats.port}/upload`));
     }
+    // With a broker, managers share it and every worker pulls from it; without, workers dial the first manager.
+    const broker = toBrokerUrl(scenario, point, settings);
     const managers: Started[] = [];
-    for (const plan of plansOf("manager")) managers.push(...(await startAll(clients, plan, () => ({ ...plan.options, port: 0, workerPort: 0 }), started, clocks)));
+    for (const plan of plansOf("manager")) managers.push(...(await startAll(clients, plan, () => ({ ...plan.options, port: 0, workerPort: 0, ...(broker ? { broker } : {}) }), started, clocks)));
     sinks.push(...managers);
     targets.push(...managers.map((entry) => `http://${hostOf(entry)}:${checkRole(entry.info, "manager").stats.port}/jobs?wait=1`));
     let workers = 0;
     for (const plan of plansOf("grayscale-worker", "recognition-worker")) {
       const address = `${hostOf(managers[0]!)}:${checkRole(managers[0]!.info, "manager").stats.worker_port}`;
-      workers += (await startAll(clients, plan, () => ({ ...plan.options, manager: address }), started)).length;
+      workers += (await startAll(clients, plan, () => ({ ...plan.options, ...(broker ? { broker } : { manager: address }) }), started)).length;
     }
     await waitForWorkers(managers, workers);
     const senders: Started[] = [];

@@ -8,7 +8,7 @@ import { findRole, roles } from "../agent/roles";
 import { parseDuration } from "../agent/units";
 import { Impairment } from "../agent/wire";
 import { parseRate } from "../agent/impair/rate";
-import { expandSweep, MEDIUM_KEY, setsAnything, withValue, type SweepPoint } from "./sweep";
+import { BROKER, expandSweep, MEDIUM_KEY, setsAnything, withValue, type SweepPoint } from "./sweep";
 import { parseSaturation, type OptionShape, type Saturation } from "./saturation";
 import { parseThresholds, type Threshold } from "./thresholds";
 
@@ -48,6 +48,7 @@ const RoleEntry = t.Object(
 const ScenarioEntry = t.Object(
   {
     name: t.String({ pattern: NAME }),
+    broker: t.Optional(t.String({ pattern: BROKER })),
     description: t.Optional(t.String()),
     duration: t.Optional(t.String()),
     warmup: t.Optional(t.String()),
@@ -123,6 +124,8 @@ export interface Scenario {
   repeat: number;
   /** The scenario's medium: a `[media]` profile's name (its points run on it unless they sweep `medium`), or a free label (`ethernet`) carried into the results. */
   medium?: string;
+  /** `tcp` (default), `nats` (the local NATS server) or `nats://HOST:PORT`; a sweep's `broker` key wins per point. */
+  broker?: string;
   /** The sweep keys in file order (empty without a sweep). */
   swept: string[];
   /** One point per combination of swept values (one point with no params without a sweep). */
@@ -257,7 +260,10 @@ function checkMeaning(file: ScenarioFile): string[] {
     if (roleNames.includes("streamer") && !roleNames.includes("viewers"))
       problems.push(`${where}: a streamer scenario needs a "viewers" role to measure it`);
     const managerAgents = scenario.roles.filter((entry) => entry.role === "manager").flatMap((entry) => entry.agents);
-    if (managerAgents.length > 1) problems.push(`${where}: ${managerAgents.length} manager agents; workers dial one manager, so a scenario has one`);
+    const brokers = Array.isArray(scenario.sweep?.broker) ? (scenario.sweep.broker as unknown[]) : [scenario.broker ?? "tcp"];
+    const brokered = brokers.every((broker) => broker !== "tcp");
+    if (managerAgents.length > 1 && !brokered)
+      problems.push(`${where}: ${managerAgents.length} manager agents; workers dial one manager over TCP, so a scenario has one (or give broker = "nats" to share the workers)`);
     if (managerAgents.length === 0 && roleNames.some((name) => name.endsWith("-worker")))
       problems.push(`${where}: workers need a "manager" role to dial`);
     const rolesKnown = scenario.roles.every((entry) => roles.some((role) => role.name === entry.role));
@@ -359,6 +365,7 @@ export function parseScenarios(text: string, source = "scenarios.toml"): Scenari
         warmupMs: parseDuration(scenario.warmup ?? file.warmup ?? DEFAULTS.warmup, "warmup"),
         repeat: scenario.repeat ?? file.repeat ?? DEFAULTS.repeat,
         medium: scenario.medium ?? file.medium,
+        broker: scenario.broker,
         swept: points[0] ? Object.keys(points[0].params) : [],
         points,
         thresholds: parseThresholds({ ...file.thresholds, ...scenario.thresholds }).thresholds,

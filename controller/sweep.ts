@@ -3,6 +3,9 @@ import { findRole } from "../agent/roles";
 import { Impairment } from "../agent/wire";
 import type { RolePlan } from "./scenarios";
 
+/** How managers and workers meet, a scenario's `broker` and its sweep key: `tcp` (workers dial the manager), `nats` (a NATS server `controller run --local` starts), or a broker's URL. */
+export const BROKER = "^(tcp|nats|nats://[^\\s/]+:[0-9]{1,5})$";
+
 /** One combination of swept values and the role plans with those values applied. */
 export interface SweepPoint {
   /** `multiply=200,sender.impair.delay=100ms`; empty for a scenario without a sweep. */
@@ -64,6 +67,10 @@ export function expandSweep(sweep: Record<string, unknown>, plans: RolePlan[]): 
           ? `${key}: a sweep of agents needs a non-empty list of non-empty lists of agent names`
           : `${key}: a sweep needs a non-empty list of numbers, strings or booleans`,
       );
+    if (key === "broker") {
+      if (!values.every((value) => typeof value === "string" && new RegExp(BROKER).test(value))) throw new Error(`broker: each value is tcp, nats or nats://HOST:PORT`);
+      return { key, values: values as Value[] };
+    }
     if (key !== MEDIUM_KEY && !setsAnything(key, plans))
       throw new Error(`${key}: no role of this scenario has that option (use OPTION, ROLE.OPTION, impair.FIELD, ROLE.impair.FIELD, ROLE.agents or medium)`);
     return { key, values: values as Value[] };
@@ -83,7 +90,8 @@ export function withValue(point: SweepPoint, key: string, value: Value): SweepPo
     label: [point.label, `${key}=${Array.isArray(value) ? value.join("+") : value}`].filter(Boolean).join(","),
     params: { ...point.params, [key]: value },
     roles: point.roles.map((plan) => {
-      const setter = toSetter(key, plan);
+      // `broker` is the scenario's, not the roles' option of that name: the run sets it on managers and workers.
+      const setter = key === "broker" ? undefined : toSetter(key, plan);
       const next = { ...plan, options: { ...plan.options } };
       setter?.(next, value);
       return next;

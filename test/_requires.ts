@@ -1,18 +1,20 @@
-// Tests that need a tool of this machine (Chromium, ffmpeg, qemu, network namespaces, Prometheus and its tools, libfaketime): run, skip counted with its reason, or fail where CI requires the tool.
+// Tests that need a tool of this machine (Chromium, ffmpeg, qemu, network namespaces, Prometheus and its tools, libfaketime, nats-server): run, skip counted with its reason, or fail where CI requires the tool.
 import { describe, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { Glob } from "bun";
 import { NetnsFleet } from "../controller/netns";
 import { CHROMIUM } from "./web/chromium";
+import { findNatsServer } from "../controller/nats-server";
 
 /** A tool some tests need, and why it may be missing. */
-export type Tool = "chromium" | "ffmpeg" | "qemu" | "netns" | "promtool" | "prometheus" | "prometheus-pushgateway" | "faketime";
+export type Tool = "chromium" | "ffmpeg" | "qemu" | "netns" | "promtool" | "prometheus" | "prometheus-pushgateway" | "faketime" | "nats-server";
 
 /** Why each tool is missing on this machine, or undefined where it is present. Probed once, on first use. */
 const missing = new Map<Tool, string | undefined>();
 const probes: Record<Tool, () => string | undefined> = {
   chromium: () => (existsSync(CHROMIUM) ? undefined : `${CHROMIUM} not found (apt-get install chromium)`),
   ffmpeg: () => (Bun.which("ffmpeg") ? undefined : "ffmpeg not found (apt-get install ffmpeg)"),
+  "nats-server": () => (findNatsServer() ? undefined : "nats-server not found (apt-get install nats-server)"),
   qemu: () => (Bun.which("qemu-aarch64-static") ? undefined : "qemu-aarch64-static not found (apt-get install qemu-user-static)"),
   promtool: () => (Bun.which("promtool") ? undefined : "promtool not found (apt-get install prometheus)"),
   prometheus: () => (Bun.which("prometheus") ? undefined : "prometheus not found (apt-get install prometheus)"),

@@ -8,7 +8,10 @@ import { readEmbeddedModel } from "../../agent/recognition/model";
 import { startInferencePool } from "../../agent/recognition/pool";
 import { DEFAULT_LIMITS, type Detection } from "../../agent/recognition/postprocess";
 import { readModelInput } from "../../agent/recognition/preprocess";
-import { FIXTURES, readPhotos, spawnAgent } from "../helpers";
+import { FIXTURES, readPhotos, spawnAgent, startRole, waitUntil } from "../helpers";
+import { testWith } from "../_requires";
+import { startNatsServer } from "../../controller/nats-server";
+import { describeImage, expectedOf, managerClient } from "../broker/broker-fleet";
 import { listenManager } from "../roles/fake-manager";
 
 const ROOT = resolve(import.meta.dir, "../..");
@@ -152,5 +155,19 @@ describe("agent-linux-x64", () => {
       script: 200,
       health: [pkg.version, "x64"],
     });
+  });
+
+  testWith("nats-server")("a grayscale worker over the broker: the binary alone in a folder pulls a job and its result equals sharp's", async () => {
+    await using server = await startNatsServer();
+    const tokenFile = join(scratch, "broker-token");
+    writeFileSync(tokenFile, `${server.token}\n`);
+    await using manager = await startRole("manager", { port: 0, broker: server.url, split: "file" }, { token: server.token });
+    await using worker = spawnAgent(["--role", "grayscale-worker", "--broker", server.url, "--token-file", tokenFile, "--no-control", "--id", "compiled", "--concurrency", "1"], [agent], bin, createHome("broker-home"));
+    await worker.waitFor("worker_broker_connected");
+    const client = managerClient(manager.stats().port as number, server.token);
+    const photo = readPhotos().get("chelsea.jpg")!;
+    const id = await client.post(photo, "sepia");
+    await waitUntil("the job", () => client.view(id), (view) => view.state === "done" || view.state === "failed");
+    expect(describeImage(await client.result(id))).toBe(describeImage(await expectedOf(photo, "sepia")));
   });
 });

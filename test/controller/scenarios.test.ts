@@ -110,7 +110,7 @@ name = "no-manager"
   agents = ["a"]
 `;
     expect(problemsOf(text)).toEqual([
-      "scenario two-managers: 2 manager agents; workers dial one manager, so a scenario has one",
+      'scenario two-managers: 2 manager agents; workers dial one manager over TCP, so a scenario has one (or give broker = "nats" to share the workers)',
       'scenario no-manager: workers need a "manager" role to dial',
     ]);
   });

@@ -3,12 +3,14 @@ import { Elysia } from "elysia";
 import { staticPlugin } from "@elysiajs/static";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
+import { toSubjectToken } from "../../broker";
 import { Type as t, type Static } from "@sinclair/typebox";
 import { FleetError } from "../../errors";
 import { answerErrorsAsJson, errorResponse, jsonResponse } from "../../http";
 import { decodeToRaw } from "../../imaging/decode";
 import { checkJob, type CheckedOp, type Job, type OutputFormat } from "../../protocol";
-import { chooseSplit, Scheduler, toJobEvent, toJobView, type JobState, type SchedulerEvent, type SplitMode } from "./scheduler";
+import { BrokerScheduler, chooseSplit, REMOTE_PIXELS, Scheduler, toJobEvent, toJobView, type JobState, type SchedulerEvent, type JobRunner, type SharedJob, type SplitMode } from "./scheduler";
 import { RateSeries, RunningMeans, mbitPerSecond, perSecond } from "../../metrics";
 import { parseDuration, parseSize } from "../../units";
 import type { ManagerStats, WorkerRow } from "../../wire";
@@ -30,6 +32,8 @@ const options = t.Object(
       default: "auto",
       description: "how image jobs travel: auto (stripes while jobs are fewer than workers, else each file whole to one worker), or always stripes (exactly one per unit of worker credit, as the original: N stripes for N workers) / always file",
     }),
+    broker: t.Optional(t.String({ pattern: "^nats://.+:[0-9]{1,5}$", description: "run jobs through a NATS JetStream broker (nats://HOST:PORT; the agent's token is the NATS token) instead of the worker port; several managers may share it; default none: workers dial --worker-port" })),
+    id: t.Optional(t.String({ pattern: "^[A-Za-z0-9_-]{1,64}$", description: "this manager's id on the broker (results come back on framefleet.result.ID.>); default HOSTNAME-PID" })),
     maxResults: t.String({ default: "2GB", description: "bytes of finished outputs kept (raw pixels: an 8K image is 99.5 MB); the oldest finished jobs are evicted past it" }),
   },
   { additionalProperties: false },
@@ -105,10 +109,17 @@ class Figures {
   }
 }
 
-/** The scheduler on the worker port. @throws FleetError PORT_UNAVAILABLE (409). */
-function startScheduler(opts: Options, context: RoleContext): Scheduler {
+/**
+ * The scheduler: on the worker port, or on the broker with `--broker`.
+ * @throws FleetError PORT_UNAVAILABLE (409); as `BrokerScheduler.open` (BROKER_UNREACHABLE, ...).
+ */
+async function startScheduler(opts: Options, context: RoleContext): Promise<JobRunner> {
   const taskTimeoutMs = parseDuration(opts.taskTimeout, "--task-timeout");
   const maxOutputBytes = parseSize(opts.maxResults, "--max-results");
+  if (opts.broker) {
+    const managerId = opts.id ?? toSubjectToken(`${hostname()}-${process.pid}`);
+    return BrokerScheduler.open({ url: opts.broker, token: context.token, managerId, taskTimeoutMs, maxAttempts: opts.maxAttempts, maxJobs: opts.maxJobs, maxOutputBytes, log: context.log });
+  }
   try {
     return new Scheduler({ hostname: context.host, port: opts.workerPort, taskTimeoutMs, maxAttempts: opts.maxAttempts, token: context.token, maxJobs: opts.maxJobs, maxOutputBytes, exactStripes: opts.split === "stripes" });
   } catch (error) {
@@ -122,10 +133,11 @@ function logEvent(context: RoleContext, event: SchedulerEvent, job: JobState | u
     context.log("task_retry", { job: event.jobId, task: event.taskId, attempt: event.attempt, from: event.fromWorker, reason: event.reason, detail: event.detail });
   } else if (event.type === "worker-joined" || event.type === "worker-left" || event.type === "worker-rejected") context.log(event.type.replace("-", "_"), { ...event, type: undefined });
   else if (event.type === "job-failed") context.log("job_failed", { id: event.jobId, op: job?.op, error: event.error.message });
+  else if (event.type === "task-discarded") context.log("task_discarded", { task: event.taskId, attempt: event.attempt, from: event.workerId, reason: event.reason });
 }
 
 /** The record an event names, while the table holds it. */
-function findJob(scheduler: Scheduler, event: SchedulerEvent): JobState | undefined {
+function findJob(scheduler: JobRunner, event: SchedulerEvent): JobState | undefined {
   if (event.type !== "job-done" && event.type !== "job-failed") return undefined;
   try {
     return scheduler.jobs.read(event.jobId);
@@ -140,7 +152,7 @@ function findJob(scheduler: Scheduler, event: SchedulerEvent): JobState | undefi
  * round trip): 200 with each job's view; when any failed, 422 JOB_FAILED if every failure was
  * the input's fault (a file that does not decode), else 502; without it, 202 at once with the ids.
  */
-function createIntake(opts: Options, scheduler: Scheduler, figures: Figures) {
+function createIntake(opts: Options, scheduler: JobRunner, figures: Figures) {
   const maxUpload = parseSize(opts.maxUpload, "--max-upload");
   // Image jobs accepted and not yet settled, those still being read or decoded included: what `chooseSplit` weighs.
   let imageJobsOpen = 0;
@@ -183,6 +195,8 @@ function createIntake(opts: Options, scheduler: Scheduler, figures: Figures) {
     if (figures.stoppedAt) throw new FleetError("STOPPING", "the manager is stopping", 503);
     const { task, format, images } = await readJobRequest(request, maxUpload, (count) => scheduler.jobs.makeRoom(count));
     const created = await submitAll(task, format, images);
+    // On a broker, a job is accepted once it is durable (its record saved, its tasks in the stream).
+    if (scheduler.accepted) await Promise.all(created.map(({ job }) => scheduler.accepted!(job.id)));
     figures.accept(created.length);
     if (!new URL(request.url).searchParams.has("wait")) return jsonResponse({ jobs: created.map(({ job }) => ({ id: job.id })) }, 202);
     await Promise.all(created.map(({ settled }) => settled));
@@ -199,16 +213,29 @@ function toWaitAnswer(jobs: JobState[]): Response {
   return jsonResponse({ error: "JOB_FAILED", message: `${failed.length} of ${views.length} jobs failed: ${toJobView(failed[0]!).error}`, jobs: views }, status);
 }
 
+/** The job `id` from this manager's table, else (on a broker) from the records every manager shares. @throws FleetError JOB_NOT_FOUND (404). */
+async function readJob(scheduler: JobRunner, id: string): Promise<SharedJob> {
+  try {
+    const job = scheduler.jobs.read(id);
+    // An output left in the broker's Object Store is read from there.
+    if (job.output && "data" in job.output && job.output.data === REMOTE_PIXELS && scheduler.readShared) return await scheduler.readShared(id);
+    return { view: toJobView(job), format: job.format, output: job.output };
+  } catch (error) {
+    if (!scheduler.readShared || (error as FleetError).code !== "JOB_NOT_FOUND") throw error;
+    return scheduler.readShared(id);
+  }
+}
+
 /** `GET /jobs/:id/result`: the image encoded in the job's format, or classify's objects. */
-function readResult(scheduler: Scheduler, id: string): Promise<Response> {
-  const job = scheduler.jobs.read(id);
-  if (job.state === "failed") throw new FleetError("JOB_FAILED", `job ${id} failed: ${toJobView(job).error}`, 409);
-  if (job.state !== "done" || !job.output) throw new FleetError("JOB_NOT_DONE", `job ${id} is ${job.state} (${Math.round(job.progress * 100)}%)`, 409);
-  return "objects" in job.output ? Promise.resolve(jsonResponse(job.output, 200)) : encodeImage(job.output, job.format);
+async function readResult(scheduler: JobRunner, id: string): Promise<Response> {
+  const { view, format, output } = await readJob(scheduler, id);
+  if (view.state === "failed") throw new FleetError("JOB_FAILED", `job ${id} failed: ${view.error}`, 409);
+  if (view.state !== "done" || !output) throw new FleetError("JOB_NOT_DONE", `job ${id} is ${view.state} (${Math.round(view.progress * 100)}%)`, 409);
+  return "objects" in output ? jsonResponse(output, 200) : encodeImage(output, format);
 }
 
 /** The manager's `/stats`. */
-function toStats(scheduler: Scheduler, figures: Figures, port: number): ManagerStats {
+function toStats(scheduler: JobRunner, figures: Figures, port: number): ManagerStats {
   const states = scheduler.jobs.countStates();
   const { totals } = figures;
   const elapsedMs = figures.elapsedMs();
@@ -234,7 +261,7 @@ function toStats(scheduler: Scheduler, figures: Figures, port: number): ManagerS
 }
 
 /** `GET /workers`: credit, load and last heartbeat of each worker. */
-function toWorkerRows(scheduler: Scheduler): WorkerRow[] {
+function toWorkerRows(scheduler: JobRunner): WorkerRow[] {
   return scheduler.workerList().map((worker) => ({
     id: worker.workerId,
     credit: worker.credit,
@@ -247,13 +274,13 @@ function toWorkerRows(scheduler: Scheduler): WorkerRow[] {
 }
 
 /** The HTTP side's routes: jobs in, views and results out, figures, workers, `/events`, the upload page. */
-async function createServer(opts: Options, context: RoleContext, scheduler: Scheduler, figures: Figures, port: () => number) {
+async function createServer(opts: Options, context: RoleContext, scheduler: JobRunner, figures: Figures, port: () => number) {
   const submit = createIntake(opts, scheduler, figures);
   const gate = toGateRules(context.token, context.auth);
   return answerErrorsAsJson(new Elysia({ serve: { maxRequestBodySize: parseSize(opts.maxUpload, "--max-upload") } }))
     .onRequest(({ request }) => checkRequest(request, gate))
     .post("/jobs", ({ request }) => submit(request).catch(errorResponse), { parse: "none" })
-    .get("/jobs/:id", ({ params }) => toJobView(scheduler.jobs.read(params.id)))
+    .get("/jobs/:id", ({ params }) => readJob(scheduler, params.id).then(({ view }) => view, errorResponse))
     .get("/jobs/:id/result", ({ params }) => Promise.resolve().then(() => readResult(scheduler, params.id)).catch(errorResponse))
     .get("/stats", () => toStats(scheduler, figures, port()))
     .get("/workers", (): WorkerRow[] => (figures.stoppedAt ? [] : toWorkerRows(scheduler)))
@@ -269,7 +296,7 @@ export default {
   takesToken: true,
   async start(opts, context): Promise<RoleHandle> {
     const figures = new Figures(context.observe);
-    const scheduler = startScheduler(opts, context);
+    const scheduler = await startScheduler(opts, context);
     let listening: { publish(topic: string, data: string): unknown } | undefined;
     let boundPort = 0;
     // The one channel: every event is counted, logged and sent on /events, in order.
@@ -279,6 +306,8 @@ export default {
       logEvent(context, event, job);
       listening?.publish(EVENTS_TOPIC, JSON.stringify(toJobEvent(event)));
     });
+    // Other managers' events on the same broker, for `/events` here too.
+    scheduler.onShared?.((event) => listening?.publish(EVENTS_TOPIC, JSON.stringify(event)));
     const server = await createServer(opts, context, scheduler, figures, () => boundPort);
     try {
       server.listen({ port: opts.port, hostname: context.host });

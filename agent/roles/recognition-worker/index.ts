@@ -1,15 +1,16 @@
-// The recognition worker role: dials the manager and answers `classify` tasks with the objects a COCO detector finds in the image.
+// The recognition worker role: dials the manager (or pulls from the broker) and answers `classify` tasks with the objects a COCO detector finds in the image.
 import { Type as t } from "@sinclair/typebox";
 import { availableParallelism } from "node:os";
 import { FleetError } from "../../errors";
 import type { Static } from "@sinclair/typebox";
 import { checkParams, type Assign, type ClassifyResultMeta, type OpParams } from "../../protocol";
-import { sessionOptions, startWorkerSession, type TaskRunner } from "../worker";
+import { sessionOptions, startWorker, type TaskRunner } from "../worker";
 import type { Role, RoleHandle } from "../types";
 
 const options = t.Object(
   {
     manager: sessionOptions.manager,
+    broker: sessionOptions.broker,
     concurrency: t.Integer({ minimum: 1, maximum: 64, default: availableParallelism(), description: "inference threads, each with its own model (one per core uses every core)" }),
     model: t.Optional(t.String({ minLength: 1, description: "a TensorFlow.js graph model folder (model.json + shards [+ labels.json]) with the input and outputs of the built-in COCO SSD; default the built-in COCO SSD" })),
     batch: t.Integer({ minimum: 1, maximum: 16, default: 1, description: "most queued images one inference thread takes per model call" }),
@@ -63,7 +64,7 @@ export default {
     const credit = 2 * opts.concurrency * opts.batch;
     let session: RoleHandle;
     try {
-      session = startWorkerSession({ role: "recognition-worker", manager: opts.manager, id: opts.id, reconnect: opts.reconnect, credit }, context, runner);
+      session = await startWorker({ role: "recognition-worker", manager: opts.manager, broker: opts.broker, id: opts.id, reconnect: opts.reconnect, credit }, context, runner);
     } catch (error) {
       await pool.close();
       throw error;

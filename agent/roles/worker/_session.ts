@@ -14,7 +14,8 @@ export type { SessionSettings, TaskRunner } from "./_state";
 
 /** The options every worker role has besides its own: where the manager is, who it is, how it redials. */
 export const sessionOptions = {
-  manager: t.String({ pattern: "^.+:[0-9]{1,5}$", description: "the manager's HOST:PORT" }),
+  manager: t.Optional(t.String({ pattern: "^.+:[0-9]{1,5}$", description: "the manager's HOST:PORT to dial (TCP); no default: give this or --broker" })),
+  broker: t.Optional(t.String({ pattern: "^nats://.+:[0-9]{1,5}$", description: "pull tasks from the NATS JetStream broker at nats://HOST:PORT instead of dialling a manager (the agent's token is the NATS token); no default" })),
   id: t.Optional(t.String({ minLength: 1, maxLength: 128, description: "worker id; default HOSTNAME-PID" })),
   reconnect: t.String({ default: "1s", description: "first wait before redialling a lost manager; doubles up to 30s" }),
 };
@@ -137,12 +138,12 @@ async function serve<Task>(session: Session<Task>): Promise<void> {
   }
 }
 
-/** The session's live (or final) figures. */
-function readStats<Task>(session: Session<Task>): WorkerStats & { impairment?: ImpairmentReport } {
+/** The session's live (or final) figures (either transport). */
+export function readStats<Task>(session: Session<Task>): WorkerStats & { impairment?: ImpairmentReport } {
   const { settings, totals, series } = session;
   return {
     role: settings.role,
-    manager: settings.manager,
+    manager: settings.manager ?? settings.broker ?? "",
     worker_id: session.workerId,
     connected: session.welcomed,
     ...totals,

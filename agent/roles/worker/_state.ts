@@ -24,7 +24,10 @@ export interface TaskRunner<Task> {
 /** A session's settings: `credit` tasks run at once (and as many more may wait; past that BUSY); at most MAX_CREDIT (64) are offered. */
 export interface SessionSettings {
   role: WorkerStats["role"];
-  manager: string;
+  /** The manager's HOST:PORT (TCP transport). */
+  manager?: string;
+  /** The broker's nats://HOST:PORT (NATS transport); exactly one of `manager` and `broker` is given. */
+  broker?: string;
   id?: string;
   reconnect: string;
   credit: number;
@@ -35,6 +38,7 @@ export interface Session<Task> {
   settings: SessionSettings;
   context: RoleContext;
   runner: TaskRunner<Task>;
+  /** Where to dial (TCP transport; empty for the broker). */
   manager: { hostname: string; port: number };
   reconnectMs: number;
   workerId: string;
@@ -70,7 +74,7 @@ export function createSession<Task>(settings: SessionSettings, context: RoleCont
     settings,
     context,
     runner,
-    manager: parseManager(settings.manager),
+    manager: settings.broker ? { hostname: "", port: 0 } : parseManager(settings.manager ?? ""),
     reconnectMs: parseDuration(settings.reconnect, "--reconnect"),
     workerId: settings.id ?? `${readHostname()}-${process.pid}`,
     credit,

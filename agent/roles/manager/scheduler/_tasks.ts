@@ -129,10 +129,11 @@ export function toAssign(task: Task): Assign {
 }
 
 /**
- * The problem with a result for `task`, or null when its `meta` and payload fit: a stripe's
+ * The problem with a result for `task`, or null when its `meta` and payload (`payloadBytes`
+ * long: the payload's, or that of the object holding it) fit: a stripe's
  * width and rows, a whole file's output size (for resize the sides asked for), detections for classify.
  */
-export function checkResult(task: Task, result: Result): string | null {
+export function checkResult(task: Task, result: Result, payloadBytes = result.payload.length): string | null {
   const { job } = task;
   if (job.input === "classify") {
     const { objects, top5 } = result.meta;
@@ -141,7 +142,7 @@ export function checkResult(task: Task, result: Result): string | null {
   const { width, height, channels } = result.meta as Partial<RawShape>;
   if (!checkRawMeta.Check({ width, height, channels })) return `meta ${JSON.stringify(result.meta)} is not {width, height, channels} of a raw image`;
   const expected = width! * height! * channels!;
-  if (result.payload.length !== expected) return `payload has ${result.payload.length} bytes, meta says ${width}x${height}x${channels} = ${expected}`;
+  if (payloadBytes !== expected) return `payload has ${payloadBytes} bytes, meta says ${width}x${height}x${channels} = ${expected}`;
   if (job.striped && (width !== job.width || height !== rowsOf(task))) return `output is ${width}x${height}, the stripe is ${job.width}x${rowsOf(task)}`;
   if (job.input === "file") {
     const given = job.op === "resize" ? (job.params as { width?: number; height?: number }) : { width: job.width, height: job.height };
@@ -185,3 +186,17 @@ function toShape(meta: Record<string, unknown>): RawShape {
   const { width, height, channels } = meta as RawShape;
   return { width, height, channels };
 }
+
+/** A settled job's record keeps its view and output, not its input: the tasks' payloads and the stripe outputs go. */
+export function dropInputs(job: JobState): void {
+  for (const task of job.tasks) task.payload = EMPTY;
+  job.outputs = [];
+}
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * The `data` of an output that stays in the broker's Object Store instead of memory (a
+ * single-task job's result is its output): whoever reads it asks the shared records.
+ */
+export const REMOTE_PIXELS = new Uint8Array(0);

@@ -1,7 +1,7 @@
 // The one job table: the scheduler's job records by id, at most so many of them and so many output bytes, finished ones evicted oldest first; and the view of a record clients get.
 import { describeError, FleetError } from "../../../errors";
 import type { JobStateName, JobView } from "../../../wire";
-import { isSettled, type JobOutput, type JobState } from "./_tasks";
+import { isSettled, type JobOutput, type JobState, type Task } from "./_tasks";
 
 /** The body of `GET /jobs/:id` (and of `job-state` events): a done classify job also carries its `result`. */
 export function toJobView(job: JobState): JobView {
@@ -53,6 +53,12 @@ export class JobTable {
   findUnsettled(id: string): JobState | undefined {
     const job = this.jobs.get(id);
     return job && !isSettled(job) ? job : undefined;
+  }
+
+  /** The task `taskId` (`JOB/sN`) of a job still queued or running, if any. */
+  findTask(taskId: string): Task | undefined {
+    const cut = taskId.lastIndexOf("/s");
+    return this.findUnsettled(taskId.slice(0, cut))?.tasks[Number(taskId.slice(cut + 2))];
   }
 
   /** The queued and running jobs. */

@@ -6,8 +6,9 @@ import { attemptTimeoutMs, countStripes, hasRunOut, ownBytes, toDiscardReason } 
 import { createEmitter, type EventListener, type RetryReason } from "./_events";
 import { greetWorker, type HandshakeHooks } from "./_handshake";
 import { JobTable, toJobView } from "./jobs";
-import { checkResult, isSettled, joinOutputs, planJob, toAssign, toTiming, type JobOutput, type JobState, type Task } from "./_tasks";
+import { checkResult, dropInputs, isSettled, joinOutputs, planJob, toAssign, toTiming, type JobOutput, type JobState, type Task } from "./_tasks";
 import type { Detections } from "../../../wire";
+import type { JobRunner } from "./runner";
 import { createWorker, pickWorker, toHeldKey, toSnapshot, type WorkerSnapshot, type WorkerState } from "./_workers";
 
 /** Where workers dial in and how patient the scheduler is. */
@@ -49,7 +50,7 @@ const MISSED_HEARTBEATS = 3;
  * Each job's record (`jobs`) lives on after it settles, until evicted; every change of it is
  * an event (`job-state` carries the record's view), the one channel readers follow.
  */
-export class Scheduler implements AsyncDisposable {
+export class Scheduler implements JobRunner, AsyncDisposable {
   private readonly listener: ProtocolListener;
   private readonly workers = new Map<string, WorkerState>();
   /** The job records: written by the scheduler only, read by the HTTP side (`GET /jobs/:id`, results, figures). */
@@ -198,7 +199,7 @@ export class Scheduler implements AsyncDisposable {
   /** A result or error: taken only for the current attempt of a live task that this worker holds. */
   private answer(worker: WorkerState, message: Result | TaskError): void {
     const key = toHeldKey(message.taskId, message.attempt);
-    const task = worker.held.get(key) ?? this.findTask(message.taskId);
+    const task = worker.held.get(key) ?? this.jobs.findTask(message.taskId);
     const heldHere = worker.held.delete(key);
     const discard = toDiscardReason(task, message.attempt, heldHere);
     if (discard) {
@@ -223,12 +224,6 @@ export class Scheduler implements AsyncDisposable {
       } else this.complete(task!, worker, message);
     }
     this.dispatch();
-  }
-
-  /** The task `taskId` (`JOB/sN`) of a job still running, if any. */
-  private findTask(taskId: string): Task | undefined {
-    const cut = taskId.lastIndexOf("/s");
-    return this.jobs.findUnsettled(taskId.slice(0, cut))?.tasks[Number(taskId.slice(cut + 2))];
   }
 
   private complete(task: Task, worker: WorkerState, result: Result): void {
@@ -369,11 +364,3 @@ export class Scheduler implements AsyncDisposable {
     }
   }
 }
-
-/** A settled job's record keeps its view and output, not its input: the tasks' payloads and the stripe outputs go. */
-function dropInputs(job: JobState): void {
-  for (const task of job.tasks) task.payload = EMPTY;
-  job.outputs = [];
-}
-
-const EMPTY = new Uint8Array(0);

@@ -1,0 +1,118 @@
+// Several managers on one broker, durable jobs: 3 manager processes, 4 grayscale worker processes, 200 jobs; one worker and one manager SIGKILLed mid-run; every job done once, equal to sharp's, the killed manager's jobs answered by the others.
+import { expect } from "bun:test";
+import { TASK_STREAMS } from "../../agent/broker";
+import { testWith } from "../_requires";
+import { readPhotos, spawnAgent, waitUntil, type AgentProcess } from "../helpers";
+import { countMessages, describeImage, expectedOf, managerClient, spawnWorker, startBroker, type TestBroker } from "./broker-fleet";
+
+const JOBS = 200;
+const MANAGERS = 3;
+const WORKERS = 4;
+const photos = ["chelsea-480p.jpg", "coffee-480p.jpg", "astronaut-480p.jpg"].map((name) => readPhotos().get(name)!);
+
+/** A manager process on the broker; resolves with its HTTP port once it listens. */
+async function spawnManager(broker: TestBroker, id: string): Promise<{ agent: AgentProcess; port: number }> {
+  const agent = spawnAgent(["--role", "manager", "--host", "127.0.0.1", "--port", "0", "--broker", broker.server.url, "--token-file", broker.tokenFile, "--no-control", "--id", id, "--task-timeout", "2s"]);
+  const listening = await agent.waitFor("manager_listening");
+  return { agent, port: listening.port as number };
+}
+
+testWith("nats-server")("failover: 3 managers, 4 workers, 200 jobs; SIGKILL one worker and one manager mid-run: every job done exactly once, equal to sharp's, answered by the survivors", async () => {
+  await using broker = await startBroker();
+  const managers = await Promise.all(Array.from({ length: MANAGERS }, (_, index) => spawnManager(broker, `m${index}`)));
+  await using _managers = { [Symbol.asyncDispose]: async () => void (await Promise.all(managers.map(({ agent }) => agent[Symbol.asyncDispose]()))) };
+  const workers = await Promise.all(Array.from({ length: WORKERS }, (_, index) => spawnWorker(broker, `w${index}`)));
+  await using _workers = { [Symbol.asyncDispose]: async () => void (await Promise.all(workers.map((worker) => worker[Symbol.asyncDispose]()))) };
+  const clients = managers.map(({ port }) => managerClient(port, broker.server.token));
+  // m1 survives: its /events carries its own events and the other managers' (m0's until it dies).
+  const done = new Map<string, number>();
+  const socket = new WebSocket(`ws://127.0.0.1:${managers[1]!.port}/events?token=${broker.server.token}`);
+  socket.onmessage = (message) => {
+    const event = JSON.parse(String(message.data)) as { type: string; jobId?: string };
+    if (event.type === "job-done") done.set(event.jobId!, (done.get(event.jobId!) ?? 0) + 1);
+  };
+  await new Promise((resolve) => (socket.onopen = resolve));
+
+  // Posted 20 at a time, round robin over the managers; each 202 means recorded and published.
+  const ids: string[] = [];
+  for (let first = 0; first < JOBS; first += 20) {
+    const batch = Array.from({ length: 20 }, (_, offset) => first + offset);
+    ids.push(...(await Promise.all(batch.map((index) => clients[index % MANAGERS]!.post(photos[index % photos.length]!, "grayscale", {}, `p${index}.jpg`)))));
+  }
+  await waitUntil("a third of the jobs done", () => done.size, (count) => count >= JOBS / 3, 120_000, 20);
+  const doneAtKill = done.size;
+  workers[0]!.process.kill("SIGKILL");
+  managers[0]!.agent.process.kill("SIGKILL");
+
+  const survivor = clients[1]!;
+  const states = await waitUntil<string[]>(
+    "every job settled, seen from m1",
+    // 20 requests at a time; a reset connection (a loaded box) reads as "unreachable" and is asked again.
+    async () => {
+      const list: string[] = [];
+      for (let first = 0; first < ids.length; first += 20) list.push(...(await Promise.all(ids.slice(first, first + 20).map((id) => survivor.view(id).then((view) => view.state, () => "unreachable")))));
+      return list;
+    },
+    (list) => list.every((state) => state === "done" || state === "failed"),
+    180_000,
+    1000,
+  ).catch((error) => {
+    throw new Error(`${error}; m1 exit ${managers[1]!.agent.process.exitCode}: ${managers[1]!.agent.stderr().split("\n").slice(-6).join("\n")}`);
+  });
+  const expected = await Promise.all(photos.map(async (photo) => describeImage(await expectedOf(photo, "grayscale"))));
+  const wrong: string[] = [];
+  for (const [index, id] of ids.entries()) {
+    const got = describeImage(await clients[1 + (index % 2)]!.result(id));
+    if (got !== expected[index % photos.length]) wrong.push(`${id} (job ${index}, manager m${index % MANAGERS})`);
+  }
+  await Bun.sleep(500);
+  socket.close();
+  const notOnce = ids.filter((id) => done.get(id) !== 1).map((id) => `${id}: ${done.get(id) ?? 0}`);
+  const takeovers = [managers[1]!, managers[2]!].flatMap(({ agent }) => agent.stderr().split("\n").filter((line) => line.includes('"event":"manager_takeover"')).map((line) => JSON.parse(line)));
+  console.log(`failover: ${doneAtKill} of ${JOBS} jobs done when w0 and m0 were killed; taken over: ${JSON.stringify(takeovers.map(({ from, jobs }) => ({ from, jobs })))}`);
+  expect({
+    states: [...new Set(states)],
+    wrong,
+    notOnce,
+    takeovers: takeovers.map(({ from }) => from),
+    left: await waitUntil("the stream to be empty", () => countMessages(broker, TASK_STREAMS.image.name), (count) => count === 0, 10_000).catch(() => -1),
+  }).toEqual({ states: ["done"], wrong: [], notOnce: [], takeovers: ["m0"], left: 0 });
+});
+
+testWith("nats-server")("restart: a manager SIGKILLed mid-run and started again under the same --id finishes collecting its own jobs, each done once", async () => {
+  await using broker = await startBroker();
+  // cpu 0.2: each task takes five times its CPU time, so jobs are still running when the manager dies.
+  const workers = await Promise.all(["w0", "w1"].map((id) => spawnWorker(broker, id, ["--impair", '{"cpu":0.2}'])));
+  await using _workers = { [Symbol.asyncDispose]: async () => void (await Promise.all(workers.map((worker) => worker[Symbol.asyncDispose]()))) };
+  const done = new Map<string, number>();
+  const watch = (port: number) => {
+    const socket = new WebSocket(`ws://127.0.0.1:${port}/events?token=${broker.server.token}`);
+    socket.onmessage = (message) => {
+      const event = JSON.parse(String(message.data)) as { type: string; jobId?: string };
+      if (event.type === "job-done") done.set(event.jobId!, (done.get(event.jobId!) ?? 0) + 1);
+    };
+    return new Promise<WebSocket>((resolve) => (socket.onopen = () => resolve(socket)));
+  };
+  const first = await spawnManager(broker, "m0");
+  await using _first = first.agent;
+  await watch(first.port);
+  const client = managerClient(first.port, broker.server.token);
+  const ids = await Promise.all(Array.from({ length: 30 }, (_, index) => client.post(photos[index % photos.length]!, "grayscale", {}, `r${index}.jpg`)));
+  await waitUntil("a few jobs done", () => done.size, (count) => count >= 5, 120_000, 20);
+  first.agent.process.kill("SIGKILL");
+  await first.agent.process.exited;
+  const doneAtKill = done.size;
+  const second = await spawnManager(broker, "m0");
+  await using _second = second.agent;
+  const socket = await watch(second.port);
+  const again = managerClient(second.port, broker.server.token);
+  await waitUntil("every job done, seen from the restarted m0", async () => Promise.all(ids.map((id) => again.view(id).then((view) => view.state, () => "unreachable"))), (states) => states.every((state) => state === "done"), 180_000, 500);
+  const expected = await Promise.all(photos.map(async (photo) => describeImage(await expectedOf(photo, "grayscale"))));
+  const wrong: string[] = [];
+  for (const [index, id] of ids.entries()) if (describeImage(await again.result(id)) !== expected[index % photos.length]) wrong.push(id);
+  await Bun.sleep(300);
+  socket.close();
+  const adopted = second.agent.stderr().split("\n").filter((line) => line.includes('"event":"manager_takeover"')).map((line) => JSON.parse(line));
+  console.log(`restart: ${doneAtKill} of ${ids.length} done when m0 was killed; the restarted m0 adopted ${JSON.stringify(adopted.map(({ from, jobs }) => ({ from, jobs })))}`);
+  expect({ wrong, notOnce: ids.filter((id) => done.get(id) !== 1), adoptedFrom: adopted.map(({ from }) => from), left: await waitUntil("the stream to be empty", () => countMessages(broker, TASK_STREAMS.image.name), (count) => count === 0, 10_000).catch(() => -1) }).toEqual({ wrong: [], notOnce: [], adoptedFrom: ["m0"], left: 0 });
+});
