@@ -11,6 +11,7 @@ import { formatTable, writeResults, type Results } from "./results";
 import { formatThresholds, judgeThresholds } from "./thresholds";
 import { compareResults, formatComparison, readResults } from "./compare";
 import { formatAgentLine, readFleetHealth, refuseSkew } from "./fleet";
+import { logs } from "./logs";
 import { createProgress } from "./progress";
 import { pushScenarioSummary, readPushgatewayUrl } from "./pushgateway";
 import { writeReport } from "./report";
@@ -187,7 +188,7 @@ const compare = defineCommand({
 
 const main = defineCommand({
   meta: { name: "controller", version: packageJson.version, description: "Framefleet controller" },
-  subCommands: { run, agents, compare },
+  subCommands: { run, agents, logs, compare },
 });
 
 const argv = process.argv.slice(2);
