@@ -11,6 +11,7 @@ import { formatTable, writeResults, type Results } from "./results";
 import { formatThresholds, judgeThresholds } from "./thresholds";
 import { compareResults, formatComparison, readResults } from "./compare";
 import { formatAgentLine, readFleetHealth, refuseSkew } from "./fleet";
+import { deploy } from "./deploy";
 import { logs } from "./logs";
 import { createProgress } from "./progress";
 import { pushScenarioSummary, readPushgatewayUrl } from "./pushgateway";
@@ -188,7 +189,7 @@ const compare = defineCommand({
 
 const main = defineCommand({
   meta: { name: "controller", version: packageJson.version, description: "Framefleet controller" },
-  subCommands: { run, agents, logs, compare },
+  subCommands: { run, agents, logs, deploy, compare },
 });
 
 const argv = process.argv.slice(2);
