@@ -12,6 +12,7 @@ import { deployBox, type BoxPlan, type Outcome } from "./_steps";
 import { readOrMakeToken } from "./_token";
 
 export { renderUnit, toLayout } from "./_layout";
+export { defaultTokenFile } from "./_token";
 
 /** Hosts that are this machine: deployed without SSH. */
 const LOCAL_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
