@@ -81,8 +81,18 @@ export function nohupScript(layout: Layout, port: number): string {
   ].join("\n");
 }
 
-/** Runs the installed binary's `--self-test` with the service's working folder and cache. */
+/**
+ * Runs the installed binary's `--self-test` in a fresh cache folder beside the service's
+ * (removed after), so no file of root's lands in the folders the service's own user owns.
+ */
 export function selfTestScript(layout: Layout): string {
-  const [data, cache] = [layout.data, layout.cache].map(quote);
-  return `mkdir -p ${data} ${cache} && cd ${data} && XDG_CACHE_HOME=${cache} TMPDIR=${cache} ${quote(layout.bin)} --self-test`;
+  const cache = quote(`${layout.cache}.self-test.XXXXXX`);
+  return [
+    `mkdir -p "$(dirname ${quote(layout.cache)})"`,
+    `dir=$(mktemp -d ${cache})`,
+    `cd "$dir" && XDG_CACHE_HOME="$dir" TMPDIR="$dir" ${quote(layout.bin)} --self-test`,
+    "code=$?",
+    `cd / && rm -rf "$dir"`,
+    "exit $code",
+  ].join("\n");
 }

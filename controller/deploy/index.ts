@@ -66,6 +66,7 @@ export const deploy = defineCommand({
   async run({ args }) {
     const set = await readScenarios(resolve(args.file));
     const names = selectAgents(set.agents, args.only);
+    if (names.length === 0) throw new FleetError("CONFIG_INVALID", `${args.file}: [agents] names no agent to deploy`);
     const layout = toLayout(args.prefix);
     const dist = resolve(args.dist);
     if (!args.rollback && !existsSync(dist)) throw new FleetError("BAD_FLAG", `--dist ${args.dist}: no such folder (npm run build writes dist/)`);

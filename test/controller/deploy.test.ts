@@ -32,6 +32,7 @@ describeWith("sshd")("controller deploy over SSH", () => {
     const agentX64 = await buildAgentX64();
     using dir = makeTempDir("framefleet-deploy-");
     const root = join(dir.path, "box");
+    const localRoot = join(dir.path, "local-box");
     const layout = toLayout(root);
     // A fake `uname` first on box2's PATH: that box answers armv7l, as a 32-bit Raspberry Pi OS does.
     const fake = join(dir.path, "fake-bin");
@@ -97,8 +98,20 @@ name = "x"
         prev: true,
       });
       expect((await fetch(`http://127.0.0.1:${agentPort}/v1/roles`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+
+      // An agent on this machine (127.0.0.1 without a [deploy.ssh] entry): the same steps without SSH.
+      const localPort = await freePort();
+      await Bun.write(join(dir.path, "local.toml"), `[agents]\npi3 = "http://127.0.0.1:${localPort}"\n[[scenario]]\nname = "x"\n  [[scenario.roles]]\n  role = "receiver"\n  agents = ["pi3"]\n`);
+      const local = await runController(["deploy", "local.toml", "--dist", dirname(agentX64), "--prefix", localRoot, "--token-file", tokenFile], dir.path);
+      expect({ code: local.code, line: local.stdout.split("\n")[0], where: local.stderr.includes("probe (local)") }).toEqual({
+        code: 0,
+        line: expect.stringMatching(new RegExp(`^pi3  deployed: v${pkg.version} x64 \\(.*\\), self-test ok`)),
+        where: true,
+      });
+      expect((await fetch(`http://127.0.0.1:${localPort}/v1/roles`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
     } finally {
       stopDeployedAgent(layout.pid);
+      stopDeployedAgent(toLayout(localRoot).pid);
     }
     expect(REAL_PATHS.map(existsSync).concat(existsSync(defaultTokenFile()))).toEqual(before);
   });
@@ -110,6 +123,27 @@ async function freePort(): Promise<number> {
   listener.stop(true);
   return port;
 }
+
+describe("controller deploy: bad input", () => {
+  test("a bad --prefix, --only, --dist or [deploy.ssh] entry exits with one line naming it", async () => {
+    using dir = makeTempDir();
+    const scenarios = (deploy: string) => `[agents]\npi1 = "http://pi1.local:7700"\n${deploy}[[scenario]]\nname = "x"\n  [[scenario.roles]]\n  role = "receiver"\n  agents = ["pi1"]\n`;
+    await Bun.write(join(dir.path, "scenarios.toml"), scenarios(""));
+    await Bun.write(join(dir.path, "ghost.toml"), scenarios(`[deploy.ssh]\nghost = "ghost.local"\n`));
+    const runs = await Promise.all([
+      runController(["deploy", "scenarios.toml", "--prefix", "relative/path"], dir.path),
+      runController(["deploy", "scenarios.toml", "--only", "pi1,pi9"], dir.path),
+      runController(["deploy", "scenarios.toml", "--dist", join(dir.path, "nowhere")], dir.path),
+      runController(["deploy", "ghost.toml"], dir.path),
+    ]);
+    expect(runs.map((run) => [run.code, run.stderr.trim()])).toEqual([
+      [2, 'controller: BAD_FLAG: --prefix "relative/path" must be an absolute path of letters, digits and ._-/ (no ..)'],
+      [2, "controller: BAD_FLAG: --only pi1,pi9: no agent pi9 under [agents] (have pi1)"],
+      [2, `controller: BAD_FLAG: --dist ${join(dir.path, "nowhere")}: no such folder (npm run build writes dist/)`],
+      [3, `controller: CONFIG_INVALID: ${join(dir.path, "ghost.toml")}:\n  file: deploy.ssh.ghost: "ghost" is not in [agents]`],
+    ]);
+  });
+});
 
 describe("the systemd unit", () => {
   test("is the unit file itself for prefix / and port 7700 (one copy)", async () => {
