@@ -50,7 +50,8 @@ export function systemdScript(layout: Layout, restart: boolean): string {
   const unit = quote(layout.unit);
   return [
     "set -e",
-    `mkdir -p ${quote(layout.data)}`,
+    // No mkdir of the data folder: StateDirectory= makes it, owned by the service's dynamic user.
+    `mkdir -p "$(dirname ${unit})"`,
     `cat > ${unit}.new`,
     `if cmp -s ${unit}.new ${unit}; then rm -f ${unit}.new; else mv -f ${unit}.new ${unit}; fi`,
     "systemctl daemon-reload",

@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
-import { defaultTokenFile, renderUnit, toLayout } from "../../controller/deploy";
+import { checkLibc, defaultTokenFile, renderUnit, toBinaryArch, toLayout } from "../../controller/deploy";
 import { describeWith, testWith } from "../_requires";
 import { buildAgentX64 } from "../build/agent-binary";
 import { REPO, makeTempDir, runController } from "../helpers";
@@ -142,6 +142,31 @@ describe("controller deploy: bad input", () => {
       [2, `controller: BAD_FLAG: --dist ${join(dir.path, "nowhere")}: no such folder (npm run build writes dist/)`],
       [3, `controller: CONFIG_INVALID: ${join(dir.path, "ghost.toml")}:\n  file: deploy.ssh.ghost: "ghost" is not in [agents]`],
     ]);
+  });
+});
+
+describe("controller deploy: what a box answers", () => {
+  test("uname -m picks the binary; 32-bit ARM, an old glibc and musl get one line each", () => {
+    const attempt = (action: () => unknown) => {
+      try {
+        return action() ?? "ok";
+      } catch (error) {
+        return (error as Error).message;
+      }
+    };
+    expect({
+      arches: ["aarch64", "x86_64", "armv7l", "armv6l", "riscv64"].map((machine) => attempt(() => toBinaryArch(machine))),
+      libc: ["ldd (Debian GLIBC 2.36-9+rpt2+deb12u4) 2.36", "ldd (GNU libc) 2.24", "musl libc (aarch64)", ""].map((line) => attempt(() => checkLibc(line))),
+    }).toEqual({
+      arches: [
+        "arm64",
+        "x64",
+        "armv7l is a 32-bit OS: Bun builds 64-bit only, so install a 64-bit OS (Raspberry Pi OS 64-bit on a Pi 3, 4, 5 or Zero 2 W)",
+        "armv6l is a 32-bit OS: Bun builds 64-bit only, so install a 64-bit OS (Raspberry Pi OS 64-bit on a Pi 3, 4, 5 or Zero 2 W)",
+        "riscv64: no Framefleet agent is built for this CPU (x86_64 and aarch64 only)",
+      ],
+      libc: ["ok", "glibc 2.24 is older than the 2.28 the image codec needs: install Raspberry Pi OS Bookworm (glibc 2.36) or newer", "musl libc (musl libc (aarch64)): the agent needs glibc 2.28 or newer (Raspberry Pi OS, Debian, Ubuntu)", "ok"],
+    });
   });
 });
 

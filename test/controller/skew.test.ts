@@ -3,6 +3,8 @@ import { describe, expect, test } from "bun:test";
 import { cpSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
+import { formatThrottle, formatUptime } from "../../controller/fleet";
+import { parseThrottled } from "../../agent/telemetry/parse";
 import { REPO, makeTempDir, runController, spawnAgent, writeOneToOneScenario } from "../helpers";
 
 const OTHER_VERSION = "0.0.1-older";
@@ -14,6 +16,18 @@ function copyOlderAgent(dir: string): string[] {
   writeFileSync(join(dir, "package.json"), JSON.stringify({ ...pkg, version: OTHER_VERSION }));
   return [process.execPath, join(dir, "agent", "main.ts")];
 }
+
+describe("fleet lines", () => {
+  test("throttling flags (now and since boot, with the raw value), none, unknown off a Pi; uptime", () => {
+    expect({
+      flags: [parseThrottled("throttled=0x50005"), parseThrottled("0"), null].map(formatThrottle),
+      uptime: [12, 250, 7500, 3 * 86400 + 4 * 3600].map(formatUptime),
+    }).toEqual({
+      flags: ["under_voltage,throttled,under_voltage_occurred,throttled_occurred (0x50005)", "none", "unknown"],
+      uptime: ["12s", "4m10s", "2h5m", "3d4h"],
+    });
+  });
+});
 
 describe("version skew", () => {
   test("agents marks the older agent; run refuses with one line for it (exit 2), and --allow-skew runs", async () => {
