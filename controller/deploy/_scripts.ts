@@ -45,8 +45,8 @@ export function tokenScript(layout: Layout): string {
   return `set -e\numask 077\nmkdir -p ${dir}\nchmod 700 ${dir}\ncat > ${file}.new\nchmod 600 ${file}.new\nmv -f ${file}.new ${file}`;
 }
 
-/** Installs stdin as the unit when it differs, `daemon-reload`, `enable --now`, and a restart when `restart` (a new binary or token). */
-export function systemdScript(layout: Layout, restart: boolean): string {
+/** Installs stdin as the unit when it differs, `daemon-reload`, `enable --now`, then a restart (a new binary or token). */
+export function systemdScript(layout: Layout): string {
   const unit = quote(layout.unit);
   return [
     "set -e",
@@ -56,7 +56,7 @@ export function systemdScript(layout: Layout, restart: boolean): string {
     `if cmp -s ${unit}.new ${unit}; then rm -f ${unit}.new; else mv -f ${unit}.new ${unit}; fi`,
     "systemctl daemon-reload",
     `systemctl enable --now ${SERVICE}`,
-    ...(restart ? [`systemctl restart ${SERVICE}`] : []),
+    `systemctl restart ${SERVICE}`,
   ].join("\n");
 }
 

@@ -54,9 +54,9 @@ export function checkLibc(lddLine: string): void {
     throw new FleetError("OLD_GLIBC", `glibc ${major}.${minor} is older than the ${MIN_GLIBC.join(".")} the image codec needs: install Raspberry Pi OS Bookworm (glibc 2.36) or newer`);
 }
 
-/** Runs a step's script as root. @throws FleetError STEP_FAILED with its stderr (or stdout) when it exits non-zero. */
-async function runStep(box: Box, script: string, stdin?: Blob | string): Promise<ScriptResult> {
-  const result = await box.run(script, { stdin, asRoot: true });
+/** Runs a step's script: as root for an install at `/`, as the login user under another --prefix. @throws FleetError STEP_FAILED with its stderr (or stdout) when it exits non-zero. */
+async function runStep(plan: BoxPlan, script: string, stdin?: Blob | string): Promise<ScriptResult> {
+  const result = await plan.box.run(script, { stdin, asRoot: plan.layout.prefix === "/" });
   if (result.code !== 0) throw new FleetError("STEP_FAILED", `exit ${result.code}: ${(result.stderr.trim() || result.stdout.trim()).slice(-2000)}`);
   return result;
 }
@@ -84,25 +84,89 @@ async function waitForAgent(client: ControlClient): Promise<string> {
 }
 
 /** Starts or restarts the agent: the unit under systemd, else nohup with a pid file (a warning says so). */
-async function startService(plan: BoxPlan, systemd: boolean, restart: boolean, warnings: string[]): Promise<void> {
+async function startService(plan: BoxPlan, systemd: boolean, warnings: string[]): Promise<void> {
   const port = Number(new URL(plan.url).port || 7700);
   if (systemd && plan.layout.prefix === "/") {
-    await runStep(plan.box, systemdScript(plan.layout, restart), renderUnit(plan.layout, port));
+    await runStep(plan, systemdScript(plan.layout), renderUnit(plan.layout, port));
     return;
   }
   warnings.push(`no systemd${systemd ? ` for --prefix ${plan.layout.prefix}` : " on this box"}: started under nohup (pid file ${plan.layout.pid}); it will not come back after a reboot`);
-  await runStep(plan.box, nohupScript(plan.layout, port));
+  await runStep(plan, nohupScript(plan.layout, port));
 }
 
 /** `--self-test` on the box: `ok` or the checks that failed. */
 async function runSelfTest(plan: BoxPlan): Promise<string> {
-  const result = await plan.box.run(selfTestScript(plan.layout), { asRoot: true });
+  const result = await plan.box.run(selfTestScript(plan.layout), { asRoot: plan.layout.prefix === "/" });
   try {
     const report = JSON.parse(result.stdout.trim().split("\n").at(-1) ?? "") as { ok: boolean; checks: { name: string; ok: boolean; detail: string }[] };
     return report.ok ? `self-test ok (${report.checks.map((check) => check.name).join(", ")})` : `self-test FAILED: ${report.checks.filter((check) => !check.ok).map((check) => `${check.name}: ${check.detail}`).join("; ")}`;
   } catch {
     return `self-test FAILED (exit ${result.code}): ${(result.stderr.trim() || result.stdout.trim()).slice(-500)}`;
   }
+}
+
+/** What the probe found on a box, and the state the steps share. */
+interface Found {
+  arch: "x64" | "arm64";
+  systemd: boolean;
+  installedSha: string;
+  hasPrev: boolean;
+  client: ControlClient;
+  warnings: string[];
+  enter(step: string): void;
+}
+
+/** `probe`: the box's CPU, libc, init and installed binary. @throws FleetError UNSUPPORTED_ARCH, OLD_GLIBC, STEP_FAILED. */
+async function probe(plan: BoxPlan, warnings: string[], enter: (step: string) => void): Promise<Found> {
+  enter("probe");
+  const [machine = "", ldd = "", init = "", installedSha = "", prev = ""] = (await runStep(plan, probeScript(plan.layout))).stdout.split("\n");
+  const arch = toBinaryArch(machine.trim());
+  checkLibc(ldd);
+  const client = new ControlClient(plan.name, plan.url, plan.token);
+  return { arch, systemd: init.trim() === "systemd", installedSha: installedSha.trim(), hasPrev: prev.trim() === "prev", client, warnings, enter };
+}
+
+/** `--rollback`: swap the binary and `.prev`, restart, wait for health; any version is accepted. */
+async function rollBack(plan: BoxPlan, found: Found): Promise<Omit<Outcome, "name" | "warnings">> {
+  if (!found.hasPrev) throw new FleetError("NO_PREVIOUS", `${plan.layout.prev} does not exist: nothing to roll back to`);
+  found.enter("rollback");
+  await runStep(plan, rollbackScript(plan.layout));
+  found.enter("restart");
+  await startService(plan, found.systemd, found.warnings);
+  found.enter("health");
+  const version = await waitForAgent(found.client);
+  found.enter("self-test");
+  return { status: "rolled back", detail: `v${version} ${found.arch}, ${await runSelfTest(plan)}` };
+}
+
+/** A deploy: copy and check the binary unless the box has it, token, (re)start unless it already runs it, health with the controller's version, self-test. */
+async function upgrade(plan: BoxPlan, found: Found): Promise<Omit<Outcome, "name" | "warnings">> {
+  found.enter("binary");
+  const binary = await plan.readBinary(found.arch);
+  const same = found.installedSha === binary.sha256;
+  if (!same) {
+    found.enter("copy");
+    const copied = (await runStep(plan, copyScript(plan.layout), Bun.file(binary.path))).stdout.trim();
+    found.enter("sha256");
+    if (copied !== binary.sha256) throw new FleetError("SHA256_MISMATCH", `the copy on the box has sha256 ${copied}, ${binary.path} has ${binary.sha256}`);
+    found.enter("install");
+    await runStep(plan, installScript(plan.layout));
+  }
+  found.enter("token");
+  // The same binary already answering the token with this version: nothing to change.
+  const running = same ? await askVersion(found.client).catch(() => undefined) : undefined;
+  const unchanged = running === plan.version;
+  if (!unchanged) {
+    await runStep(plan, tokenScript(plan.layout), plan.token);
+    found.enter("service");
+    await startService(plan, found.systemd, found.warnings);
+  }
+  found.enter("health");
+  const version = await waitForAgent(found.client);
+  if (version !== plan.version) throw new FleetError("VERSION_SKEW", `the agent answers v${version}, the controller is v${plan.version}`);
+  found.enter("self-test");
+  const selfTest = await runSelfTest(plan);
+  return { status: unchanged ? "unchanged" : "deployed", detail: `v${version} ${found.arch}${unchanged ? "" : ` (${binary.path})`}, ${selfTest}` };
 }
 
 /**
@@ -117,47 +181,8 @@ export async function deployBox(plan: BoxPlan, report: (step: string) => void): 
     report(name);
   };
   try {
-    enter("probe");
-    const [machine = "", ldd = "", init = "", installedSha = "", prev = ""] = (await runStep(plan.box, probeScript(plan.layout))).stdout.split("\n");
-    const arch = toBinaryArch(machine.trim());
-    checkLibc(ldd);
-    const client = new ControlClient(plan.name, plan.url, plan.token);
-    if (plan.rollback) {
-      if (prev.trim() !== "prev") throw new FleetError("NO_PREVIOUS", `${plan.layout.prev} does not exist: nothing to roll back to`);
-      enter("rollback");
-      await runStep(plan.box, rollbackScript(plan.layout));
-      enter("restart");
-      await startService(plan, init.trim() === "systemd", true, warnings);
-      enter("health");
-      const version = await waitForAgent(client);
-      enter("self-test");
-      return { name: plan.name, status: "rolled back", detail: `v${version} ${arch}, ${await runSelfTest(plan)}`, warnings };
-    }
-    enter("binary");
-    const binary = await plan.readBinary(arch);
-    const same = installedSha.trim() === binary.sha256;
-    if (!same) {
-      enter("copy");
-      const copied = (await runStep(plan.box, copyScript(plan.layout), Bun.file(binary.path))).stdout.trim();
-      enter("sha256");
-      if (copied !== binary.sha256) throw new FleetError("SHA256_MISMATCH", `the copy on the box has sha256 ${copied}, ${binary.path} has ${binary.sha256}`);
-      enter("install");
-      await runStep(plan.box, installScript(plan.layout));
-    }
-    enter("token");
-    const running = same ? await askVersion(client).catch(() => undefined) : undefined;
-    if (running === undefined) await runStep(plan.box, tokenScript(plan.layout), plan.token);
-    if (running === undefined || running !== plan.version) {
-      enter("service");
-      await startService(plan, init.trim() === "systemd", true, warnings);
-    }
-    enter("health");
-    const version = await waitForAgent(client);
-    if (version !== plan.version) throw new FleetError("VERSION_SKEW", `the agent answers v${version}, the controller is v${plan.version}`);
-    enter("self-test");
-    const selfTest = await runSelfTest(plan);
-    const unchanged = same && running === plan.version;
-    return { name: plan.name, status: unchanged ? "unchanged" : "deployed", detail: `v${version} ${arch}${unchanged ? "" : ` (${binary.path})`}, ${selfTest}`, warnings };
+    const found = await probe(plan, warnings, enter);
+    return { name: plan.name, ...(await (plan.rollback ? rollBack(plan, found) : upgrade(plan, found))), warnings };
   } catch (error) {
     return { name: plan.name, status: "failed", step, detail: describeError(error), warnings };
   }

@@ -69,6 +69,7 @@ export const deploy = defineCommand({
     const names = selectAgents(set.agents, args.only);
     if (names.length === 0) throw new FleetError("CONFIG_INVALID", `${args.file}: [agents] names no agent to deploy`);
     const layout = toLayout(args.prefix);
+    if (args.user !== undefined && !/^[a-z_][\w.-]*$/i.test(args.user)) throw new FleetError("BAD_FLAG", `--user "${args.user}" is not a login name`);
     const dist = resolve(args.dist);
     if (!args.rollback && !existsSync(dist)) throw new FleetError("BAD_FLAG", `--dist ${args.dist}: no such folder (npm run build writes dist/)`);
     if (args["ssh-config"] && !existsSync(args["ssh-config"])) throw new FleetError("BAD_FLAG", `--ssh-config ${args["ssh-config"]}: no such file`);

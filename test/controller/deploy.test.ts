@@ -125,7 +125,7 @@ async function freePort(): Promise<number> {
 }
 
 describe("controller deploy: bad input", () => {
-  test("a bad --prefix, --only, --dist or [deploy.ssh] entry exits with one line naming it", async () => {
+  test("a bad --prefix, --only, --dist, --user or [deploy.ssh] entry exits with one line naming it", async () => {
     using dir = makeTempDir();
     const scenarios = (deploy: string) => `[agents]\npi1 = "http://pi1.local:7700"\n${deploy}[[scenario]]\nname = "x"\n  [[scenario.roles]]\n  role = "receiver"\n  agents = ["pi1"]\n`;
     await Bun.write(join(dir.path, "scenarios.toml"), scenarios(""));
@@ -135,12 +135,14 @@ describe("controller deploy: bad input", () => {
       runController(["deploy", "scenarios.toml", "--only", "pi1,pi9"], dir.path),
       runController(["deploy", "scenarios.toml", "--dist", join(dir.path, "nowhere")], dir.path),
       runController(["deploy", "ghost.toml"], dir.path),
+      runController(["deploy", "scenarios.toml", "--user", "pi -oProxyCommand=x"], dir.path),
     ]);
     expect(runs.map((run) => [run.code, run.stderr.trim()])).toEqual([
       [2, 'controller: BAD_FLAG: --prefix "relative/path" must be an absolute path of letters, digits and ._-/ (no ..)'],
       [2, "controller: BAD_FLAG: --only pi1,pi9: no agent pi9 under [agents] (have pi1)"],
       [2, `controller: BAD_FLAG: --dist ${join(dir.path, "nowhere")}: no such folder (npm run build writes dist/)`],
       [3, `controller: CONFIG_INVALID: ${join(dir.path, "ghost.toml")}:\n  file: deploy.ssh.ghost: "ghost" is not in [agents]`],
+      [2, 'controller: BAD_FLAG: --user "pi -oProxyCommand=x" is not a login name'],
     ]);
   });
 });
