@@ -62,7 +62,8 @@ export class Supervisor {
     try {
       return await this.startChecked(roleName, rawOptions, origin, impairment);
     } catch (error) {
-      this.context.log("role_start_failed", { role: roleName, origin, error: describeError(error) });
+      // From the command line the process ends with this error as its one line; from the network it is answered, and kept in the log for `controller logs`.
+      if (origin === "api") this.context.log("role_start_failed", { role: roleName, error: describeError(error) });
       throw error;
     }
   }
