@@ -2,9 +2,25 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { LOG_LINE_MAX, LogRing } from "../../agent/logs";
-import { makeTempDir, runController, spawnAgent } from "../helpers";
+import { REPO, makeTempDir, runController, spawnAgent, waitUntil } from "../helpers";
 
 const TOKEN = "logs-test-token";
+
+/** `controller logs ... --follow` as a process: its stdout lines so far; killed on dispose. */
+function spawnFollow(args: string[], cwd: string) {
+  const child = Bun.spawn([process.execPath, join(REPO, "controller", "main.ts"), ...args], { cwd, stdout: "pipe", stderr: "pipe", env: { ...process.env, AGENT_TOKEN: TOKEN } });
+  let text = "";
+  void (async () => {
+    for await (const chunk of child.stdout) text += new TextDecoder().decode(chunk);
+  })();
+  return {
+    waitForLines: (count: number) => waitUntil(`${count} followed lines`, () => text.split("\n").filter(Boolean), (lines) => lines.length >= count),
+    async [Symbol.asyncDispose]() {
+      child.kill("SIGINT");
+      await child.exited;
+    },
+  };
+}
 
 describe("agent log ring", () => {
   test("keeps the last lines, numbered, cut to LOG_LINE_MAX; reads after a number and at most N", () => {
@@ -44,6 +60,13 @@ describe("controller logs", () => {
       count: 1,
       failed: { role: "receiver", error: expect.stringContaining(String(taken.port)) },
     });
+
+    // --follow prints the lines that come after: a second failed start shows up without a new command.
+    await using follow = spawnFollow(["logs", "pi1", "--lines", "1", "--follow"], dir.path);
+    await follow.waitForLines(1);
+    await fetch(`${url}/v1/roles`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify({ role: "receiver", options: { port: taken.port, out: "again" } }) });
+    const followed = (await follow.waitForLines(2)).map((line) => JSON.parse(line).event);
+    expect(followed).toEqual(["role_start_failed", "role_start_failed"]);
 
     const unknown = await runController(["logs", "nobody"], dir.path, { AGENT_TOKEN: TOKEN });
     const badLines = await runController(["logs", "pi1", "--lines", "0"], dir.path, { AGENT_TOKEN: TOKEN });
