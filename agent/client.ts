@@ -1,7 +1,7 @@
 // Typed client of an agent's control API, used by the controller (and the shape the pages rely on).
 import { FleetError } from "./errors";
 import type { TelemetrySample } from "./telemetry";
-import type { Health, Impairment, LogLines, RoleInfo } from "./wire";
+import type { ClockReading, Health, Impairment, LogLines, RoleInfo } from "./wire";
 
 /** Time a control call may take before it fails (ms); stopping a receiver drains its queue, hence generous. */
 const CALL_TIMEOUT_MS = 60_000;
@@ -23,6 +23,11 @@ export class ControlClient {
   /** `GET /v1/logs`: the agent's last `lines` (1-1000) log lines numbered above `after`, oldest first. */
   logs(after = 0, lines = 100): Promise<LogLines> {
     return this.call("GET", `/v1/logs?after=${after}&lines=${lines}`);
+  }
+
+  /** `GET /v1/clock`: the agent's wall clock as it received and answered the call (ms since epoch). */
+  readClock(): Promise<ClockReading> {
+    return this.call("GET", "/v1/clock");
   }
 
   /** `POST /v1/roles`: starts `role` with `options` and optional `impair`ment; answers the role as listed. */

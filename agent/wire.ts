@@ -27,6 +27,13 @@ export const Health = t.Object({
 export type Health = Static<typeof Health>;
 
 /**
+ * `GET /v1/clock`: the agent's wall clock (ms since epoch) when it received the call and when
+ * it answered, the t2 and t3 of an NTP exchange (RFC 5905 section 8); the caller keeps t1 and t4.
+ */
+export const ClockReading = t.Object({ received_at_ms: t.Number(), sent_at_ms: t.Number() }, { additionalProperties: false });
+export type ClockReading = Static<typeof ClockReading>;
+
+/**
  * Impairment a role injects itself (the kernel here has no netem, and a Pi user may not be
  * root): `delay` (+ uniform `jitter`) before each outgoing message, `loss` (probability a
  * request or protocol message is dropped, so the peer sees a timeout), `fail` (probability
@@ -127,6 +134,8 @@ export const SenderStats = t.Object({
   in_flight: t.Number(),
   bytes: t.Number(),
   frames: t.Number(),
+  /** Frames due at `--fps` that the sender did not take in time because it fell behind, to 0.01 frame (its lag at the last frame counts); 0 without `--fps`. */
+  frames_skipped: t.Number(),
   images_per_s: t.Number(),
   mbit_per_s: t.Number(),
   rate_5s: t.Number(),
@@ -370,15 +379,23 @@ export type Detections = Static<typeof Detections>;
 export const UploadAccepted = t.Object({ id: t.Number(), ack: t.Union([t.Literal("written"), t.Literal("fsync"), t.Literal("queued")]) });
 export type UploadAccepted = Static<typeof UploadAccepted>;
 
-/** `POST /upload` JSON body: the original Raspberry Pi experiment's format; `sent_at` (sender's clock, ms since epoch) optional. */
+/** `POST /upload` JSON body: the original Raspberry Pi experiment's format; `sent_at` (sender's clock less its `--clock-offset`, ms since epoch) optional. */
 export const UploadJson = t.Object(
   { topic: t.String(), filename: t.String(), image_b64: t.String(), sent_at: t.Optional(t.Number()) },
   { additionalProperties: true },
 );
 export type UploadJson = Static<typeof UploadJson>;
 
-/** Headers of a binary `POST /upload` (`Content-Type: image/jpeg`): its topic, the file's name, the sender's clock (ms since epoch). */
+/** Headers of a binary `POST /upload` (`Content-Type: image/jpeg`): its topic, the file's name, the sender's clock less its `--clock-offset` (ms since epoch). */
 export const UPLOAD_HEADERS = { topic: "x-topic", filename: "x-filename", sentAt: "x-sent-at" } as const;
+
+/**
+ * The `clockOffsetMs` option of senders and receivers: this agent's wall clock minus the
+ * controller's (ms), as the controller measured it over `GET /v1/clock`. A sender stamps
+ * `X-Sent-At` with its clock less the offset, a receiver takes its own offset off its save
+ * time, so latencies from one box to another read on one clock. Bounded to a day either way.
+ */
+export const ClockOffsetMs = t.Number({ minimum: -86_400_000, maximum: 86_400_000, default: 0, description: "this agent's clock minus the controller's (ms), as `controller run` measures it; corrects X-Sent-At latencies" });
 
 /** What the agent adds to the figures of a role that `fail` impairment restarts (agent/impair/restart.ts). */
 const RestartFigures = t.Partial(t.Object({ restarts: t.Number(), downtime_s: t.Number() }));

@@ -3,13 +3,16 @@ import type { RunResult, ScenarioResult } from "./results";
 import { summarizeRuns, type Summary } from "./stats";
 
 /** Figure keys in the order reports show them; other keys follow in the order first seen. */
-const FIGURE_ORDER = ["images_per_s", "mbit_per_s", "latency_p50_ms", "latency_p99_ms", "sent", "saved", "lost", "failed", "duration_s"];
+const FIGURE_ORDER = ["max_rate", "images_per_s", "mbit_per_s", "latency_p50_ms", "latency_p99_ms", "save_latency_p50_ms", "save_latency_p99_ms", "sent", "saved", "lost", "failed", "duration_s"];
 
 const FIGURE_LABELS: Record<string, string> = {
   images_per_s: "images/s",
   mbit_per_s: "Mbit/s",
   latency_p50_ms: "latency p50 (ms)",
   latency_p99_ms: "latency p99 (ms)",
+  save_latency_p50_ms: "X-Sent-At to save p50 (ms)",
+  save_latency_p99_ms: "X-Sent-At to save p99 (ms)",
+  max_rate: "max sustainable rate",
   duration_s: "duration (s)",
 };
 

@@ -1,5 +1,5 @@
 // The HTML of the report's header and of each scenario's section: chart places, figure tables, failed runs.
-import type { Results, RunResult } from "./results";
+import type { AgentRunTelemetry, Results } from "./results";
 import type { Verdict } from "./verdict";
 import { formatFigure, formatValue, sortFigureKeys, toFigureLabel, toHalfWidth } from "./_report-entries";
 import type { ReportModel, ScenarioView } from "./_report-model";
@@ -79,7 +79,7 @@ export function renderScenario(scenario: ScenarioView, index: number, model: Rep
     const title = escapeHtml(model.charts[id]!.title);
     return `<figure class="chart"><figcaption>${title}</figcaption><div class="plot"><canvas data-chart="${escapeHtml(id)}" role="img" aria-label="${title}"></canvas></div></figure>`;
   };
-  const main = [scenario.charts.box, ...scenario.charts.sweeps].filter((id): id is string => id !== undefined);
+  const main = [scenario.charts.saturation, scenario.charts.box, ...scenario.charts.sweeps].filter((id): id is string => id !== undefined);
   return [
     `<section class="scenario" id="scenario-${index}">`,
     `<h2>${escapeHtml(scenario.name)}</h2>`,
@@ -88,8 +88,11 @@ export function renderScenario(scenario: ScenarioView, index: number, model: Rep
     fixed.length > 0 ? `<p class="params"><span>params</span> ${escapeHtml(fixed.join("  "))}</p>` : "",
     main.length > 0 ? `<div class="charts">${main.map(figure).join("")}</div>` : `<p class="empty">No counted run: nothing to plot.</p>`,
     scenario.charts.series.length > 0 ? `<h3>Throughput over time</h3><div class="charts small">${scenario.charts.series.map(figure).join("")}</div>` : "",
+    renderWarnings(scenario),
     renderThresholdTable(scenario),
     renderVerdictTable(scenario),
+    scenario.charts.telemetry.length > 0 ? `<h3>CPU over time</h3><div class="charts small">${scenario.charts.telemetry.map(figure).join("")}</div>` : "",
+    renderSaturationTable(scenario),
     renderSpeedupTable(scenario),
     `<h3>Figures</h3>`,
     renderFigureTable(scenario),
@@ -123,7 +126,7 @@ function renderVerdictTable(scenario: ScenarioView): string {
     return `<tr><td>${escapeHtml(point.label || scenario.name)}</td><td>${escapeHtml(describeVerdict(point.entry.verdict))}</td><td>${loads.map(escapeHtml).join("<br>")}</td></tr>`;
   });
   const telemetryRows = points.flatMap((point) => {
-    const agents = new Map<string, NonNullable<RunResult["telemetry"]>[string][]>();
+    const agents = new Map<string, AgentRunTelemetry[]>();
     for (const run of point.entry.runs) for (const [name, figures] of Object.entries(run.telemetry ?? {})) agents.set(name, [...(agents.get(name) ?? []), figures]);
     return [...agents].map(([name, runs]) => {
       const meanOf = (read: (figures: (typeof runs)[number]) => number | null) => {
@@ -159,6 +162,33 @@ function renderThresholdTable(scenario: ScenarioView): string {
   );
   if (rows.length === 0) return "";
   return `<h3>Thresholds</h3><table class="thresholds"><thead><tr><th></th><th>point</th><th>goal</th><th>measured</th></tr></thead><tbody>${rows.join("")}</tbody></table>`;
+}
+
+/** The warnings of the scenario's runs (a clock skew larger than the latencies it distorts), one note each with its point and repeat; "" without any. */
+function renderWarnings(scenario: ScenarioView): string {
+  const notes = scenario.points.flatMap((point) =>
+    (point.entry.runs ?? []).flatMap((run) => (run.warnings ?? []).map((warning) => `${[point.label, `repeat ${run.repeat}`].filter(Boolean).join(" ")}: ${warning}`)),
+  );
+  return notes.map((note) => `<p class="note warn">${escapeHtml(note)}</p>`).join("");
+}
+
+/** A saturation search: the maximum sustainable rate, the limits, then every step with what it broke; "" without one. */
+function renderSaturationTable(scenario: ScenarioView): string {
+  const saturation = scenario.points.find((point) => point.entry.saturation)?.entry.saturation;
+  if (!saturation) return "";
+  const max = saturation.max_rate;
+  const found = max
+    ? `max sustainable ${escapeHtml(saturation.option)} <strong>${max.mean.toFixed(2)}</strong> <span class="ci">95% CI [${max.ci95[0].toFixed(2)}, ${max.ci95[1].toFixed(2)}], n ${max.n}</span>`
+    : `no sustainable ${escapeHtml(saturation.option)} found`;
+  const limits = Object.entries(saturation.limit ?? {}).map(([figure, most]) => `${figure} <= ${most}`).join(", ");
+  const rows = (saturation.steps ?? []).map((step) => {
+    const figure = (key: string) => (Number.isFinite(step.figures?.[key]) ? step.figures[key]!.toFixed(2) : "-");
+    const verdict = step.held ? `<td class="pass">held</td>` : `<td class="fail">broke</td>`;
+    return `<tr><td class="num">${step.repeat}</td><td class="num">${step.rate}${step.confirm ? " (confirm)" : ""}</td>${verdict}<td class="num">${figure("images_per_s")}</td><td class="num">${figure("latency_p99_ms")}</td><td>${escapeHtml(step.broke.join("; "))}</td></tr>`;
+  });
+  const notes = (saturation.notes ?? []).map((note) => `<p class="note warn">${escapeHtml(note)}</p>`).join("");
+  const head = ["repeat", `offered ${escapeHtml(saturation.option)}`, "", "images/s", "p99 ms", "broke"].map((title) => `<th>${title}</th>`).join("");
+  return `<h3>Saturation</h3><p>${found}; limits: ${escapeHtml(limits)}</p>${notes}<table class="saturation"><thead><tr>${head}</tr></thead><tbody>${rows.join("")}</tbody></table>`;
 }
 
 /** Per point, every summary figure: mean ± half-width of the 95% interval, std, n. */

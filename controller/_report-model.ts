@@ -41,7 +41,20 @@ export interface CompareChart {
   bars: { x: number; xMin: number; xMax: number }[];
 }
 
-export type ChartSpec = BoxChart | SweepChart | SeriesChart | CompareChart;
+/**
+ * A saturation search: throughput (left axis) and latency p99 (right axis) of every step
+ * against the offered load, one line per repeat, and the knee (the maximum sustainable rate) marked.
+ */
+export interface SaturationChart {
+  kind: "saturation";
+  title: string;
+  xLabel: string;
+  lines: { label: string; axis: "y" | "y1"; repeat: number; points: { x: number; y: number }[] }[];
+  /** The maximum sustainable rate (mean over repeats) and its label; absent when no repeat found one. */
+  knee?: { x: number; label: string };
+}
+
+export type ChartSpec = BoxChart | SweepChart | SeriesChart | CompareChart | SaturationChart;
 
 /** One point of a scenario: its entry, its summaries and its failed runs. */
 export interface PointView {
@@ -62,7 +75,7 @@ export interface ScenarioView {
   /** Params with one value across all points and not swept. */
   fixed: Record<string, unknown>;
   points: PointView[];
-  charts: { box?: string; sweeps: string[]; series: string[] };
+  charts: { box?: string; sweeps: string[]; series: string[]; telemetry: string[]; saturation?: string };
 }
 
 export interface ReportModel {
@@ -95,11 +108,13 @@ export function buildReportModel(results: Results): ReportModel {
       swept,
       fixed: findFixedParams(entries, swept),
       points,
-      charts: { sweeps: [], series: [] },
+      charts: { sweeps: [], series: [], telemetry: [] },
     };
     const add = (id: string, chart: ChartSpec) => ((charts[`s${index}-${id}`] = chart), `s${index}-${id}`);
     const box = toBoxChart(points, name);
     if (box) view.charts.box = add("box", box);
+    const saturation = toSaturationChart(entries);
+    if (saturation) view.charts.saturation = add("saturation", saturation);
     swept.forEach((key, keyIndex) => {
       for (const figure of SWEPT_FIGURES) {
         const chart = toSweepChart(points, swept, key, figure);
@@ -109,6 +124,8 @@ export function buildReportModel(results: Results): ReportModel {
     points.forEach((point, pointIndex) => {
       const chart = toSeriesChart(point);
       if (chart) view.charts.series.push(add(`series${pointIndex}`, chart));
+      const cpu = toTelemetryChart(point);
+      if (cpu) view.charts.telemetry.push(add(`telemetry${pointIndex}`, cpu));
     });
     return view;
   });
@@ -128,6 +145,30 @@ function toCompareChart(scenarios: ScenarioView[]): CompareChart | undefined {
     xLabel: "images/s",
     labels: shown.map((point) => point.name),
     bars: shown.map(({ figure }) => ({ x: roundTo(figure.mean), xMin: roundTo(figure.ci95[0]), xMax: roundTo(figure.ci95[1]) })),
+  };
+}
+
+/** The saturation chart of the first entry of a name that has a search with steps; undefined otherwise. */
+function toSaturationChart(entries: ScenarioResult[]): SaturationChart | undefined {
+  const saturation = entries.find((entry) => (entry.saturation?.steps?.length ?? 0) > 0)?.saturation;
+  if (!saturation) return undefined;
+  const repeats = [...new Set(saturation.steps.map((step) => step.repeat))];
+  const line = (repeat: number, figure: string, axis: "y" | "y1") => ({
+    label: `${toFigureLabel(figure)}${repeats.length > 1 ? `, repeat ${repeat}` : ""}`,
+    axis,
+    repeat,
+    points: saturation.steps
+      .filter((step) => step.repeat === repeat && Number.isFinite(step.figures[figure]))
+      .map((step) => ({ x: step.rate, y: roundTo(step.figures[figure]!) }))
+      .sort((a, b) => a.x - b.x),
+  });
+  const max = saturation.max_rate;
+  return {
+    kind: "saturation",
+    title: `images/s and latency p99 against offered ${saturation.option}, knee marked`,
+    xLabel: `offered ${saturation.option}`,
+    lines: repeats.flatMap((repeat) => [line(repeat, "images_per_s", "y"), line(repeat, "latency_p99_ms", "y1")]),
+    ...(max ? { knee: { x: roundTo(max.mean), label: `max sustainable ${saturation.option} ${max.mean.toFixed(2)}` } } : {}),
   };
 }
 
@@ -175,6 +216,26 @@ function toSeriesChart(point: PointView): SeriesChart | undefined {
   if (lines.length === 0) return undefined;
   const title = point.label ? `images/s over time, ${point.label}` : "images/s over time";
   return { kind: "series", title, yLabel: "images/s", lines };
+}
+
+/**
+ * CPU over time in the first counted run of a point that has telemetry: each agent's
+ * process (cores), and each box's busy cores (its whole CPU, every process counted), once per host.
+ */
+function toTelemetryChart(point: PointView): SeriesChart | undefined {
+  const run = selectCountedRuns(point.entry.runs ?? []).find((candidate) => Object.values(candidate.telemetry ?? {}).some((agent) => agent.series && agent.series.t.length > 0));
+  if (!run) return undefined;
+  const lines: SeriesChart["lines"] = [];
+  const hosts = new Set<string>();
+  for (const [name, agent] of Object.entries(run.telemetry!)) {
+    if (!agent.series || agent.series.t.length === 0) continue;
+    const t = agent.series.t.map(toPlotNumber);
+    lines.push({ label: `${name} process`, failed: false, t, y: agent.series.process_cpu_cores.map(toPlotNumber) });
+    if (!hosts.has(agent.host)) lines.push({ label: `box ${agent.host} (${agent.cores} cores)`, failed: false, t, y: agent.series.box_busy_cores.map(toPlotNumber) });
+    hosts.add(agent.host);
+  }
+  const title = `CPU over time (cores busy), repeat ${run.repeat}${point.label ? `, ${point.label}` : ""}`;
+  return { kind: "series", title, yLabel: "cores", lines };
 }
 
 /** Rounded for the page; anything not a finite number becomes a gap. */

@@ -17,6 +17,7 @@ import { createProgress } from "./progress";
 import { pushScenarioSummary, readPushgatewayUrl } from "./pushgateway";
 import { writeReport } from "./report";
 import { runScenario } from "./run";
+import { formatSaturation } from "./saturation";
 import { addScaling, formatScaling } from "./scaling";
 import { buildOriginalsTables, formatOriginals } from "./report-originals";
 import { overMedia, readScenarios, type Scenario } from "./scenarios";
@@ -139,6 +140,8 @@ const run = defineCommand({
     const written = await writeResults(out, results);
     const report = await writeReport(out, results);
     console.log(formatTable(results));
+    const saturation = formatSaturation(results.scenarios);
+    if (saturation) console.log(`\n${saturation}`);
     const judged = formatThresholds(results.scenarios);
     if (judged) console.log(`\n${judged}`);
     const scaling = formatScaling(results.scenarios);

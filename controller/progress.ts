@@ -20,7 +20,7 @@ export function describeRun(scenario: Scenario, point: SweepPoint, run: RunResul
 
 /**
  * A progress reporter: on a TTY a bar per scenario (points x repeats) with failures
- * printed above it; elsewhere (CI, pipes) a plain line per run.
+ * printed above it; elsewhere (CI, pipes) and for saturation searches a plain line per run.
  */
 export function createProgress(stream: NodeJS.WriteStream = process.stderr): Progress {
   let bar: SingleBar | undefined;
@@ -28,9 +28,15 @@ export function createProgress(stream: NodeJS.WriteStream = process.stderr): Pro
   return {
     begin(scenario) {
       const total = scenario.points.length * scenario.repeat;
-      stream.write(`${scenario.name}: ${scenario.description ?? ""} (${scenario.points.length} point(s) x ${scenario.repeat} x ${(scenario.warmupMs + scenario.durationMs) / 1000} s)\n`);
+      const seconds = (scenario.warmupMs + scenario.durationMs) / 1000;
+      const { saturate } = scenario;
+      const plan = saturate
+        ? `saturation search of ${saturate.option} from ${saturate.start}, x${saturate.factor} then ${saturate.bisect} bisections, ${scenario.repeat} search(es) of ${seconds} s runs`
+        : `${scenario.points.length} point(s) x ${scenario.repeat} x ${seconds} s`;
+      stream.write(`${scenario.name}: ${scenario.description ?? ""} (${plan})\n`);
       done = 0;
-      if (!stream.isTTY) return;
+      // A search's run count is known only at its end: a line per run instead of a bar.
+      if (!stream.isTTY || saturate) return;
       bar = new SingleBar({ stream, format: "  {bar} {value}/{total} runs  {last}", hideCursor: true, clearOnComplete: true }, Presets.shades_classic);
       bar.start(total, 0, { last: "" });
     },

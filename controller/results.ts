@@ -2,6 +2,8 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { toSpeedupColumns, type Scaling } from "./scaling";
+import type { ClockOffset } from "./clock";
+import type { SaturationResult } from "./saturation";
 import { roundSummary, roundTo, summarizeRuns, type Summary } from "./stats";
 import type { ThresholdOutcome } from "./thresholds";
 import type { Verdict } from "./verdict";
@@ -18,9 +20,18 @@ export interface RunResult {
   sent: number;
   saved: number;
   lost: number;
+  /** `lost` as a percentage of `sent` (0 when nothing was sent). */
+  lost_pct?: number;
+  /** Frames the senders skipped because they fell behind their `--fps`, as a percentage of the frames due: the offered load not offered. */
+  skipped_pct?: number;
   failed: number;
   duration_s: number;
   latency_ms: { p50: number; p99: number };
+  /** With receivers: the worst receiver's latency from the sender's X-Sent-At to the save (ms), on one clock (controller/clock.ts). */
+  save_latency_p50_ms?: number;
+  save_latency_p99_ms?: number;
+  /** In a saturation search's entry: this repeat's maximum sustainable rate, the rate this run ran at. */
+  max_rate?: number;
   /** With a manager: tasks sent again, jobs failed, and mean ms per part of a job (wire.ts JobTiming). */
   retried?: number;
   jobs_failed?: number;
@@ -37,12 +48,32 @@ export interface RunResult {
   /** `failed` when an agent was unreachable or a role failed; its figures are then partial and left out of the summary. */
   status?: "ok" | "failed";
   error?: string;
+  /** Each agent's clock against the controller's, measured before the run: offset ± error (half the round trip), ms. */
+  clocks?: Record<string, ClockOffset>;
+  /** What the run found doubtful, one sentence each (a clock skew larger than the latencies it distorts). */
+  warnings?: string[];
   /** Throughput over time at the receivers, summed, in 1 s buckets; `t` in seconds since the senders started. */
   series?: { t: number[]; images_per_s: number[]; mbit_per_s: number[] };
   /** What limited the run (controller/verdict.ts). */
   verdict?: Verdict;
   /** Per agent: its box's telemetry over the run, summarized. */
-  telemetry?: Record<string, { host: string; cores: number; cpu_total_pct: number | null; process_cpu_cores: number | null; temp_c_max: number | null; freq_mhz_min: number | null; throttled: string[] }>;
+  telemetry?: Record<string, AgentRunTelemetry>;
+}
+
+/**
+ * One agent's box over a run: means of the box's CPU busy share (%) and of its process's
+ * CPU (cores), the hottest temperature (°C), the slowest CPU clock (MHz), the Pi
+ * throttling flags that held, and per second (t in s) the box's busy cores and the process's.
+ */
+export interface AgentRunTelemetry {
+  host: string;
+  cores: number;
+  cpu_total_pct: number | null;
+  process_cpu_cores: number | null;
+  temp_c_max: number | null;
+  freq_mhz_min: number | null;
+  throttled: string[];
+  series?: { t: number[]; box_busy_cores: (number | null)[]; process_cpu_cores: number[] };
 }
 
 /** The runs whose figures count: those not marked failed. */
@@ -72,6 +103,8 @@ export interface ScenarioResult {
   thresholds?: ThresholdOutcome[];
   /** What limited this point: the bottleneck most of its runs name (controller/verdict.ts). */
   verdict?: Verdict;
+  /** A saturated scenario's search: the maximum sustainable rate over repeats and every step (`runs` are the runs at each repeat's maximum). */
+  saturation?: SaturationResult;
 }
 
 /** The whole of results.json (see the end of CONTRACT.md). */
@@ -192,6 +225,7 @@ function roundResults(results: Results): Results {
       ...scenario,
       runs: scenario.runs.map(roundRun),
       summary: Object.fromEntries(Object.entries(scenario.summary).map(([key, value]) => [key, roundSummary(value)])),
+      ...(scenario.saturation?.max_rate ? { saturation: { ...scenario.saturation, max_rate: roundSummary(scenario.saturation.max_rate) } } : {}),
     })),
   };
 }

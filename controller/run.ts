@@ -5,9 +5,11 @@ import { describeError } from "../agent/errors";
 import { checkRole } from "../agent/wire";
 import { selectOkRuns, summarizeRunResults, type RunResult, type ScenarioResult } from "./results";
 import { POLL_MS, startAll, waitForEnded } from "./_started";
+import { measureClockOffsets, warnOfSkew, type ClockOffset } from "./clock";
 import { isStreamPoint, runStreamOnce } from "./_stream-run";
+import { searchSaturation, type Saturation } from "./saturation";
 import type { RolePlan, Scenario } from "./scenarios";
-import type { SweepPoint } from "./sweep";
+import { withValue, type SweepPoint } from "./sweep";
 import { measureBatch, measureWindow, type Started } from "./window";
 import { parseRate } from "../agent/impair/rate";
 import { judgePoint, judgeRun, type AgentTelemetry, type Verdict } from "./verdict";
@@ -28,6 +30,8 @@ export interface RunSettings {
   shapeLink?(agent: string, rate: string | undefined): void;
   /** Called after each run with the scenario, point and run (failed runs included). */
   onRun(scenario: Scenario, point: SweepPoint, run: RunResult): void;
+  /** Called with each warning of a run (a clock skew larger than the latencies it distorts); default: a line on stderr. */
+  onWarning?(scenario: Scenario, warning: string): void;
 }
 
 /** A run that could not finish: the error, and zero figures so nothing partial is mistaken for a measurement. */
@@ -118,16 +122,19 @@ async function runOnce(scenario: Scenario, given: SweepPoint, repeat: number, cl
   const folder = [scenario.name, point.label.replace(/[^A-Za-z0-9._=-]/g, "_"), `run-${repeat}`].filter(Boolean).join("/");
   const runMs = scenario.warmupMs + scenario.durationMs;
   const plansOf = (...names: string[]) => point.roles.filter((entry) => names.includes(entry.role));
+  let clocks: Record<string, ClockOffset> = {};
   try {
+    clocks = await measureClockOffsets(clients, [...new Set(point.roles.flatMap((plan) => plan.agents))]);
+    const clockOf = (agent: string) => (clocks[agent] ? { clockOffsetMs: clocks[agent].offset_ms } : {});
     const sinks: Started[] = [];
     const targets: string[] = [];
     for (const plan of plansOf("receiver")) {
-      const entries = await startAll(clients, plan, (agent) => ({ ...plan.options, port: 0, out: `${settings.imagesDir}/${folder}/${agent}` }), started);
+      const entries = await startAll(clients, plan, (agent) => ({ ...plan.options, port: 0, out: `${settings.imagesDir}/${folder}/${agent}`, ...clockOf(agent) }), started, clocks);
       sinks.push(...entries);
       targets.push(...entries.map((entry) => `http://${hostOf(entry)}:${checkRole(entry.info, "receiver").stats.port}/upload`));
     }
     const managers: Started[] = [];
-    for (const plan of plansOf("manager")) managers.push(...(await startAll(clients, plan, () => ({ ...plan.options, port: 0, workerPort: 0 }), started)));
+    for (const plan of plansOf("manager")) managers.push(...(await startAll(clients, plan, () => ({ ...plan.options, port: 0, workerPort: 0 }), started, clocks)));
     sinks.push(...managers);
     targets.push(...managers.map((entry) => `http://${hostOf(entry)}:${checkRole(entry.info, "manager").stats.port}/jobs?wait=1`));
     let workers = 0;
@@ -139,7 +146,7 @@ async function runOnce(scenario: Scenario, given: SweepPoint, repeat: number, cl
     const senders: Started[] = [];
     const batch = isBatchPoint(point);
     for (const plan of plansOf("sender"))
-      senders.push(...(await startAll(clients, plan, (agent) => ({ target: toSenderTargets(plan, agent, targets), ...plan.options, duration: `${runMs}ms` }), started)));
+      senders.push(...(await startAll(clients, plan, (agent) => ({ target: toSenderTargets(plan, agent, targets), ...plan.options, duration: `${runMs}ms`, warmup: `${scenario.warmupMs}ms`, ...clockOf(agent) }), started, clocks)));
     await waitForEnded(senders, runMs);
     for (const entry of [...started].reverse()) {
       entry.info = await entry.client.stopRole(entry.info.id);
@@ -148,9 +155,10 @@ async function runOnce(scenario: Scenario, given: SweepPoint, repeat: number, cl
     const roles = [...started];
     started.length = 0;
     const figures = batch ? measureBatch(senders, sinks) : measureWindow(senders, sinks, scenario.warmupMs, scenario.durationMs);
-    return { repeat, status: "ok", ...figures, ...(await judge(roles, linkCaps)) };
+    const warnings = warnOfSkew(clocks, toSkewPairs(senders, sinks));
+    return { repeat, status: "ok", ...figures, clocks, ...(warnings.length > 0 ? { warnings } : {}), ...(await judge(roles, linkCaps, clocks)) };
   } catch (error) {
-    return toFailedRun(repeat, error);
+    return { ...toFailedRun(repeat, error), ...(Object.keys(clocks).length > 0 ? { clocks } : {}) };
   } finally {
     await Promise.allSettled([...started].reverse().map((entry) => entry.client.stopRole(entry.info.id)));
     if (settings.localImagesDir && !settings.keepImages) await rm(`${settings.localImagesDir}/${folder}`, { recursive: true, force: true });
@@ -159,13 +167,13 @@ async function runOnce(scenario: Scenario, given: SweepPoint, repeat: number, cl
 
 /**
  * The telemetry of each agent that ran a role, over the run (from its first role's start to
- * its last stop, on its own clock: shifted by its `started_at` against the controller's
- * start time); an agent whose telemetry cannot be read is left out.
+ * its last stop, on its own clock: shifted by its measured offset, else by its `started_at`
+ * against the controller's start time); an agent whose telemetry cannot be read is left out.
  */
-async function readTelemetry(roles: Started[]): Promise<AgentTelemetry[]> {
+async function readTelemetry(roles: Started[], clocks: Record<string, ClockOffset>): Promise<AgentTelemetry[]> {
   const byAgent = Map.groupBy(roles, (entry) => entry.client);
   const read = [...byAgent].map(async ([client, entries]): Promise<AgentTelemetry | null> => {
-    const offset = Date.parse(entries[0]!.info.started_at) - entries[0]!.startedAt;
+    const offset = clocks[client.name]?.offset_ms ?? Date.parse(entries[0]!.info.started_at) - entries[0]!.startedAt;
     const from = Math.min(...entries.map((entry) => entry.startedAt)) + offset;
     const to = Math.max(...entries.map((entry) => entry.stoppedAt ?? Date.now())) + offset;
     try {
@@ -185,8 +193,8 @@ function toLifeMs(entry: Started): number {
 }
 
 /** The run's verdict and each agent's telemetry summary: mean CPU (box and agent process), hottest temperature, slowest clock, throttling flags that held. */
-async function judge(roles: Started[], linkCaps: Record<string, number>): Promise<Pick<RunResult, "verdict" | "telemetry">> {
-  const telemetry = await readTelemetry(roles);
+async function judge(roles: Started[], linkCaps: Record<string, number>, clocks: Record<string, ClockOffset>): Promise<Pick<RunResult, "verdict" | "telemetry">> {
+  const telemetry = await readTelemetry(roles, clocks);
   const verdict = judgeRun(
     roles.map((entry) => ({ agent: entry.client.name, info: entry.info, lifeMs: toLifeMs(entry) })),
     telemetry,
@@ -195,7 +203,7 @@ async function judge(roles: Started[], linkCaps: Record<string, number>): Promis
   return { verdict, telemetry: Object.fromEntries(telemetry.map((agent) => [agent.agent, summarizeTelemetry(agent)])) };
 }
 
-/** One agent's telemetry over a run, summarized for results.json (null where no sample had the figure). */
+/** One agent's telemetry over a run, summarized for results.json (null where no sample had the figure), with its per-second CPU series (t in s since its first sample). */
 function summarizeTelemetry({ host, cores, samples }: AgentTelemetry): NonNullable<RunResult["telemetry"]>[string] {
   const numbers = (read: (sample: (typeof samples)[number]) => number | null | undefined) => samples.slice(1).map(read).filter((value): value is number => typeof value === "number");
   const meanOf = (values: number[]) => (values.length ? Math.round((values.reduce((a, b) => a + b, 0) / values.length) * 100) / 100 : null);
@@ -208,7 +216,20 @@ function summarizeTelemetry({ host, cores, samples }: AgentTelemetry): NonNullab
     temp_c_max: numbers((sample) => sample.temp_c).reduce<number | null>((max, value) => (max === null || value > max ? value : max), null),
     freq_mhz_min: numbers((sample) => sample.freq_mhz).reduce<number | null>((min, value) => (min === null || value < min ? value : min), null),
     throttled: [...flags],
+    series: {
+      t: samples.slice(1).map((sample) => Math.round((sample.t - samples[0]!.t) / 100) / 10),
+      box_busy_cores: samples.slice(1).map((sample) => (sample.cpu_total_pct === null ? null : Math.round(sample.cpu_total_pct * cores) / 100)),
+      process_cpu_cores: samples.slice(1).map((sample) => sample.process.cpu_cores),
+    },
   };
+}
+
+/** Every sender agent with every receiver agent, and the receiver's latency p50 (X-Sent-At to save, ms), for `warnOfSkew`. */
+function toSkewPairs(senders: Started[], sinks: Started[]): { sender: string; receiver: string; latencyP50Ms: number }[] {
+  const receivers = sinks.filter((entry) => entry.info.role === "receiver");
+  return senders.flatMap((sender) =>
+    receivers.map((receiver) => ({ sender: sender.client.name, receiver: receiver.client.name, latencyP50Ms: checkRole(receiver.info, "receiver").stats.latency_ms.p50 })),
+  );
 }
 
 /** A plan as the results' params show it: agents, options, targets, impairment (with the agents it hits). */
@@ -222,33 +243,61 @@ function verdictOf(runs: RunResult[]): { verdict?: Verdict } {
   return verdict ? { verdict } : {};
 }
 
+function warnOnStderr(scenario: Scenario, warning: string): void {
+  process.stderr.write(`controller: warning: scenario ${scenario.name}: ${warning}\n`);
+}
+
+/** One point's entry of the results: its parameters, its runs and their summary over those that did not fail. */
+function toScenarioResult(scenario: Scenario, point: SweepPoint, runs: RunResult[]): ScenarioResult {
+  const okRuns = selectOkRuns(runs);
+  const fixed = Object.fromEntries(point.roles.map((plan) => [plan.role, toParams(plan)]));
+  return {
+    name: scenario.name,
+    description: scenario.description,
+    point: point.label,
+    swept: scenario.swept,
+    ...(point.medium ? { medium: point.medium } : {}),
+    emulated: point.roles.some((plan) => Object.keys({ ...plan.link, ...plan.impair }).length > 0),
+    params: { ...point.params, ...fixed, duration_s: scenario.durationMs / 1000, warmup_s: scenario.warmupMs / 1000 },
+    runs,
+    summary: okRuns.length > 0 ? summarizeRunResults(okRuns) : {},
+    ...verdictOf(okRuns),
+  };
+}
+
+/** Runs one point and repeat, then tells `settings` of its warnings and of the run. */
+async function runAndReport(scenario: Scenario, point: SweepPoint, repeat: number, clients: Map<string, ControlClient>, settings: RunSettings): Promise<RunResult> {
+  const run = await runOnce(scenario, point, repeat, clients, settings);
+  for (const warning of run.warnings ?? []) (settings.onWarning ?? warnOnStderr)(scenario, warning);
+  settings.onRun(scenario, point, run);
+  return run;
+}
+
+/**
+ * A saturated scenario (`[scenario.saturate]`): its point run at the rates the search picks
+ * (controller/saturation.ts), `repeat` searches. The entry's runs are each repeat's run at its
+ * maximum sustainable rate, so its summary is the figures there; `saturation` holds every step.
+ */
+async function runSaturation(scenario: Scenario, saturation: Saturation, clients: Map<string, ControlClient>, settings: RunSettings): Promise<ScenarioResult> {
+  const base = scenario.points[0]!;
+  const { result, runs } = await searchSaturation(saturation, scenario.repeat, (rate, repeat) =>
+    runAndReport(scenario, withValue(base, saturation.option, rate), repeat, clients, settings),
+  );
+  return { ...toScenarioResult(scenario, base, runs), saturation: result };
+}
+
 /**
  * Runs every point of a scenario, each `repeat` times, and summarizes each point over its
  * runs that did not fail (mean, std, 95% CI). A failed run is reported and the next one goes on.
+ * A saturated scenario runs its search instead (`runSaturation`).
  */
 export async function runScenario(scenario: Scenario, clients: Map<string, ControlClient>, settings: RunSettings): Promise<ScenarioResult[]> {
+  if (scenario.saturate) return [await runSaturation(scenario, scenario.saturate, clients, settings)];
   const results: ScenarioResult[] = [];
   for (const point of scenario.points) {
     const runs: RunResult[] = [];
-    for (let repeat = 1; repeat <= scenario.repeat; repeat += 1) {
-      const run = await runOnce(scenario, point, repeat, clients, settings);
-      runs.push(run);
-      settings.onRun(scenario, point, run);
-    }
-    const okRuns = selectOkRuns(runs);
-    const fixed = Object.fromEntries(point.roles.map((plan) => [plan.role, toParams(plan)]));
-    results.push({
-      name: scenario.name,
-      description: scenario.description,
-      point: point.label,
-      swept: scenario.swept,
-      ...(point.medium ? { medium: point.medium } : {}),
-      emulated: point.roles.some((plan) => Object.keys({ ...plan.link, ...plan.impair }).length > 0),
-      params: { ...point.params, ...fixed, duration_s: scenario.durationMs / 1000, warmup_s: scenario.warmupMs / 1000 },
-      runs,
-      summary: okRuns.length > 0 ? summarizeRunResults(okRuns) : {},
-      ...verdictOf(okRuns),
-    });
+    for (let repeat = 1; repeat <= scenario.repeat; repeat += 1) runs.push(await runAndReport(scenario, point, repeat, clients, settings));
+    results.push(toScenarioResult(scenario, point, runs));
   }
   return results;
 }

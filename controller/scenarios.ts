@@ -8,7 +8,8 @@ import { findRole, roles } from "../agent/roles";
 import { parseDuration } from "../agent/units";
 import { Impairment } from "../agent/wire";
 import { parseRate } from "../agent/impair/rate";
-import { expandSweep, MEDIUM_KEY, type SweepPoint } from "./sweep";
+import { expandSweep, MEDIUM_KEY, setsAnything, withValue, type SweepPoint } from "./sweep";
+import { parseSaturation, type OptionShape, type Saturation } from "./saturation";
 import { parseThresholds, type Threshold } from "./thresholds";
 
 const NAME = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$";
@@ -54,6 +55,8 @@ const ScenarioEntry = t.Object(
     medium: t.Optional(t.String({ minLength: 1, maxLength: 64 })),
     sweep: t.Optional(t.Record(t.String(), t.Unknown())),
     thresholds: t.Optional(t.Record(t.String(), t.Unknown())),
+    /** A saturation search (controller/saturation.ts): `option`, `start`, `limit = {FIGURE = MAX}`, optional `factor`, `bisect`, `max`. */
+    saturate: t.Optional(t.Record(t.String(), t.Unknown())),
     roles: t.Array(RoleEntry, { minItems: 1 }),
   },
   { additionalProperties: false },
@@ -128,6 +131,8 @@ export interface Scenario {
   points: SweepPoint[];
   /** Goals judged on each point's summary (file-wide ones first, the scenario's own win on the same key); empty without any. */
   thresholds: Threshold[];
+  /** The saturation search of `[scenario.saturate]`: its one point is run at rates the search picks instead of once per repeat. */
+  saturate?: Saturation;
 }
 
 /** The whole file: agent names to control URLs, and the scenarios in file order. */
@@ -196,6 +201,32 @@ function checkTargeting(plans: RolePlan[], at: string): string[] {
   return problems;
 }
 
+/**
+ * What the roles of `plans` say of sweep key `key` as a load option: whole numbers or not, and
+ * the smallest maximum of their schemas; undefined when the key sets no numeric option or
+ * impairment field of any plan.
+ */
+function readOptionShape(key: unknown, plans: RolePlan[]): OptionShape | undefined {
+  if (typeof key !== "string" || key === MEDIUM_KEY || key.endsWith(".agents") || !setsAnything(key, plans)) return undefined;
+  const parts = key.split(".");
+  const name = parts.at(-1)!;
+  const schemas = plans
+    .map((plan) => (parts.at(-2) === "impair" ? Impairment.properties[name as keyof typeof Impairment.properties] : findRole(plan.role).options.properties[name]) as { type?: string; maximum?: number } | undefined)
+    .filter((schema) => schema?.type === "number" || schema?.type === "integer");
+  if (schemas.length === 0) return undefined;
+  const maxima = schemas.flatMap((schema) => (schema!.maximum === undefined ? [] : [schema!.maximum]));
+  const senders = plans.some((plan) => plan.role === "sender");
+  return { integer: schemas.every((schema) => schema!.type === "integer"), senders, ...(maxima.length > 0 ? { maximum: Math.min(...maxima) } : {}) };
+}
+
+/** The saturation of a scenario's `[scenario.saturate]`, and what is wrong with it (a sweep beside it is). */
+function readSaturation(scenario: ScenarioFile["scenario"][number], plans: RolePlan[]): { saturation?: Saturation; problems: string[] } {
+  if (!scenario.saturate) return { problems: [] };
+  const parsed = parseSaturation(scenario.saturate, readOptionShape(scenario.saturate.option, plans));
+  if (scenario.sweep) parsed.problems.push("saturate: a saturation search sets its option itself; it does not combine with [scenario.sweep]");
+  return parsed;
+}
+
 /** Checks what the schema cannot: known roles and agents, role options, durations, unique names, a load for every streamer scenario. */
 function checkMeaning(file: ScenarioFile): string[] {
   const problems: string[] = [];
@@ -238,7 +269,9 @@ function checkMeaning(file: ScenarioFile): string[] {
     const rolesKnown = scenario.roles.every((entry) => roles.some((role) => role.name === entry.role));
     if (!rolesKnown) continue;
     const plans = toRolePlans(scenario);
-    const points = (() => {
+    const saturation = readSaturation(scenario, plans);
+    problems.push(...saturation.problems.map((problem) => `${where}: ${problem}`));
+    const swept = (() => {
       try {
         return expandSweep(scenario.sweep ?? {}, plans);
       } catch (error) {
@@ -246,6 +279,9 @@ function checkMeaning(file: ScenarioFile): string[] {
         return [];
       }
     })();
+    // A saturation's options are checked at the lowest and highest rate it may try.
+    const { saturation: sat } = saturation;
+    const points = sat ? swept.flatMap((point) => [withValue(point, sat.option, sat.start), withValue(point, sat.option, sat.max)]) : swept;
     const media = Object.keys(file.media ?? {});
     for (const medium of new Set(points.flatMap((point) => (point.params[MEDIUM_KEY] === undefined ? [] : [String(point.params[MEDIUM_KEY])]))))
       if (!media.includes(medium)) problems.push(`${where}: sweep: medium: "${medium}" is not a [media] profile (have ${media.join(", ") || "none"})`);
@@ -333,6 +369,7 @@ export function parseScenarios(text: string, source = "scenarios.toml"): Scenari
         swept: points[0] ? Object.keys(points[0].params) : [],
         points,
         thresholds: parseThresholds({ ...file.thresholds, ...scenario.thresholds }).thresholds,
+        ...(scenario.saturate ? { saturate: readSaturation(scenario, toRolePlans(scenario)).saturation } : {}),
       };
     }),
   };

@@ -64,24 +64,34 @@ export function expandSweep(sweep: Record<string, unknown>, plans: RolePlan[]): 
           ? `${key}: a sweep of agents needs a non-empty list of non-empty lists of agent names`
           : `${key}: a sweep needs a non-empty list of numbers, strings or booleans`,
       );
-    if (key !== MEDIUM_KEY && !plans.some((plan) => toSetter(key, plan)))
+    if (key !== MEDIUM_KEY && !setsAnything(key, plans))
       throw new Error(`${key}: no role of this scenario has that option (use OPTION, ROLE.OPTION, impair.FIELD, ROLE.impair.FIELD, ROLE.agents or medium)`);
     return { key, values: values as Value[] };
   });
   let points: SweepPoint[] = [{ label: "", params: {}, roles: plans }];
-  for (const axis of axes) {
-    points = points.flatMap((point) =>
-      axis.values.map((value) => ({
-        label: [point.label, `${axis.key}=${Array.isArray(value) ? value.join("+") : value}`].filter(Boolean).join(","),
-        params: { ...point.params, [axis.key]: value },
-        roles: point.roles.map((plan) => {
-          const setter = toSetter(axis.key, plan);
-          const next = { ...plan, options: { ...plan.options } };
-          setter?.(next, value);
-          return next;
-        }),
-      })),
-    );
-  }
+  for (const axis of axes) points = points.flatMap((point) => axis.values.map((value) => withValue(point, axis.key, value)));
   return points;
+}
+
+/**
+ * `point` with sweep key `key` (as `expandSweep` reads it) set to `value` in every plan it
+ * names, the key and value added to its label and params; plans it names nothing in are copied as they are.
+ */
+export function withValue(point: SweepPoint, key: string, value: Value): SweepPoint {
+  return {
+    ...point,
+    label: [point.label, `${key}=${Array.isArray(value) ? value.join("+") : value}`].filter(Boolean).join(","),
+    params: { ...point.params, [key]: value },
+    roles: point.roles.map((plan) => {
+      const setter = toSetter(key, plan);
+      const next = { ...plan, options: { ...plan.options } };
+      setter?.(next, value);
+      return next;
+    }),
+  };
+}
+
+/** True when sweep key `key` sets something in one of `plans` (an option, an impairment field or the agents of a role). */
+export function setsAnything(key: string, plans: RolePlan[]): boolean {
+  return plans.some((plan) => toSetter(key, plan) !== undefined);
 }

@@ -94,8 +94,8 @@ function workerLoads(roles: RoleRun[]): Load[] {
 /**
  * CPU from telemetry: each agent's process against one core (its JavaScript runs on one
  * thread; sharp's threads can take it past 1); per host the agents' processes together
- * against the host's cores (what the fleet used), and the box's own busy share (/proc/stat:
- * every process, so a box busy with other work is named as such); disks by their busy share.
+ * against the host's cores (what the fleet used), and the box's own busy share (/proc/stat,
+ * every process) where the agents are at least half of it; disks by their busy share.
  */
 function telemetryLoads(agents: AgentTelemetry[], roles: RoleRun[]): Load[] {
   const loads: Load[] = [];
@@ -114,9 +114,12 @@ function telemetryLoads(agents: AgentTelemetry[], roles: RoleRun[]): Load[] {
     byHost.set(agent.host, host);
   }
   for (const [name, host] of byHost) {
-    if (host.busy.length > 0) {
-      const ratio = mean(host.busy) / 100;
-      loads.push({ resource: "box-cpu", where: name, ratio, text: `box ${name} CPU ${pct(ratio)} busy, every process on it counted (the agents used ${host.used.toFixed(2)} of ${host.cores} cores)` });
+    // The box's own busy share counts only when the agents are most of what keeps it busy: a box busy with
+    // other programs (a build beside the run) starves the agents only where they wanted more than they got.
+    const busyCores = (mean(host.busy) / 100) * host.cores;
+    if (host.busy.length > 0 && host.used >= busyCores / 2) {
+      const ratio = busyCores / host.cores;
+      loads.push({ resource: "box-cpu", where: name, ratio, text: `box ${name} CPU ${pct(ratio)} busy (the agents used ${host.used.toFixed(2)} of its ${host.cores} cores)` });
     }
     if (host.agents.length > 1) loads.push({ resource: "host-cpu", where: name, ratio: host.used / host.cores, text: `host ${name} CPU: its agents (${host.agents.join(", ")}) used ${host.used.toFixed(2)} of ${host.cores} cores` });
     for (const [disk, busy] of host.disks) {

@@ -13,6 +13,8 @@ export interface Started {
   stoppedAt?: number;
   /** A sender's target URLs as the controller resolved them (paired or spread). */
   targets?: string[];
+  /** The agent's clock minus the controller's (ms), measured before the run (controller/clock.ts). */
+  clockOffsetMs?: number;
 }
 
 type Bucket = [second: number, count: number, bytes: number];
@@ -53,18 +55,20 @@ function toJobFigures(infos: RoleInfo[]): Partial<RunResult> {
   };
 }
 
-function maxLatency(senders: RoleInfoOf<"sender">[], quantile: "p50" | "p99"): number {
-  return Math.max(0, ...senders.map((info) => info.stats.latency_ms?.[quantile] ?? 0));
+/** The worst `quantile` latency (ms) of `infos` (senders: request to answer; receivers: X-Sent-At to save, on one clock with `clockOffsetMs`). */
+function maxLatency(infos: (RoleInfoOf<"sender"> | RoleInfoOf<"receiver">)[], quantile: "p50" | "p99"): number {
+  return Math.max(0, ...infos.map((info) => info.stats.latency_ms?.[quantile] ?? 0));
 }
 
 /**
  * When the senders started, on a role's own clock (ms): the controller's time of the first
- * sender start, shifted by how far the role's agent's clock is from the controller's (its
- * `started_at` against when the controller saw it start; error at most one request's round
- * trip). Remote boxes need not have synchronized clocks.
+ * sender start, shifted by the agent's clock offset as measured before the run (NTP-style,
+ * within half the best round trip); without one, estimated from the role's `started_at`
+ * against when the controller saw it start (error up to one start call's round trip).
+ * Remote boxes need not have synchronized clocks.
  */
 function toOwnClock(role: Started, sendersStartedAt: number): number {
-  const offset = Date.parse(role.info.started_at) - role.startedAt;
+  const offset = role.clockOffsetMs ?? Date.parse(role.info.started_at) - role.startedAt;
   return sendersStartedAt + offset;
 }
 
@@ -93,11 +97,18 @@ function countInWindow(series: Bucket[], from: number, to: number, startsInStead
   return { images, bytes };
 }
 
+/** The receivers' worst X-Sent-At-to-save latency p50 and p99 (ms), when there are receivers. */
+function toSaveLatency(receivers: RoleInfoOf<"receiver">[]): Partial<RunResult> {
+  if (receivers.length === 0) return {};
+  return { save_latency_p50_ms: maxLatency(receivers, "p50"), save_latency_p99_ms: maxLatency(receivers, "p99") };
+}
+
 /**
  * Run figures: images/s and Mbit/s completed by all sinks (receivers' saved files,
  * managers' done jobs; both called receivers here) inside the measured window
- * (after `warmupMs`, for `durationMs`), and the Mbit/s the senders sent in it; sent, saved, lost and failed over the whole run;
- * the worst sender p50/p99; the per-second series summed over receivers, `t` in seconds
+ * (after `warmupMs`, for `durationMs`), and the Mbit/s the senders sent in it; sent, saved, lost and failed over the whole run,
+ * `lost_pct` (lost of sent) and `skipped_pct` (frames the senders skipped, falling behind their --fps, of the frames due);
+ * the worst sender p50/p99 and the worst receiver p50/p99 (`save_latency_*_ms`); the per-second series summed over receivers, `t` in seconds
  * since the senders started; the final stats of every role, each with its `agent` (and a
  * sender's resolved `targets`).
  */
@@ -130,6 +141,8 @@ export function measureWindow(senders: Started[], receivers: Started[], warmupMs
   const receiverInfos = receivers.map((entry) => entry.info);
   const sent = sum(senderInfos, (info) => info.stats.sent);
   const saved = countCompleted(receiverInfos);
+  const frames = sum(senderInfos, (info) => info.stats.frames);
+  const skipped = sum(senderInfos, (info) => info.stats.frames_skipped);
   const seconds = [...perSecond.keys()].sort((a, b) => a - b);
   const label = (entry: Started) => ({ agent: entry.client.name, ...(entry.targets ? { targets: entry.targets } : {}), ...entry.info.stats });
   return {
@@ -139,9 +152,12 @@ export function measureWindow(senders: Started[], receivers: Started[], warmupMs
     sent,
     saved,
     lost: Math.max(sent - saved, 0),
+    lost_pct: sent > 0 ? round2((Math.max(sent - saved, 0) * 100) / sent) : 0,
+    skipped_pct: frames + skipped > 0 ? round2((skipped * 100) / (frames + skipped)) : 0,
     failed: sum(senderInfos, (info) => info.stats.failed),
     duration_s: durationMs / 1000,
     latency_ms: { p50: maxLatency(senderInfos, "p50"), p99: maxLatency(senderInfos, "p99") },
+    ...toSaveLatency(filterRole(receiverInfos, "receiver")),
     ...toJobFigures(receiverInfos),
     series: {
       t: seconds,

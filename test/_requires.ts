@@ -1,12 +1,13 @@
-// Tests that need a tool of this machine (Chromium, ffmpeg, qemu, network namespaces, Prometheus and its tools, sshd, systemd-analyze): run, skip counted with its reason, or fail where CI requires the tool.
+// Tests that need a tool of this machine (Chromium, ffmpeg, qemu, network namespaces, Prometheus and its tools, libfaketime, sshd, systemd-analyze): run, skip counted with its reason, or fail where CI requires the tool.
 import { describe, test } from "bun:test";
 import { existsSync } from "node:fs";
+import { Glob } from "bun";
 import { NetnsFleet } from "../controller/netns";
 import { CHROMIUM } from "./web/chromium";
 import { probeSshd } from "./sshd";
 
 /** A tool some tests need, and why it may be missing. */
-export type Tool = "chromium" | "ffmpeg" | "qemu" | "netns" | "promtool" | "prometheus" | "prometheus-pushgateway" | "sshd" | "systemd-analyze";
+export type Tool = "chromium" | "ffmpeg" | "qemu" | "netns" | "promtool" | "prometheus" | "prometheus-pushgateway" | "faketime" | "sshd" | "systemd-analyze";
 
 /** Why each tool is missing on this machine, or undefined where it is present. Probed once, on first use. */
 const missing = new Map<Tool, string | undefined>();
@@ -17,6 +18,7 @@ const probes: Record<Tool, () => string | undefined> = {
   promtool: () => (Bun.which("promtool") ? undefined : "promtool not found (apt-get install prometheus)"),
   prometheus: () => (Bun.which("prometheus") ? undefined : "prometheus not found (apt-get install prometheus)"),
   "prometheus-pushgateway": () => (Bun.which("prometheus-pushgateway") ? undefined : "prometheus-pushgateway not found (apt-get install prometheus-pushgateway)"),
+  faketime: () => (findLibfaketime() ? undefined : "libfaketime not found (apt-get install faketime)"),
   sshd: probeSshd,
   "systemd-analyze": () => (Bun.which("systemd-analyze") ? undefined : "systemd-analyze not found (apt-get install systemd)"),
   netns: () => {
@@ -25,6 +27,15 @@ const probes: Record<Tool, () => string | undefined> = {
     return probe.ok ? undefined : `ip netns not permitted (needs root and CAP_NET_ADMIN): ${probe.reason}`;
   },
 };
+
+/**
+ * Debian's libfaketime (`/usr/lib/TRIPLET/faketime/libfaketime.so.1`), for LD_PRELOAD with
+ * FAKETIME: preloaded straight into the process, so the process is the one the test spawns
+ * and kills (the `faketime` wrapper forks, and killing it leaves its child running).
+ */
+export function findLibfaketime(): string | undefined {
+  return [...new Glob("/usr/lib/*/faketime/libfaketime.so.1").scanSync({ absolute: true, onlyFiles: true })][0];
+}
 
 function whyMissing(tool: Tool): string | undefined {
   if (!missing.has(tool)) missing.set(tool, probes[tool]());

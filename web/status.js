@@ -51,10 +51,25 @@ function showRoles(roles) {
   byId("no-roles").hidden = roles.length > 0;
 }
 
+/**
+ * The box in a few words from the agent's latest telemetry sample: CPU busy, temperature,
+ * the Pi's throttling flags that hold now; "" before the first sample.
+ * @param {Health["telemetry"]} sample
+ */
+function describeBox(sample) {
+  if (!sample) return "";
+  const parts = [];
+  if (sample.cpu_total_pct !== null) parts.push(`CPU ${Math.round(sample.cpu_total_pct)}% busy`);
+  if (sample.temp_c !== null) parts.push(`${sample.temp_c} °C`);
+  const flags = sample.throttled ? ["under_voltage", "frequency_capped", "throttled", "soft_temperature_limit"].filter((flag) => sample.throttled[flag]) : [];
+  if (flags.length > 0) parts.push(`THROTTLED: ${flags.join(", ")}`);
+  return parts.length > 0 ? `; ${parts.join(", ")}` : "";
+}
+
 /** @param {Health} agent */
 function showHealth(agent) {
   byId("agent-name").textContent = agent.agent;
-  byId("health").textContent = `v${agent.version} on ${agent.host} (${agent.arch}, ${agent.cpus} cores), up ${agent.uptime_s} s, ${Math.round(agent.memory.rss / 1048576)} MB in use`;
+  byId("health").textContent = `v${agent.version} on ${agent.host} (${agent.arch}, ${agent.cpus} cores), up ${agent.uptime_s} s, ${Math.round(agent.memory.rss / 1048576)} MB in use${describeBox(agent.telemetry)}`;
   byId("insecure").hidden = agent.auth !== "insecure";
 }
 

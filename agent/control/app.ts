@@ -9,7 +9,7 @@ import { FleetError } from "../errors";
 import { answerErrorsAsJson } from "../http";
 import { createMetricsExporter } from "./prometheus";
 import type { Supervisor } from "./supervisor";
-import { StartRoleRequest, type Health } from "../wire";
+import { ClockReading, StartRoleRequest, type Health } from "../wire";
 import type { LogRing } from "../logs";
 import { WEB_DIR } from "../native/web-assets";
 import { TelemetrySampler } from "../telemetry";
@@ -71,6 +71,12 @@ function readLastFrame(supervisor: Supervisor, id: string): Uint8Array {
   return frame;
 }
 
+/** This agent's wall clock for one `GET /v1/clock` exchange; a fixed, tiny answer, so the endpoint costs nothing to call. */
+function readClock(): ClockReading {
+  const received = Date.now();
+  return { received_at_ms: received, sent_at_ms: Date.now() };
+}
+
 /**
  * Builds the control API of CONTRACT.md, guarded by `checkRequest` (agent/auth.ts): a
  * foreign Origin gets 403, a mutating call without a JSON body 415, and with a token set
@@ -103,6 +109,7 @@ export async function createControlApp(settings: ControlSettings) {
     .get("/v1/health", health)
     .get("/v1/telemetry", ({ query }) => ({ samples: telemetry.since(query.since ?? 0) }), { query: t.Object({ since: t.Optional(t.Numeric({ minimum: 0 })) }) })
     .get("/v1/logs", ({ query }) => settings.logs?.read(query.after ?? 0, query.lines ?? 100) ?? { lines: [], next: 0 }, { query: LogQuery })
+    .get("/v1/clock", readClock, { response: ClockReading })
     .get("/v1/roles", () => supervisor.list())
     .post(
       "/v1/roles",

@@ -135,6 +135,37 @@
     },
   };
 
+  // Throughput (left axis, solid) and p99 (right axis, dashed) per repeat against the offered load; the knee a dashed vertical line.
+  build.saturation = function (spec) {
+    const datasets = spec.lines.map((line) => ({
+      label: line.label,
+      data: line.points,
+      yAxisID: line.axis,
+      showLine: true,
+      borderColor: color(line.axis === "y" ? 0 : 1, line.repeat > 1 ? 0.55 : undefined),
+      backgroundColor: color(line.axis === "y" ? 0 : 1),
+      borderDash: line.axis === "y1" ? [5, 4] : undefined,
+      borderWidth: 1.5,
+      pointRadius: 3,
+    }));
+    if (spec.knee) {
+      const top = Math.max(1, ...spec.lines.filter((line) => line.axis === "y").flatMap((line) => line.points.map((point) => point.y)));
+      datasets.push({ label: spec.knee.label, data: [{ x: spec.knee.x, y: 0 }, { x: spec.knee.x, y: top * 1.05 }], yAxisID: "y", showLine: true, borderColor: color(2), backgroundColor: color(2), borderDash: [2, 3], borderWidth: 2, pointRadius: 0 });
+    }
+    return {
+      type: "scatter",
+      data: { datasets },
+      options: {
+        plugins: { legend: legend(datasets.length) },
+        scales: {
+          x: axis(spec.xLabel, { type: "linear", beginAtZero: true, grace: "5%" }),
+          y: axis("images/s", { beginAtZero: true, position: "left" }),
+          y1: axis("latency p99 (ms)", { beginAtZero: true, position: "right", grid: { drawOnChartArea: false } }),
+        },
+      },
+    };
+  };
+
   for (const canvas of document.querySelectorAll("canvas[data-chart]")) {
     const spec = data.charts[canvas.dataset.chart];
     try {

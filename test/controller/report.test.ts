@@ -41,6 +41,13 @@ function makeRun(repeat: number, images_per_s: number, failed?: string): RunResu
   };
 }
 
+/** `run` with both agents' telemetry on one 2-core box: the box's busy cores and each process's, per second. */
+function withTelemetry(run: RunResult): RunResult {
+  const t = [1, 2, 3, 4];
+  const agent = (process: number[]) => ({ host: "box", cores: 2, cpu_total_pct: 60, process_cpu_cores: 0.5, temp_c_max: null, freq_mhz_min: null, throttled: [], series: { t, box_busy_cores: [1.1, 1.2, 1.3, 1.2], process_cpu_cores: process } });
+  return { ...run, telemetry: { pi1: agent([0.3, 0.4, 0.5, 0.4]), pi5: agent([0.6, 0.7, 0.6, 0.7]) } };
+}
+
 function makeEntry(fields: Omit<ScenarioResult, "summary">): ScenarioResult {
   return { ...fields, summary: summarizeRunResults(fields.runs.filter((run) => run.status !== "failed")) };
 }
@@ -59,7 +66,7 @@ function makeResults(): Results {
         params: { senders: 1 },
         swept: [],
         medium: "ethernet",
-        runs: [makeRun(1, 800), makeRun(2, 812), makeRun(3, 805)],
+        runs: [makeRun(1, 800), makeRun(2, 812), makeRun(3, 805)].map(withTelemetry),
       }),
       ...[100, 200].map((multiply) =>
         makeEntry({
@@ -114,7 +121,7 @@ describe("renderReport", () => {
     expect(html).toMatch(/<td>pi1 <span class="ci">pi1, 4 cores<\/span><\/td><td class="num">97.50<\/td><td class="num">0.99<\/td><td class="num">81.2<\/td><td class="num">1000<\/td>/);
   });
 
-  test("tolerates a file from before sweeps, statuses and series: points from the params that differ", () => {
+  test("tolerates a file from before sweeps, statuses, series and telemetry: points from the params that differ", () => {
     const old = makeResults();
     for (const entry of old.scenarios) {
       delete entry.point;
@@ -122,6 +129,7 @@ describe("renderReport", () => {
       for (const run of entry.runs) {
         delete run.series;
         delete run.status;
+        delete run.telemetry;
       }
     }
     old.scenarios[2]!.summary = {};
@@ -172,6 +180,7 @@ describeWith("chromium")("report in Chromium", () => {
       { id: "summary", drawn: true, datasets: 1 },
       { id: "s0-box", drawn: true, datasets: 1 },
       { id: "s0-series0", drawn: true, datasets: 3 },
+      { id: "s0-telemetry0", drawn: true, datasets: 3 },
       { id: "s1-box", drawn: true, datasets: 1 },
       { id: "s1-sweep0-images_per_s", drawn: true, datasets: 1 },
       { id: "s1-sweep0-mbit_per_s", drawn: true, datasets: 1 },
@@ -192,5 +201,49 @@ describeWith("chromium")("report in Chromium", () => {
     expect(await figures.locator("tr", { hasText: "images/s" }).first().innerText()).toContain("1506.67 ± 51.71");
     expect(await page.locator("#scenario-1 table.failed tbody tr").allInnerTexts()).toEqual(["multiply=200\t3\treceiver pi5: <connection refused>"]);
     expect(await page.locator("#scenario-0 table.figures tbody tr").first().innerText()).toContain("805.67");
+  });
+  test("a saturation search is drawn offline: images/s and p99 against the offered rate per repeat, the knee marked, the steps tabled", async () => {
+    using dir = makeTempDir("framefleet-report-");
+    const step = (repeat: number, rate: number, held: boolean) => ({
+      repeat,
+      rate,
+      held,
+      broke: held ? [] : [`skipped_pct ${rate} > 5`],
+      figures: { images_per_s: Math.min(rate, 33) * 20, latency_p99_ms: held ? 40 : 400 },
+    });
+    const rates = [5, 10, 20, 40, 30, 35, 37.5];
+    const steps = [1, 2].flatMap((repeat) => rates.map((rate) => step(repeat, rate, rate <= 35 - repeat)));
+    const runs = [{ ...makeRun(1, 600), warnings: ["the clock of pi1 is 2000 ± 2 ms ahead of pi5's"] }, makeRun(2, 620)];
+    const entry = makeEntry({ name: "case1-saturate", point: "", params: {}, swept: [], runs });
+    const saturation = { option: "fps", limit: { skipped_pct: 5 }, max_rate: { mean: 32.5, std: 3.5, ci95: [1, 64] as [number, number], n: 2 }, per_repeat: [30, 30], steps, notes: [] };
+    const path = await writeReport(dir.path, { ...makeResults(), scenarios: [{ ...entry, saturation }] });
+    await using browser = await launchBrowser();
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    await context.setOffline(true);
+    const requests: string[] = [];
+    context.on("request", (request) => requests.push(request.url()));
+    await context.route("**/*", (route) => (route.request().url().startsWith("file:") ? route.continue() : route.abort()));
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on("pageerror", (error) => errors.push(error.message));
+    page.on("console", (message) => void (message.type() === "error" && errors.push(message.text())));
+    await page.goto(pathToFileURL(path).href, { waitUntil: "load" });
+    const chart = await page.evaluate(() => {
+      const { document, Chart } = globalThis as unknown as PageGlobals;
+      const canvas = document.querySelector("canvas[data-chart=s0-saturation]")!;
+      const { data } = canvas.getContext("2d")!.getImageData(0, 0, canvas.width, canvas.height);
+      let painted = 0;
+      for (let at = 3; at < data.length; at += 4) if (data[at]! > 0) painted += 1;
+      const datasets = Chart.getChart(canvas)!.data.datasets as { label: string }[];
+      return { drawn: painted > 0.02 * canvas.width * canvas.height, labels: datasets.map((dataset) => dataset.label) };
+    });
+    expect(chart).toEqual({
+      drawn: true,
+      labels: ["images/s, repeat 1", "latency p99 (ms), repeat 1", "images/s, repeat 2", "latency p99 (ms), repeat 2", "max sustainable fps 32.50"],
+    });
+    expect({ errors, requests: requests.filter((url) => !url.startsWith("file:")) }).toEqual({ errors: [], requests: [] });
+    expect(await page.locator("#scenario-0 table.saturation tbody tr").count()).toBe(14);
+    expect(await page.locator("#scenario-0").innerText()).toContain("max sustainable fps 32.50");
+    expect(await page.locator("#scenario-0 .note.warn").allInnerTexts()).toEqual(["repeat 1: the clock of pi1 is 2000 ± 2 ms ahead of pi5's"]);
   });
 });

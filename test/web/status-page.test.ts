@@ -38,6 +38,8 @@ describeWith("chromium")("status page", () => {
     await page.click("#token-form button");
     await page.locator("#no-roles:not([hidden])").waitFor();
     expect(await page.locator("#health").innerText()).toContain("cores");
+    // The box's telemetry once the first second's sample is in (this VM's CPU at least).
+    await page.waitForFunction(() => (globalThis as unknown as { document: { querySelector(selector: string): { textContent: string } } }).document.querySelector("#health").textContent.includes("% busy"));
     // Kept for the tab (sessionStorage): a reload does not ask again; a new tab's storage is empty.
     await page.reload();
     await page.locator("#no-roles:not([hidden])").waitFor();

@@ -10,7 +10,7 @@ import { readJpegHeader } from "../../imaging/jpeg";
 import { LatencyHistogram, RateSeries, RateSpan, perSecond } from "../../metrics";
 import sharp from "../../native/sharp";
 import { parseDuration, parseSize } from "../../units";
-import type { ReceiverStats, UploadAccepted } from "../../wire";
+import { ClockOffsetMs, type ReceiverStats, type UploadAccepted } from "../../wire";
 import { PersistentCounter } from "./counter";
 import { openReceiverState, toTempPath } from "./_state";
 
@@ -34,6 +34,7 @@ const options = t.Object(
       default: "written",
       description: "when the 202 goes: written (file has its final name), fsync (file and folder synced, group commit), queued (in memory only; a crash loses the queue)",
     }),
+    clockOffsetMs: ClockOffsetMs,
   },
   { additionalProperties: false },
 );
@@ -129,7 +130,8 @@ export default {
       lastSavedAt = outcome.savedAt;
       lastFile = outcome.path;
       lastFrame = outcome.job.data;
-      if (outcome.job.sentAt) latency.record(outcome.savedAt - outcome.job.sentAt);
+      // X-Sent-At is on the controller's clock (the sender took its offset off); so is the save time once ours is.
+      if (outcome.job.sentAt) latency.record(outcome.savedAt - opts.clockOffsetMs - outcome.job.sentAt);
     };
     const writing = { sync: ack === "fsync", toTempPath: (id: number) => toTempPath(state, id) };
     const store = new ImageStore(outDir, { maxJobs: opts.queue, maxBytes, writers: opts.writers }, writing, onOutcome);

@@ -58,6 +58,8 @@ export interface PosterSettings {
   ackLog: number | undefined;
   /** Gets each acknowledged upload's round trip (ms), as the latency figures do: the role's Prometheus histogram. */
   onLatency?: (valueMs: number) => void;
+  /** This agent's clock minus the controller's (ms), taken off `X-Sent-At` (wire.ts ClockOffsetMs). */
+  clockOffsetMs: number;
 }
 
 /**
@@ -131,7 +133,7 @@ export class Poster {
       const response = await fetch(target, {
         method: "POST",
         body: body.payload as Bun.BodyInit,
-        headers: { ...body.headers, ...this.settings.authorization, "x-sent-at": String(Date.now()) },
+        headers: { ...body.headers, ...this.settings.authorization, "x-sent-at": String(Date.now() - this.settings.clockOffsetMs) },
         signal: AbortSignal.timeout(timeoutMs),
         // A redirect is not an acknowledgement (a 302 to a login page would answer 200): 3xx counts as a failure.
         redirect: "manual",

@@ -3,12 +3,12 @@ import { Type as t } from "@sinclair/typebox";
 import { closeSync, openSync } from "node:fs";
 import { FleetError } from "../../errors";
 import { NO_IMPAIRMENT, type Impairer, type ImpairmentReport } from "../../impair";
-import { mbitPerSecond, perSecond } from "../../metrics";
+import { mbitPerSecond, perSecond, round2 } from "../../metrics";
 import { Slots } from "../../slots";
 import { openSource, parseSourceSpec, type Frame, type FrameSource } from "../../sources";
 import { parseFrameSpec, reframeSource } from "../../sources/reframe";
 import { parseDuration } from "../../units";
-import type { SenderStats } from "../../wire";
+import { ClockOffsetMs, type SenderStats } from "../../wire";
 import { Poster } from "./_post";
 import { parseJobFields, toRequestBodies, type JobFields } from "./_request-body";
 import type { Role, RoleHandle } from "../types";
@@ -24,6 +24,7 @@ const options = t.Object(
     topics: t.Integer({ minimum: 1, maximum: 1000, default: 1 }),
     multiply: t.Integer({ minimum: 1, maximum: 10000, default: 20, description: "POSTs per frame and topic" }),
     duration: t.String({ default: "30s", description: "how long to send; 0 = until stopped" }),
+    warmup: t.String({ default: "0s", description: "time at the start left out of frames_skipped (controller run passes the scenario's warmup)" }),
     images: t.Integer({ minimum: 0, default: 0, description: "POSTs to send in all (each topic x multiply copy counts), then stop by itself; 0 = no limit" }),
     fps: t.Number({ minimum: 0, maximum: 1000, default: 0, description: "frames per second taken from the source; 0 = as fast as sent" }),
     quality: t.Integer({ minimum: 1, maximum: 100, default: 95, description: "JPEG quality of synthetic frames" }),
@@ -35,6 +36,7 @@ const options = t.Object(
     concurrency: t.Integer({ minimum: 1, maximum: 1024, default: 8, description: "requests in flight" }),
     timeout: t.String({ default: "10s", description: "per-request timeout" }),
     ackLog: t.String({ default: "", description: "file to append `TARGET ID` to for each acknowledged image (ID from the answer's `id`, `-` without one)" }),
+    clockOffsetMs: ClockOffsetMs,
   },
   { additionalProperties: false },
 );
@@ -64,19 +66,55 @@ async function openFrames(opts: Options): Promise<FrameSource> {
   }
 }
 
+/**
+ * Frames due at --fps after the warm-up that the frame loop did not take in time because it
+ * fell behind (a sender too slow for its rate skips them, as a camera's consumer would): the
+ * slots due from the first one after the warm-up to its last frame, that one included, less
+ * the frames it took for them; to 0.01 frame, so a loop half an interval late at its last
+ * frame counts 0.5 and a short run shows an overload before whole frames are dropped.
+ */
+class SkipCount {
+  private taken = 0;
+  private lastTakenAt = 0;
+  /** The first slot after the warm-up (performance.now() ms). */
+  private readonly anchor: number;
+
+  /** `startedAt` is the loop's start (performance.now() ms); the warm-up's slots are not counted. */
+  constructor(private readonly fps: number, startedAt: number, warmupMs: number) {
+    this.anchor = fps > 0 ? startedAt + Math.ceil((warmupMs * fps) / 1000) * (1000 / fps) : Infinity;
+  }
+
+  /** A frame was taken at `now` for the slot due at `slotAt` (both performance.now() ms). */
+  take(slotAt: number, now: number): void {
+    if (this.fps <= 0 || slotAt < this.anchor - 0.001) return;
+    this.taken += 1;
+    this.lastTakenAt = now;
+  }
+
+  /** The frames skipped so far; 0 without --fps or before a frame after the warm-up. */
+  count(): number {
+    if (this.fps <= 0 || this.taken === 0) return 0;
+    const due = ((this.lastTakenAt - this.anchor) * this.fps) / 1000 + 1;
+    return round2(Math.max(0, due - this.taken));
+  }
+}
+
 /** The frame loop of one sender: takes frames at --fps, hands out their POSTs in turn over the targets, ends by itself at --duration or --images. */
 class FrameLoop {
   private turn = 0;
   private readonly topicNames: string[];
   private readonly startedAt = Date.now();
+  /** Frames the loop fell behind its --fps by (after --warmup). */
+  readonly skipped: SkipCount;
 
   constructor(
     private readonly opts: Options,
     private readonly parts: { targets: URL[]; source: FrameSource; poster: Poster; slots: Slots; impair: Impairer },
     private readonly bodyFormat: "binary" | "json" | JobFields,
-    private readonly durationMs: number,
+    private readonly times: { durationMs: number; warmupMs: number },
   ) {
     this.topicNames = Array.from({ length: opts.topics }, (_, index) => `topic-${index}`);
+    this.skipped = new SkipCount(opts.fps, performance.now(), times.warmupMs);
   }
 
   /** Takes frames until stopped, the duration is over or every image is sent. */
@@ -84,6 +122,7 @@ class FrameLoop {
     const intervalMs = this.opts.fps > 0 ? 1000 / this.opts.fps : 0;
     let nextAt = performance.now();
     while (this.goesOn()) {
+      const slotAt = nextAt;
       if (intervalMs > 0) {
         const wait = nextAt - performance.now();
         if (wait > 0) await this.parts.poster.sleep(wait);
@@ -92,6 +131,7 @@ class FrameLoop {
       }
       const frame = await this.parts.source.next();
       this.parts.poster.totals.frames += 1;
+      this.skipped.take(slotAt, performance.now());
       // Under `cpu` impairment, a frame's bodies and POSTs are one unit of work.
       await this.parts.impair.runUnit(() => this.sendFrame(frame));
     }
@@ -99,7 +139,7 @@ class FrameLoop {
 
   private goesOn(): boolean {
     const { poster } = this.parts;
-    const { durationMs } = this;
+    const { durationMs } = this.times;
     return !poster.stopping && poster.isSending && (durationMs === 0 || Date.now() - this.startedAt < durationMs) && !this.allSent();
   }
 
@@ -126,7 +166,7 @@ class FrameLoop {
  * the time from the first request to the last answer, so that bytes / elapsed_s is the
  * batch's throughput (the recognition original's total bytes / total time).
  */
-function readStats(poster: Poster, slots: Slots, batch: boolean, times: { startedAt: number; stoppedAt: number }): SenderStats {
+function readStats(poster: Poster, slots: Slots, batch: boolean, times: { startedAt: number; stoppedAt: number }, framesSkipped: number): SenderStats {
   const end = times.stoppedAt || Date.now();
   const elapsed = batch && poster.firstRequestAt ? (poster.lastAnswerAt || end) - poster.firstRequestAt : end - times.startedAt;
   const { totals, series } = poster;
@@ -134,6 +174,7 @@ function readStats(poster: Poster, slots: Slots, batch: boolean, times: { starte
     role: "sender",
     ...totals,
     in_flight: slots.inUse,
+    frames_skipped: framesSkipped,
     images_per_s: perSecond(totals.ok, elapsed),
     mbit_per_s: mbitPerSecond(totals.bytes, elapsed),
     rate_5s: series.rate(5),
@@ -152,6 +193,7 @@ export default {
     const targets = checkTargets(opts.target);
     const jobFields = opts.format === "job" ? parseJobFields(opts.job) : undefined;
     const durationMs = parseDuration(opts.duration, "--duration");
+    const warmupMs = parseDuration(opts.warmup, "--warmup");
     const timeoutMs = parseDuration(opts.timeout, "--timeout");
     const source = await openFrames(opts);
     const impair = context.impair ?? NO_IMPAIRMENT;
@@ -159,11 +201,11 @@ export default {
     const ackLog = opts.ackLog ? openSync(opts.ackLog, "a") : undefined;
     // Jobs go to a manager, whose /jobs takes the agent's token; uploads to receivers carry none.
     const authorization: Record<string, string> = jobFields && context.token ? { authorization: `Bearer ${context.token}` } : {};
-    const poster = new Poster({ timeoutMs, impair, authorization, ackLog, onLatency: (ms) => context.observe?.("sender_request", ms) });
+    const poster = new Poster({ timeoutMs, impair, authorization, ackLog, clockOffsetMs: opts.clockOffsetMs, onLatency: (ms) => context.observe?.("sender_request", ms) });
     const times = { startedAt: Date.now(), stoppedAt: 0 };
     // The end of --duration also frees slots held by images waiting out a backoff, so the frame loop can see it.
     const durationTimer = durationMs > 0 ? setTimeout(() => poster.endSending(), durationMs) : undefined;
-    const loop = new FrameLoop(opts, { targets, source, poster, slots, impair }, jobFields ?? (opts.format as "binary" | "json"), durationMs);
+    const loop = new FrameLoop(opts, { targets, source, poster, slots, impair }, jobFields ?? (opts.format as "binary" | "json"), { durationMs, warmupMs });
 
     const ended = loop
       .run()
@@ -179,7 +221,7 @@ export default {
         await source.close();
       });
 
-    const stats = (): SenderStats & { impairment?: ImpairmentReport } => ({ ...readStats(poster, slots, opts.images > 0, times), impairment: impair.describe() });
+    const stats = (): SenderStats & { impairment?: ImpairmentReport } => ({ ...readStats(poster, slots, opts.images > 0, times, loop.skipped.count()), impairment: impair.describe() });
     return {
       stats,
       ended,
