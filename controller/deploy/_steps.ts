@@ -30,8 +30,12 @@ export interface Outcome {
   warnings: string[];
 }
 
-/** glibc the native image codec needs (sharp 0.35's prebuilt libvips). */
-const MIN_GLIBC = [2, 28] as const;
+/**
+ * glibc the native image codec needs: what sharp's prebuilt libvips declares (`config.glibc`
+ * of @img/sharp-libvips-linux-*; a test holds the two equal). A constant, since the other
+ * arch's package is not bundled into an executable.
+ */
+export const MIN_GLIBC = [2, 28] as const;
 /** How long a (re)started agent may take to answer its health with the token (ms); the first start fills a cache. */
 const HEALTH_TIMEOUT_MS = 60_000;
 

@@ -13,7 +13,7 @@ import { readOrMakeToken } from "./_token";
 
 export { renderUnit, toLayout } from "./_layout";
 export { defaultTokenFile } from "./_token";
-export { checkLibc, toBinaryArch } from "./_steps";
+export { checkLibc, MIN_GLIBC, toBinaryArch } from "./_steps";
 
 /** Hosts that are this machine: deployed without SSH. */
 const LOCAL_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);

@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
-import { checkLibc, defaultTokenFile, renderUnit, toBinaryArch, toLayout } from "../../controller/deploy";
+import { checkLibc, defaultTokenFile, MIN_GLIBC, renderUnit, toBinaryArch, toLayout } from "../../controller/deploy";
 import { describeWith, testWith } from "../_requires";
 import { buildAgentX64 } from "../build/agent-binary";
 import { REPO, makeTempDir, runController } from "../helpers";
@@ -148,6 +148,11 @@ describe("controller deploy: bad input", () => {
 });
 
 describe("controller deploy: what a box answers", () => {
+  test("the glibc it asks for is the one sharp's libvips declares", async () => {
+    const libvips = (await Bun.file(join(REPO, "node_modules", "@img", "sharp-libvips-linux-x64", "package.json")).json()) as { config: { glibc: string } };
+    expect(`>=${MIN_GLIBC.join(".")}`).toBe(libvips.config.glibc);
+  });
+
   test("uname -m picks the binary; 32-bit ARM, an old glibc and musl get one line each", () => {
     const attempt = (action: () => unknown) => {
       try {
