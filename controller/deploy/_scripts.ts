@@ -5,9 +5,13 @@ import { toAgentArgv, type Layout } from "./_layout";
 /** The unit's name as systemd knows it. */
 export const SERVICE = "framefleet-agent";
 
-/** Prints, one per line: `uname -m`, the first line of `ldd --version`, `systemd` or `none`, the installed binary's sha256 (empty when none), whether `.prev` exists. */
+/** The line the probe's answer starts after: whatever a login shell's rc files print comes before it. */
+export const PROBE_MARK = "--- framefleet probe ---";
+
+/** Prints PROBE_MARK, then one per line: `uname -m`, the first line of `ldd --version`, `systemd` or `none`, the installed binary's sha256 (empty when none), whether `.prev` exists. */
 export function probeScript(layout: Layout): string {
   return [
+    `echo ${quote(PROBE_MARK)}`,
     "uname -m",
     "(ldd --version 2>&1 || true) | head -n 1",
     `if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then echo systemd; else echo none; fi`,

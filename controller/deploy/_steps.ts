@@ -4,7 +4,7 @@ import { FleetError, describeError } from "../../agent/errors";
 import type { Box, ScriptResult } from "./_box";
 import type { Layout } from "./_layout";
 import { renderUnit } from "./_layout";
-import { copyScript, installScript, nohupScript, probeScript, rollbackScript, selfTestScript, systemdScript, tokenScript } from "./_scripts";
+import { copyScript, installScript, nohupScript, PROBE_MARK, probeScript, rollbackScript, selfTestScript, systemdScript, tokenScript } from "./_scripts";
 
 /** Everything one box's deploy needs. */
 export interface BoxPlan {
@@ -123,7 +123,8 @@ interface Found {
 /** `probe`: the box's CPU, libc, init and installed binary. @throws FleetError UNSUPPORTED_ARCH, OLD_GLIBC, STEP_FAILED. */
 async function probe(plan: BoxPlan, warnings: string[], enter: (step: string) => void): Promise<Found> {
   enter("probe");
-  const [machine = "", ldd = "", init = "", installedSha = "", prev = ""] = (await runStep(plan, probeScript(plan.layout))).stdout.split("\n");
+  const { stdout } = await runStep(plan, probeScript(plan.layout));
+  const [machine = "", ldd = "", init = "", installedSha = "", prev = ""] = stdout.slice(stdout.indexOf(PROBE_MARK) + PROBE_MARK.length + 1).split("\n");
   const arch = toBinaryArch(machine.trim());
   checkLibc(ldd);
   const client = new ControlClient(plan.name, plan.url, plan.token);
@@ -150,7 +151,7 @@ async function upgrade(plan: BoxPlan, found: Found): Promise<Omit<Outcome, "name
   const same = found.installedSha === binary.sha256;
   if (!same) {
     found.enter("copy");
-    const copied = (await runStep(plan, copyScript(plan.layout), Bun.file(binary.path))).stdout.trim();
+    const copied = (await runStep(plan, copyScript(plan.layout), Bun.file(binary.path))).stdout.trim().split("\n").at(-1);
     found.enter("sha256");
     if (copied !== binary.sha256) throw new FleetError("SHA256_MISMATCH", `the copy on the box has sha256 ${copied}, ${binary.path} has ${binary.sha256}`);
     found.enter("install");
