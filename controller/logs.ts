@@ -26,6 +26,7 @@ async function printAgentLogs(client: ControlClient, lines: number, follow: bool
   }
 }
 
+/** `controller logs NAME`: the agent's last --lines log lines, then with --follow new ones each second. */
 export const logs = defineCommand({
   meta: { name: "logs", description: "an agent's recent log lines (JSON, oldest first); --follow keeps printing new ones" },
   args: {

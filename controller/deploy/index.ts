@@ -52,6 +52,7 @@ function formatOutcome(outcome: Outcome, width: number): string {
   return [head, ...outcome.warnings.map((warning) => `${" ".repeat(width)}  warning: ${warning}`)].join("\n");
 }
 
+/** `controller deploy FILE`: every box of [agents] (or --only) at once; exit 1 when any box failed, 2 for a bad flag. */
 export const deploy = defineCommand({
   meta: { name: "deploy", description: "install the agent binary, the fleet's token and its service on every agent's box over SSH; --rollback restores the previous binary" },
   args: {
