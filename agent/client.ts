@@ -1,7 +1,7 @@
 // Typed client of an agent's control API, used by the controller (and the shape the pages rely on).
 import { FleetError } from "./errors";
 import type { TelemetrySample } from "./telemetry";
-import type { ClockReading, Health, Impairment, RoleInfo } from "./wire";
+import type { ClockReading, Health, Impairment, LogLines, RoleInfo } from "./wire";
 
 /** Time a control call may take before it fails (ms); stopping a receiver drains its queue, hence generous. */
 const CALL_TIMEOUT_MS = 60_000;
@@ -18,6 +18,11 @@ export class ControlClient {
   /** `GET /v1/telemetry?since=`: the box's samples taken at or after `since` (epoch ms, the agent's clock), oldest first; at most the last hour. */
   async telemetry(since: number): Promise<TelemetrySample[]> {
     return (await this.call<{ samples: TelemetrySample[] }>("GET", `/v1/telemetry?since=${Math.max(0, Math.floor(since))}`)).samples;
+  }
+
+  /** `GET /v1/logs`: the agent's last `lines` (1-1000) log lines numbered above `after`, oldest first. */
+  logs(after = 0, lines = 100): Promise<LogLines> {
+    return this.call("GET", `/v1/logs?after=${after}&lines=${lines}`);
   }
 
   /** `GET /v1/clock`: the agent's wall clock as it received and answered the call (ms since epoch). */

@@ -6,13 +6,14 @@ import packageJson from "../package.json" with { type: "json" };
 import { chooseAuthMode } from "./auth";
 import { createControlApp, pickRoleArgv, readFlags, runSelfTest, Supervisor } from "./control";
 import { EXIT, FleetError, describeError } from "./errors";
+import { createLogger, LogRing } from "./logs";
 import { findRole } from "./roles";
 import type { Impairment } from "./wire";
 
-/** Writes one JSON log line to stderr; stdout is kept for the final figures. */
-function log(event: string, fields: Record<string, unknown> = {}): void {
-  process.stderr.write(`${JSON.stringify({ at: new Date().toISOString(), event, ...fields })}\n`);
-}
+/** The agent's recent log lines, served by the control API. */
+const logs = new LogRing();
+/** Writes one JSON log line to stderr (stdout is kept for the final figures) and keeps it in `logs`. */
+const log = createLogger(logs);
 
 /** Ends the process with a one-line error (never a stack trace). */
 function fail(error: unknown, code: number = EXIT.USAGE): never {
@@ -93,7 +94,7 @@ const main = defineCommand({
     const first = flags.role ? await supervisor.start(flags.role, readFlags(findRole(flags.role).options, roleArgv), "cli", impairment) : undefined;
 
     const control = flags.control
-      ? (await createControlApp({ agent, version: packageJson.version, token, mode: authMode, supervisor })).listen({ port: controlPort, hostname: flags.host })
+      ? (await createControlApp({ agent, version: packageJson.version, token, mode: authMode, supervisor, logs })).listen({ port: controlPort, hostname: flags.host })
       : undefined;
     if (control) log("control_listening", { port: control.server?.port, host: flags.host, auth: authMode });
 

@@ -69,6 +69,10 @@ export const StartRoleRequest = t.Object(
 );
 export type StartRoleRequest = Static<typeof StartRoleRequest>;
 
+/** `GET /v1/logs` answer: the agent's recent JSON log lines with their numbers, oldest first; `next` is the `after` of a follow-up call. */
+export const LogLines = t.Object({ lines: t.Array(t.Object({ seq: t.Integer(), text: t.String() })), next: t.Integer() });
+export type LogLines = Static<typeof LogLines>;
+
 /**
  * Life of a role on an agent: running, then stopping, then ended (by itself or by stop) or
  * failed; `down` between a crash that `fail` impairment caused and the role's restart.

@@ -11,6 +11,9 @@ import { startNatsServer } from "./nats-server";
 import { formatTable, writeResults, type Results } from "./results";
 import { formatThresholds, judgeThresholds } from "./thresholds";
 import { compareResults, formatComparison, readResults } from "./compare";
+import { formatAgentLine, readFleetHealth, refuseSkew } from "./fleet";
+import { deploy } from "./deploy";
+import { logs } from "./logs";
 import { createProgress } from "./progress";
 import { pushScenarioSummary, readPushgatewayUrl } from "./pushgateway";
 import { writeReport } from "./report";
@@ -58,6 +61,7 @@ const run = defineCommand({
     "keep-images": { type: "boolean", description: "keep received images of local runs" },
     ui: { type: "string", description: "serve a live page of the run on 127.0.0.1:PORT until the run ends (0 = any free port)" },
     pushgateway: { type: "string", description: "push each scenario's summary (mean, 95% CI) to this Prometheus Pushgateway URL when it ends" },
+    "allow-skew": { type: "boolean", description: "run even when an agent's version differs from the controller's" },
   },
   async run({ args }) {
     const file = resolve(args.file);
@@ -99,6 +103,14 @@ const run = defineCommand({
       await broker?.stop();
     };
     process.once("SIGINT", () => void Promise.resolve(stopLocal()).then(() => process.exit(EXIT.FAILED)));
+    if (!args["allow-skew"])
+      await readFleetHealth(clients.values())
+        .then((fleet) => refuseSkew(fleet, packageJson.version))
+        .catch(async (error) => {
+          await ui?.stop();
+          await stopLocal();
+          throw error;
+        });
     const results: Results = {
       framefleet: packageJson.version,
       started_at: new Date().toISOString(),
@@ -164,20 +176,13 @@ const run = defineCommand({
 });
 
 const agents = defineCommand({
-  meta: { name: "agents", description: "health of every agent a scenarios file names" },
+  meta: { name: "agents", description: "health of every agent a scenarios file names: version (and whether it is the controller's), arch, uptime, throttling" },
   args: { file: { type: "positional", description: "scenarios file", default: "scenarios.toml" } },
   async run({ args }) {
     const set = await readScenarios(resolve(args.file));
-    let down = 0;
-    for (const [name, url] of Object.entries(set.agents)) {
-      try {
-        const health = await new ControlClient(name, url, process.env.AGENT_TOKEN).health();
-        console.log(`${name.padEnd(12)} up    ${url}  v${health.version} ${health.arch} ${health.cpus} cores, ${health.roles} roles`);
-      } catch (error) {
-        down += 1;
-        console.log(`${name.padEnd(12)} DOWN  ${url}  ${describeError(error)}`);
-      }
-    }
+    const fleet = await readFleetHealth(Object.entries(set.agents).map(([name, url]) => new ControlClient(name, url, process.env.AGENT_TOKEN)));
+    for (const agent of fleet) console.log(formatAgentLine(agent, packageJson.version));
+    const down = fleet.filter((agent) => !agent.health).length;
     if (down > 0) process.exitCode = EXIT.FAILED;
   },
 });
@@ -196,7 +201,7 @@ const compare = defineCommand({
 
 const main = defineCommand({
   meta: { name: "controller", version: packageJson.version, description: "Framefleet controller" },
-  subCommands: { run, agents, compare },
+  subCommands: { run, agents, logs, deploy, compare },
 });
 
 const argv = process.argv.slice(2);

@@ -74,6 +74,8 @@ const ScenarioFile = t.Object(
     /** Thresholds every scenario is judged by (a scenario's own table adds to them and wins on the same key). */
     thresholds: t.Optional(t.Record(t.String(), t.Unknown())),
     agents: t.Record(t.String({ pattern: NAME }), t.String({ pattern: "^https?://" })),
+    /** `controller deploy` settings: `ssh`, the SSH destination of an agent (an ~/.ssh/config Host or user@host) where it is not the host of its URL. */
+    deploy: t.Optional(t.Object({ ssh: t.Optional(t.Record(t.String({ pattern: NAME }), t.String({ minLength: 1, pattern: "^[^-\\s]\\S*$" }))) }, { additionalProperties: false })),
     scenario: t.Array(ScenarioEntry, { minItems: 1 }),
   },
   { additionalProperties: false },
@@ -139,6 +141,8 @@ export interface Scenario {
 /** The whole file: agent names to control URLs, and the scenarios in file order. */
 export interface ScenarioSet {
   agents: Record<string, string>;
+  /** `[deploy.ssh]`: agent name to SSH destination, for agents not reached by the host of their URL (empty without the table). */
+  ssh: Record<string, string>;
   /** The `[media]` profiles by name (empty without the table). */
   media: Record<string, MediumProfile>;
   scenarios: Scenario[];
@@ -244,6 +248,8 @@ function checkMeaning(file: ScenarioFile): string[] {
     for (const field of ["delay", "jitter"] as const) if (profile[field] !== undefined) check(`file: media.${name}.${field}`, () => parseDuration(profile[field]!, field));
     if (profile.rate !== undefined) check(`file: media.${name}.rate`, () => parseRate(profile.rate!, "rate"));
   }
+  for (const agent of Object.keys(file.deploy?.ssh ?? {}))
+    if (!(agent in file.agents)) problems.push(`file: deploy.ssh.${agent}: "${agent}" is not in [agents]`);
   for (const scenario of file.scenario) {
     const where = `scenario ${scenario.name}`;
     if (seen.has(scenario.name)) problems.push(`${where}: the name is used twice`);
@@ -354,6 +360,7 @@ export function parseScenarios(text: string, source = "scenarios.toml"): Scenari
   const media = file.media ?? {};
   return {
     agents: file.agents,
+    ssh: file.deploy?.ssh ?? {},
     media,
     scenarios: file.scenario.map((scenario) => {
       const sweep = scenario.sweep ?? {};

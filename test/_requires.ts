@@ -1,13 +1,14 @@
-// Tests that need a tool of this machine (Chromium, ffmpeg, qemu, network namespaces, Prometheus and its tools, libfaketime, nats-server): run, skip counted with its reason, or fail where CI requires the tool.
+// Tests that need a tool of this machine (Chromium, ffmpeg, qemu, network namespaces, Prometheus and its tools, libfaketime, nats-server, sshd, systemd-analyze): run, skip counted with its reason, or fail where CI requires the tool.
 import { describe, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { Glob } from "bun";
 import { NetnsFleet } from "../controller/netns";
 import { CHROMIUM } from "./web/chromium";
 import { findNatsServer } from "../controller/nats-server";
+import { probeSshd } from "./sshd";
 
 /** A tool some tests need, and why it may be missing. */
-export type Tool = "chromium" | "ffmpeg" | "qemu" | "netns" | "promtool" | "prometheus" | "prometheus-pushgateway" | "faketime" | "nats-server";
+export type Tool = "chromium" | "ffmpeg" | "qemu" | "netns" | "promtool" | "prometheus" | "prometheus-pushgateway" | "faketime" | "nats-server" | "sshd" | "systemd-analyze";
 
 /** Why each tool is missing on this machine, or undefined where it is present. Probed once, on first use. */
 const missing = new Map<Tool, string | undefined>();
@@ -20,6 +21,8 @@ const probes: Record<Tool, () => string | undefined> = {
   prometheus: () => (Bun.which("prometheus") ? undefined : "prometheus not found (apt-get install prometheus)"),
   "prometheus-pushgateway": () => (Bun.which("prometheus-pushgateway") ? undefined : "prometheus-pushgateway not found (apt-get install prometheus-pushgateway)"),
   faketime: () => (findLibfaketime() ? undefined : "libfaketime not found (apt-get install faketime)"),
+  sshd: probeSshd,
+  "systemd-analyze": () => (Bun.which("systemd-analyze") ? undefined : "systemd-analyze not found (apt-get install systemd)"),
   netns: () => {
     if (!Bun.which("tc")) return "tc not found (apt-get install iproute2)";
     const probe = NetnsFleet.probe();

@@ -97,9 +97,9 @@ export function spawnAgent(
   };
 }
 
-/** Runs `bun controller/main.ts ARGS` in `cwd` to its end; answers its exit code, stdout and stderr. */
-export async function runController(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  const child = Bun.spawn([process.execPath, join(REPO, "controller", "main.ts"), ...args], { cwd, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+/** Runs `bun controller/main.ts ARGS` in `cwd` (with `env` added to this process's) to its end; answers its exit code, stdout and stderr. */
+export async function runController(args: string[], cwd: string, env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  const child = Bun.spawn([process.execPath, join(REPO, "controller", "main.ts"), ...args], { cwd, stdout: "pipe", stderr: "pipe", stdin: "ignore", env: { ...process.env, ...env } });
   const [code, stdout, stderr] = await Promise.all([child.exited, new Response(child.stdout).text(), new Response(child.stderr).text()]);
   return { code, stdout, stderr };
 }

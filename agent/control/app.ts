@@ -10,6 +10,7 @@ import { answerErrorsAsJson } from "../http";
 import { createMetricsExporter } from "./prometheus";
 import type { Supervisor } from "./supervisor";
 import { ClockReading, StartRoleRequest, type Health } from "../wire";
+import type { LogRing } from "../logs";
 import { WEB_DIR } from "../native/web-assets";
 import { TelemetrySampler } from "../telemetry";
 
@@ -24,8 +25,19 @@ export interface ControlSettings {
   supervisor: Supervisor;
   /** The box's telemetry (for /v1/telemetry, /v1/health and /metrics); default a sampler of this machine started with the app. */
   telemetry?: TelemetrySampler;
+  /** The agent's recent log lines (GET /v1/logs); none = the call answers an empty list. */
+  logs?: LogRing;
 }
 
+
+/** `GET /v1/logs` query: lines numbered above `after` (default 0: from the oldest kept), at most `lines` of them, the newest (default 100, at most 1000). */
+const LogQuery = t.Object(
+  {
+    after: t.Optional(t.Numeric({ minimum: 0, multipleOf: 1 })),
+    lines: t.Optional(t.Numeric({ minimum: 1, maximum: 1000, multipleOf: 1 })),
+  },
+  { additionalProperties: false },
+);
 
 /** Paths anyone may read: the health probe and the status page's own files (the page then asks for the token). */
 function isPublic(path: string): boolean {
@@ -96,6 +108,7 @@ export async function createControlApp(settings: ControlSettings) {
     .onRequest(({ request }) => checkRequest(request, gate))
     .get("/v1/health", health)
     .get("/v1/telemetry", ({ query }) => ({ samples: telemetry.since(query.since ?? 0) }), { query: t.Object({ since: t.Optional(t.Numeric({ minimum: 0 })) }) })
+    .get("/v1/logs", ({ query }) => settings.logs?.read(query.after ?? 0, query.lines ?? 100) ?? { lines: [], next: 0 }, { query: LogQuery })
     .get("/v1/clock", readClock, { response: ClockReading })
     .get("/v1/roles", () => supervisor.list())
     .post(

@@ -1,7 +1,7 @@
 // Runs roles on an agent: start with checked options, list, figures, stop; shared by the CLI and the control API.
 import { checkFilesSpec, checkReadPath, placeOutput, resolveRoots } from "./_read-policy";
 import { startRestarting, type RestartingHandle } from "../impair/restart";
-import { FleetError } from "../errors";
+import { FleetError, describeError } from "../errors";
 import { createImpairer } from "../impair";
 import { checkOptions } from "./options";
 import { findRole } from "../roles";
@@ -59,6 +59,16 @@ export class Supervisor {
    *   SOURCE_CMD_REFUSED/PATH_REFUSED (403), or the role's own.
    */
   async start<Name extends string>(roleName: Name, rawOptions: unknown, origin: Origin, impairment?: Impairment): Promise<InfoOf<Name>> {
+    try {
+      return await this.startChecked(roleName, rawOptions, origin, impairment);
+    } catch (error) {
+      // From the command line the process ends with this error as its one line; from the network it is answered, and kept in the log for `controller logs`.
+      if (origin === "api") this.context.log("role_start_failed", { role: roleName, error: describeError(error) });
+      throw error;
+    }
+  }
+
+  private async startChecked<Name extends string>(roleName: Name, rawOptions: unknown, origin: Origin, impairment?: Impairment): Promise<InfoOf<Name>> {
     const role = findRole(roleName);
     const options = checkOptions<Record<string, unknown>>(role.options, rawOptions, origin);
     if (origin === "api") await this.holdToPolicy(options);

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
 import { readEmbeddedModel } from "../../agent/recognition/model";
 import { startInferencePool } from "../../agent/recognition/pool";
@@ -13,12 +13,12 @@ import { testWith } from "../_requires";
 import { startNatsServer } from "../../controller/nats-server";
 import { describeImage, expectedOf, managerClient } from "../broker/broker-fleet";
 import { listenManager } from "../roles/fake-manager";
+import { buildAgentX64 } from "./agent-binary";
 
-const ROOT = resolve(import.meta.dir, "../..");
 const scratch = mkdtempSync(join(tmpdir(), "framefleet-compiled-"));
-/** The folder the binary is built into and run from: nothing else in it, no node_modules above it. */
-const bin = join(scratch, "bin");
-const agent = join(bin, "agent-linux-x64");
+/** The binary (test/build/agent-binary.ts) and the folder it runs from: nothing else in it, no node_modules above it. */
+let agent = "";
+let bin = "";
 
 /** Runs a command to its end and answers its exit code and output. */
 async function run(cmd: string[], options: { cwd: string; env?: Record<string, string> }) {
@@ -40,8 +40,8 @@ function passed(name: string) {
 }
 
 beforeAll(async () => {
-  const build = await run([process.execPath, "scripts/build.ts", "x64", "agent", "--outdir", bin], { cwd: ROOT });
-  if (build.exitCode !== 0) throw new Error(`scripts/build.ts failed:\n${build.stdout}${build.stderr}`);
+  agent = await buildAgentX64();
+  bin = dirname(agent);
 });
 
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
