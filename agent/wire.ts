@@ -485,12 +485,13 @@ export type JobEvent =
   | { type: "worker-joined"; workerId: string; remote: string; ops: string[]; credit: number }
   | { type: "worker-rejected"; remote: string; reason: string }
   | { type: "worker-left"; workerId: string; reason: string }
-  | { type: "job-started"; jobId: string; op: string; stripes: number }
+  /** `manager` (on a broker): the manager that took the job, or finished it (another one when its first died). */
+  | { type: "job-started"; jobId: string; op: string; stripes: number; manager?: string }
   | ({ type: "job-state" } & JobView)
   | { type: "task-assigned"; jobId: string; taskId: string; stripe: number; attempt: number; workerId: string }
   | { type: "task-done"; jobId: string; taskId: string; stripe: number; attempt: number; workerId: string; ms: number; timing: TaskTiming }
   | { type: "task-retry"; jobId: string; taskId: string; stripe: number; attempt: number; fromWorker: string; reason: RetryReason; detail: string }
   | { type: "task-discarded"; taskId: string; attempt: number; workerId: string; reason: DiscardReason }
   | { type: "job-progress"; jobId: string; progress: number }
-  | { type: "job-done"; jobId: string; ms: number }
+  | { type: "job-done"; jobId: string; ms: number; manager?: string }
   | { type: "job-failed"; jobId: string; error: ErrorBody };

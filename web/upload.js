@@ -5,7 +5,7 @@
 /** @typedef {import("../agent/wire").Detections} Detections */
 /** @typedef {import("../agent/wire").JobView} JobView */
 /** @typedef {import("../agent/wire").JobEvent} JobEvent */
-/** @typedef {{ view: JobView; workers: Set<string>; card?: ReturnType<typeof createJobCard> }} JobEntry */
+/** @typedef {{ view: JobView; workers: Set<string>; managers: Set<string>; card?: ReturnType<typeof createJobCard> }} JobEntry */
 import { drawDetections, formatTop5 } from "./detections.js";
 import { byId, element, formatNumber, toTable, toTile } from "./dom.js";
 
@@ -53,7 +53,7 @@ async function call(path, init = {}) {
 /** The entry of job `id`, made when first seen. @param {string} id */
 function readEntry(id) {
   let entry = jobs.get(id);
-  if (!entry) jobs.set(id, (entry = { view: { id, state: "queued", progress: 0 }, workers: new Set() }));
+  if (!entry) jobs.set(id, (entry = { view: { id, state: "queued", progress: 0 }, workers: new Set(), managers: new Set() }));
   return entry;
 }
 
@@ -113,7 +113,8 @@ function createJobCard(id, file, op, format) {
       node.dataset.state = view.state;
       state.className = `state ${view.state}`;
       state.textContent = view.state === "failed" ? `failed: ${view.error ?? ""}` : `${view.state} ${Math.round(view.progress * 100)}%`;
-      workers.textContent = `workers: ${entry.workers.size ? [...entry.workers].join(", ") : "—"}`;
+      const managers = entry.managers.size ? ` · manager${entry.managers.size > 1 ? "s" : ""}: ${[...entry.managers].join(" then ")}` : "";
+      workers.textContent = `workers: ${entry.workers.size ? [...entry.workers].join(", ") : "—"}${managers}`;
       if (view.state === "done" && link.hidden) {
         link.hidden = false;
         if (view.result) void showDetections(view.result);
@@ -144,7 +145,9 @@ function showJob(id) {
 
 /** Takes one `/events` message. @param {JobEvent} event */
 function takeEvent(event) {
-  if (event.type === "task-assigned") readEntry(event.jobId).workers.add(event.workerId);
+  // On a broker workers pull their tasks (no task-assigned): who did each shows in task-done; which manager took and finished the job in job-started and job-done.
+  if (event.type === "task-assigned" || event.type === "task-done") readEntry(event.jobId).workers.add(event.workerId);
+  else if ((event.type === "job-started" || event.type === "job-done") && event.manager) readEntry(event.jobId).managers.add(event.manager);
   else if (event.type === "job-progress") mergeView(readEntry(event.jobId), { progress: event.progress });
   else if (event.type === "job-state") mergeView(readEntry(event.id), { state: event.state, progress: event.progress, error: event.error, result: event.result });
   else return;

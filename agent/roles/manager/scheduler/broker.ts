@@ -175,7 +175,7 @@ export class BrokerScheduler implements JobRunner, AsyncDisposable {
       return Promise.reject(error);
     }
     this.details.set(id, { origin: this.options.managerId, published: false, workers: state.tasks.map(() => null), objects: [] });
-    this.emitter.emit({ type: "job-started", jobId: id, op: state.op, stripes: state.tasks.length });
+    this.emitter.emit({ type: "job-started", jobId: id, op: state.op, stripes: state.tasks.length, manager: this.options.managerId });
     const accepted = this.publishTasks(state).catch((error) => {
       const failure = new FleetError("PUBLISH_FAILED", `the broker took no task: ${(error as Error).message}`, 503, { cause: error });
       this.failJob(state, failure);
@@ -368,7 +368,7 @@ export class BrokerScheduler implements JobRunner, AsyncDisposable {
         return this.failJob(job, new FleetError("STORE_FAILED", `the output could not be stored: ${(error as Error).message}`, 503, { cause: error }));
       }
     }
-    this.emitter.emit({ type: "job-done", jobId: job.id, ms: Math.round(performance.now() - job.startedAt) });
+    this.emitter.emit({ type: "job-done", jobId: job.id, ms: Math.round(performance.now() - job.startedAt), manager: this.options.managerId });
     this.jobs.markDone(job, output);
     this.forget(job, false);
     // Settled once the record says done: a reader of REMOTE_PIXELS goes to the record.
