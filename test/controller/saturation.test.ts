@@ -40,14 +40,14 @@ function readConfigProblems(text: string): string[] {
 }
 
 describe("saturation config", () => {
-  test("a good table gets its defaults: factor 2, 3 bisections, the option's own maximum, skipped_pct <= 5 beside the limits", () => {
+  test("a good table gets its defaults: factor 2, 3 bisections, the option's own maximum, 20% headroom, skipped_pct <= 5 beside the limits", () => {
     const [scenario] = parseScenarios(withSaturate(`  option = "fps"\n  start = 5\n  limit = { latency_p99_ms = 100, lost_pct = 0.5 }`)).scenarios;
-    expect(scenario!.saturate).toEqual({ option: "fps", start: 5, limit: { skipped_pct: 5, latency_p99_ms: 100, lost_pct: 0.5 }, factor: 2, bisect: 3, max: 1000, integer: false });
+    expect(scenario!.saturate).toEqual({ option: "fps", start: 5, limit: { skipped_pct: 5, latency_p99_ms: 100, lost_pct: 0.5 }, factor: 2, bisect: 3, max: 1000, integer: false, headroom: 0.2 });
   });
 
   test("every fault is a config error naming the scenario, listed together", () => {
     expect(readConfigProblems(withSaturate(`  option = "speed"\n  start = 0\n  limit = { "p99" = "fast" }\n  factor = 1\n  bisect = 2.5\n  surprise = true`))).toEqual([
-      "scenario sat: saturate.surprise: unknown key (have option, start, limit, factor, bisect, max)",
+      "scenario sat: saturate.surprise: unknown key (have option, start, limit, factor, bisect, max, headroom)",
       `scenario sat: saturate.option: "speed" is no numeric option of this scenario's roles (use OPTION or ROLE.OPTION, e.g. "fps")`,
       "scenario sat: saturate.start: 0 is not a number > 0",
       "scenario sat: saturate.factor: 1 is not a number > 1 and <= 10",
@@ -64,7 +64,7 @@ describe("saturation config", () => {
 
 describe("saturation search", () => {
   test("raises x2 until a limit breaks, bisects 3 times, confirms, and summarizes the maximum over repeats", async () => {
-    const saturation: Saturation = { option: "fps", start: 5, limit: { skipped_pct: 5, latency_p99_ms: 100 }, factor: 2, bisect: 3, max: 1000, integer: false };
+    const saturation: Saturation = { option: "fps", start: 5, limit: { skipped_pct: 5, latency_p99_ms: 100 }, factor: 2, bisect: 3, max: 1000, integer: false, headroom: 0 };
     // Knee at 36 in repeat 1, 33 in repeat 2: above it p99 grows past 100 ms.
     const knee = [36, 33];
     const tried: string[] = [];
@@ -86,7 +86,7 @@ describe("saturation search", () => {
   test("a failed run and a missing figure break; a start that breaks finds no rate and says so", async () => {
     expect(judgeLimits({ lost_pct: 1 }, { ...makeRun({}), status: "failed", error: "agent pi1 unreachable" })).toEqual(["run failed: agent pi1 unreachable"]);
     expect(judgeLimits({ bogus: 1 }, makeRun({}))[0]).toStartWith("no figure bogus (figures: images_per_s,");
-    const saturation: Saturation = { option: "fps", start: 5, limit: { skipped_pct: 5 }, factor: 2, bisect: 3, max: 1000, integer: false };
+    const saturation: Saturation = { option: "fps", start: 5, limit: { skipped_pct: 5 }, factor: 2, bisect: 3, max: 1000, integer: false, headroom: 0 };
     const { result } = await searchSaturation(saturation, 1, async () => makeRun({ skipped_pct: 50 }));
     expect({ max: result.max_rate, perRepeat: result.per_repeat, notes: result.notes }).toEqual({
       max: undefined,
@@ -95,8 +95,17 @@ describe("saturation search", () => {
     });
   });
 
+  test("headroom: a step holds only within limit x (1 - headroom), so the rate found keeps room for a re-run", async () => {
+    const saturation: Saturation = { option: "fps", start: 5, limit: { skipped_pct: 5 }, factor: 2, bisect: 0, max: 1000, integer: false, headroom: 0.2 };
+    // 4.5% skipped holds the limit of 5 but not the search's 4 (5 x 0.8).
+    const skipped: Record<string, number> = { "5": 0, "10": 3, "20": 4.5 };
+    const { result } = await searchSaturation(saturation, 1, async (rate) => makeRun({ skipped_pct: skipped[String(rate)]! }));
+    expect(result.steps.map((step) => `${step.confirm ? "confirm " : ""}${step.rate} ${step.held ? "held" : `broke (${step.broke.join("; ")})`}`)).toEqual(["5 held", "10 held", "20 broke (skipped_pct 4.5 > 4)", "confirm 10 held"]);
+    expect(result.per_repeat).toEqual([10]);
+  });
+
   test("a rate that breaks its confirmation run gives way to the next lower rate that held", async () => {
-    const saturation: Saturation = { option: "fps", start: 5, limit: { skipped_pct: 5 }, factor: 2, bisect: 1, max: 1000, integer: false };
+    const saturation: Saturation = { option: "fps", start: 5, limit: { skipped_pct: 5 }, factor: 2, bisect: 1, max: 1000, integer: false, headroom: 0 };
     // 20 breaks; the bisection's 15 holds once, then breaks its confirmation; 10 confirms.
     const outcomes = new Map([["5", [0]], ["10", [0, 0]], ["20", [50]], ["15", [0, 9]]]);
     const { result } = await searchSaturation(saturation, 1, async (rate) => makeRun({ skipped_pct: outcomes.get(String(rate))!.shift()! }));
@@ -132,13 +141,19 @@ ${tables}
 }
 
 const HEAD = `duration = "2s"\nwarmup = "1s"\n[agents]\npi1 = "http://pi1.local:7700"\nworker1 = "http://worker1.local:7700"\n`;
-/** Limits of the acceptance run: lost and p99 as the issue's example, p99 loose enough for start-up outliers on a loaded 2-core box. */
+/**
+ * Limits of the acceptance run: lost and p99 as the issue's example, p99 loose enough for
+ * start-up outliers on a loaded 2-core box. The search keeps 60% of each limit free
+ * (`headroom = 0.6`: skipped <= 2%): the link's knee is about 10.4 frames/s, and at 10 the
+ * share skipped read 4.25% in one run and 6.8% in the next (CI), so a rate found with the
+ * default 20% held its search and broke the check.
+ */
 const LIMIT = "{ latency_p99_ms = 1000, lost_pct = 0.5 }";
 
 describe("saturation on case1-1to1 with a Pi-class sender", () => {
   test("reports a max rate; a fixed-rate run at it holds the limits, one at 1.3x breaks them", async () => {
     using dir = makeTempDir();
-    await Bun.write(join(dir.path, "search.toml"), HEAD + toPiClassCase1("case1-saturate", `repeat = 2\n  [scenario.saturate]\n  option = "fps"\n  start = 1\n  limit = ${LIMIT}`));
+    await Bun.write(join(dir.path, "search.toml"), HEAD + toPiClassCase1("case1-saturate", `repeat = 2\n  [scenario.saturate]\n  option = "fps"\n  start = 1\n  headroom = 0.6\n  limit = ${LIMIT}`));
     const search = await runController(["run", "search.toml", "--local", "--out", "search"], dir.path);
     expect(search.code, search.stderr).toBe(0);
     const found = ((await Bun.file(join(dir.path, "search", "results.json")).json()) as Results).scenarios[0]!.saturation!;
