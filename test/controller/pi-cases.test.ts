@@ -1,10 +1,9 @@
 // The acceptance run: the five Raspberry Pi cases, 3 repeats each, end to end, and report.html drawn offline in Chromium.
 import { describe, expect } from "bun:test";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { FIXTURES, REPO, makeTempDir } from "../helpers";
 import { testWith } from "../_requires";
-import { launchBrowser } from "../web/chromium";
+import { launchBrowser, openOffline } from "../web/chromium";
 
 /** The parts of a browser canvas the check reads (the DOM library is not in this project's types). */
 type Canvas = { width: number; height: number; getContext(kind: "2d"): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } | null };
@@ -39,13 +38,7 @@ describe("the five Raspberry Pi cases", () => {
     expect((await Bun.file(join(out, "results.csv")).text()).trim().split("\r\n").length).toBe(1 + 15);
 
     await using browser = await launchBrowser();
-    const context = await browser.newContext();
-    await context.setOffline(true);
-    await context.route("**/*", (route) => (route.request().url().startsWith("file:") ? route.continue() : route.abort()));
-    const page = await context.newPage();
-    const errors: string[] = [];
-    page.on("pageerror", (error) => errors.push(error.message));
-    await page.goto(pathToFileURL(join(out, "report.html")).href, { waitUntil: "load" });
+    const { page, errors } = await openOffline(browser, join(out, "report.html"));
     const painted = await page.evaluate(() =>
       [...(globalThis as unknown as { document: { querySelectorAll(selector: string): Iterable<Canvas> } }).document.querySelectorAll("canvas")].map((canvas) => {
         const { data } = canvas.getContext("2d")!.getImageData(0, 0, canvas.width, canvas.height);

@@ -1,11 +1,10 @@
 // Tests of controller/report.ts: the page's structure and escaping, and the charts drawn in real headless Chromium with no network.
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
-import { pathToFileURL } from "node:url";
 import { renderReport, writeReport } from "../../controller/report";
 import { summarizeRunResults, type Results, type RunResult, type ScenarioResult } from "../../controller/results";
 import { makeTempDir } from "../helpers";
-import { launchBrowser } from "../web/chromium";
+import { launchBrowser, openOffline } from "../web/chromium";
 import { describeWith } from "../_requires";
 
 
@@ -151,16 +150,7 @@ describeWith("chromium")("report in Chromium", () => {
     const path = await writeReport(dir.path, makeResults());
     expect(readFileSync(path, "utf8")).toStartWith("<!doctype html>");
     await using browser = await launchBrowser();
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    await context.setOffline(true);
-    const requests: string[] = [];
-    context.on("request", (request) => requests.push(request.url()));
-    await context.route("**/*", (route) => (route.request().url().startsWith("file:") ? route.continue() : route.abort()));
-    const page = await context.newPage();
-    const errors: string[] = [];
-    page.on("console", (message) => void (message.type() === "error" && errors.push(message.text())));
-    page.on("pageerror", (error) => errors.push(error.message));
-    await page.goto(pathToFileURL(path).href, { waitUntil: "load" });
+    const { page, requests, errors } = await openOffline(browser, path);
 
     const charts = await page.evaluate(() => {
       const { document, Chart } = globalThis as unknown as PageGlobals;
@@ -218,16 +208,7 @@ describeWith("chromium")("report in Chromium", () => {
     const saturation = { option: "fps", limit: { skipped_pct: 5 }, max_rate: { mean: 32.5, std: 3.5, ci95: [1, 64] as [number, number], n: 2 }, per_repeat: [30, 30], steps, notes: [] };
     const path = await writeReport(dir.path, { ...makeResults(), scenarios: [{ ...entry, saturation }] });
     await using browser = await launchBrowser();
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    await context.setOffline(true);
-    const requests: string[] = [];
-    context.on("request", (request) => requests.push(request.url()));
-    await context.route("**/*", (route) => (route.request().url().startsWith("file:") ? route.continue() : route.abort()));
-    const page = await context.newPage();
-    const errors: string[] = [];
-    page.on("pageerror", (error) => errors.push(error.message));
-    page.on("console", (message) => void (message.type() === "error" && errors.push(message.text())));
-    await page.goto(pathToFileURL(path).href, { waitUntil: "load" });
+    const { page, requests, errors } = await openOffline(browser, path);
     const chart = await page.evaluate(() => {
       const { document, Chart } = globalThis as unknown as PageGlobals;
       const canvas = document.querySelector("canvas[data-chart=s0-saturation]")!;
