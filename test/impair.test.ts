@@ -192,6 +192,13 @@ describe("figures over restarts", () => {
       ],
     });
   });
+  test("a manager's job counters add up over restarts; its gauges are the current incarnation's", () => {
+    const totals = new IncarnationTotals();
+    const incarnation = (done: number, running: number) => ({ role: "manager", jobs_accepted: done + running, jobs_done: done, jobs_failed: 1, tasks_retried: 2, tasks_discarded: 1, jobs_running: running, elapsed_s: 5 });
+    totals.add(incarnation(60, 4));
+    const combined = totals.combine(incarnation(25, 3), 0);
+    expect(combined).toMatchObject({ jobs_accepted: 92, jobs_done: 85, jobs_failed: 2, tasks_retried: 4, tasks_discarded: 2, jobs_running: 3 });
+  });
 });
 
 describe("control API", () => {

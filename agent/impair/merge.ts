@@ -2,8 +2,21 @@
 import { SERIES_SECONDS, round2 } from "../metrics";
 import type { RoleStats } from "../roles/types";
 
-/** Totals that only grow within one incarnation: summed over incarnations. */
-const COUNTERS = new Set(["sent", "ok", "failed", "retries", "bytes", "frames", "received", "saved", "rejected", "busy"]);
+/**
+ * Totals that only grow within one incarnation, of every role's stats (agent/wire.ts): summed over
+ * incarnations. A counter left out here is lost at each crash (a restarted manager's `jobs_done`
+ * once read 60 of 285 jobs as lost in broker-failover).
+ */
+const COUNTERS = new Set([
+  // sender
+  "sent", "ok", "failed", "retries", "unreachable", "bytes", "frames", "frames_skipped",
+  // receiver
+  "received", "saved", "rejected", "busy", "recovered_temp_files", "sync_passes",
+  // manager
+  "jobs_accepted", "jobs_done", "jobs_failed", "tasks_retried", "tasks_discarded",
+  // workers
+  "tasks_done", "tasks_failed", "reconnects", "busy_ms",
+]);
 /** Averages over an incarnation's `elapsed_s`: combined weighted by it, downtime counting as time at rate 0. */
 const RATES = new Set(["images_per_s", "mbit_per_s"]);
 
