@@ -33,6 +33,18 @@ export function toResultSubject(manager: string, job: string): string {
   return `framefleet.result.${manager}.${job}`;
 }
 
+/**
+ * The server's MAX_DELIVERIES advisories of the workers' consumers (a task each delivery of which
+ * timed out), kept as long as results: a manager that takes over a crashed one reads those sent
+ * while the job had no live owner, which a core subscription would have missed.
+ */
+export const GIVEN_UP_STREAM = "FRAMEFLEET_GIVEN_UP";
+
+/** The subject of the MAX_DELIVERIES advisory of the workers' consumer on task stream `stream` (NATS JetStream advisories). */
+export function toGivenUpSubject(stream: string): string {
+  return `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${stream}.${WORKER_CONSUMER}`;
+}
+
 /** Object Store bucket for payloads over BIG_PAYLOAD_BYTES, its objects kept at most PAYLOAD_TTL_MS. */
 export const PAYLOAD_BUCKET = "framefleet-payloads";
 export const PAYLOAD_TTL_MS = 60 * 60 * 1000;

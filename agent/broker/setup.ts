@@ -1,6 +1,6 @@
 // The broker's streams and consumers: created when missing by whoever comes first; the manager sets AckWait and MaxDeliver.
 import { AckPolicy, DiscardPolicy, RetentionPolicy, type JetStreamManager } from "@nats-io/jetstream";
-import { RESULT_MAX_AGE_MS, RESULT_STREAM, TASK_STREAMS, WORKER_CONSUMER } from "./names";
+import { GIVEN_UP_STREAM, RESULT_MAX_AGE_MS, RESULT_STREAM, TASK_STREAMS, toGivenUpSubject, WORKER_CONSUMER } from "./names";
 
 /** Unacknowledged tasks a kind's consumer hands out at once, the whole fleet together (each worker's own credit is its pull batch). */
 export const MAX_ACK_PENDING = 1024;
@@ -28,11 +28,16 @@ async function ensureStream(jsm: JetStreamManager, config: Parameters<JetStreamM
   }
 }
 
-/** Creates the task streams (work queues) and the result stream where missing. */
+/** Advisories GIVEN_UP_STREAM keeps at most (oldest dropped past it). */
+const GIVEN_UP_MAX_MSGS = 100_000;
+
+/** Creates the task streams (work queues), the result stream and the given-up advisories' stream where missing. */
 export async function ensureStreams(jsm: JetStreamManager): Promise<void> {
   for (const { name, subjects } of Object.values(TASK_STREAMS))
     await ensureStream(jsm, { name, subjects, retention: RetentionPolicy.Workqueue, max_msgs: TASK_MAX_MSGS, discard: DiscardPolicy.New });
   await ensureStream(jsm, { name: RESULT_STREAM, subjects: ["framefleet.result.>"], retention: RetentionPolicy.Limits, max_age: RESULT_MAX_AGE_MS * 1e6, max_bytes: RESULT_MAX_BYTES, duplicate_window: 120e9 });
+  const givenUp = Object.values(TASK_STREAMS).map(({ name }) => toGivenUpSubject(name));
+  await ensureStream(jsm, { name: GIVEN_UP_STREAM, subjects: givenUp, retention: RetentionPolicy.Limits, max_age: RESULT_MAX_AGE_MS * 1e6, max_msgs: GIVEN_UP_MAX_MSGS });
 }
 
 /**

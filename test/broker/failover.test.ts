@@ -10,9 +10,9 @@ const MANAGERS = 3;
 const WORKERS = 4;
 const photos = ["chelsea-480p.jpg", "coffee-480p.jpg", "astronaut-480p.jpg"].map((name) => readPhotos().get(name)!);
 
-/** A manager process on the broker; resolves with its HTTP port once it listens. */
-async function spawnManager(broker: TestBroker, id: string): Promise<{ agent: AgentProcess; port: number }> {
-  const agent = spawnAgent(["--role", "manager", "--host", "127.0.0.1", "--port", "0", "--broker", broker.server.url, "--token-file", broker.tokenFile, "--no-control", "--id", id, "--task-timeout", "2s"]);
+/** A manager process on the broker (`--task-timeout 2s` unless `extra` says otherwise); resolves with its HTTP port once it listens. */
+async function spawnManager(broker: TestBroker, id: string, extra: string[] = ["--task-timeout", "2s"]): Promise<{ agent: AgentProcess; port: number }> {
+  const agent = spawnAgent(["--role", "manager", "--host", "127.0.0.1", "--port", "0", "--broker", broker.server.url, "--token-file", broker.tokenFile, "--no-control", "--id", id, ...extra]);
   const listening = await agent.waitFor("manager_listening");
   return { agent, port: listening.port as number };
 }
@@ -123,4 +123,27 @@ testWith("nats-server")("restart: a manager SIGKILLed mid-run and started again 
   const adopted = second.agent.stderr().split("\n").filter((line) => line.includes('"event":"manager_takeover"')).map((line) => JSON.parse(line));
   console.log(`restart: ${doneAtKill} of ${ids.length} done when m0 was killed; the restarted m0 adopted ${JSON.stringify(adopted.map(({ from, jobs }) => ({ from, jobs })))}`);
   expect({ wrong, notOnce: ids.filter((id) => done.get(id) !== 1), adoptedFrom: adopted.map(({ from }) => from), left: await waitUntil("the stream to be empty", () => countMessages(broker, TASK_STREAMS.image.name), (count) => count === 0, 10_000).catch(() => -1) }).toEqual({ wrong: [], notOnce: [], adoptedFrom: ["m0"], left: 0 });
+});
+
+testWith("nats-server")("a task given up (MaxDeliver) while its manager is dead fails when another manager takes over: the advisory waits in a stream", async () => {
+  await using broker = await startBroker();
+  // One attempt of 1 s: the server gives the task up ~1 s after it is published, while m0's entry (TTL 3 s) still hides its death.
+  const rules = ["--task-timeout", "1s", "--max-attempts", "1", "--split", "file"];
+  const m0 = await spawnManager(broker, "m0", rules);
+  await using _m0 = m0.agent;
+  const m1 = await spawnManager(broker, "m1", rules);
+  await using _m1 = m1.agent;
+  // loss 1: the worker runs the task and never answers, so its only delivery times out.
+  await using _mute = await spawnWorker(broker, "mute", ["--impair", '{"loss":1}']);
+  const id = await managerClient(m0.port, broker.server.token).post(photos[0]!, "invert");
+  m0.agent.process.kill("SIGKILL");
+  await m0.agent.process.exited;
+  const survivor = managerClient(m1.port, broker.server.token);
+  const view = await waitUntil("m1 to settle m0's job", () => survivor.view(id), (view) => view.state === "done" || view.state === "failed", 30_000, 200);
+  const left = await waitUntil("the stream to be empty", () => countMessages(broker, TASK_STREAMS.image.name), (count) => count === 0, 10_000).catch(() => -1);
+  expect({ state: view.state, error: view.error, left }).toEqual({
+    state: "failed",
+    error: expect.stringMatching(/^TASK_FAILED: images\[0\] \(photo.jpg\): task \S+ was delivered 1 of 1 times; last: timeout: no answer within AckWait \(1000 ms\)$/),
+    left: 0,
+  });
 });

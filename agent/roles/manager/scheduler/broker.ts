@@ -10,6 +10,7 @@ import {
   connectBroker,
   ensureStreams,
   fromBody,
+  GIVEN_UP_STREAM,
   HEADERS,
   openPayloads,
   packMessage,
@@ -114,6 +115,7 @@ export class BrokerScheduler implements JobRunner, AsyncDisposable {
       await configureConsumers(broker.jsm, { ackWaitMs: options.taskTimeoutMs, maxAttempts: options.maxAttempts });
       const scheduler = new BrokerScheduler(options, broker, jetstream(broker.nc), await openPayloads(broker.nc), await openBuckets(broker.nc));
       await scheduler.listen();
+      await scheduler.watchGivenUp();
       const { managerId, log } = options;
       // Takeovers first: a restart under the same --id adopts its own records and replays its subject from the start.
       scheduler.stopLiveness = await startLiveness({ managerId, log, ...scheduler.buckets, adopt: (records) => scheduler.adopt(records) });
@@ -209,13 +211,10 @@ export class BrokerScheduler implements JobRunner, AsyncDisposable {
     return this.stop();
   }
 
-  /** Worker beats, MaxDeliver advisories, the other managers' events; this manager's events out. */
+  /** Worker beats, the other managers' events; this manager's events out. */
   private async listen(): Promise<void> {
     const { nc } = this.broker;
-    this.subscriptions.push(
-      nc.subscribe(WORKER_BEATS, { callback: (_error, msg) => this.takeBeat(msg.json<WorkerBeat>()) }),
-      nc.subscribe("$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.>", { callback: (_error, msg) => void this.takeAdvisory(msg.json()).catch(() => {}) }),
-    );
+    this.subscriptions.push(nc.subscribe(WORKER_BEATS, { callback: (_error, msg) => this.takeBeat(msg.json<WorkerBeat>()) }));
     const events = `framefleet.events.${this.options.managerId}`;
     this.subscriptions.push(
       nc.subscribe("framefleet.events.*", {
@@ -244,6 +243,29 @@ export class BrokerScheduler implements JobRunner, AsyncDisposable {
     );
   }
 
+  /** Reads the MaxDeliver advisories kept in GIVEN_UP_STREAM from now on, for the tasks of the managers this one collects. */
+  private async watchGivenUp(): Promise<void> {
+    const consumer = await this.js.consumers.get(GIVEN_UP_STREAM, { deliver_policy: DeliverPolicy.New });
+    const messages = await consumer.consume();
+    this.collecting.push(
+      (async () => {
+        for await (const msg of messages) await this.takeAdvisory(msg.json()).catch(() => {});
+      })(),
+    );
+  }
+
+  /**
+   * Reads every MaxDeliver advisory kept so far, once, after adopting a gone manager's jobs: those
+   * sent while the jobs had no live owner (up to MANAGER_TTL_MS before the takeover) fail them now.
+   */
+  private async replayGivenUp(): Promise<void> {
+    const kept = (await this.broker.jsm.streams.info(GIVEN_UP_STREAM)).state.messages;
+    if (kept === 0) return;
+    const consumer = await this.js.consumers.get(GIVEN_UP_STREAM, { deliver_policy: DeliverPolicy.All });
+    const messages = await consumer.fetch({ max_messages: kept, expires: 5000 });
+    for await (const msg of messages) await this.takeAdvisory(msg.json()).catch(() => {});
+  }
+
   /** Takes over the records of a gone manager: their jobs are collected here from now on (their results so far replayed). */
   private async adopt(records: JobRecord[]): Promise<void> {
     for (const record of records) {
@@ -259,6 +281,7 @@ export class BrokerScheduler implements JobRunner, AsyncDisposable {
       await this.save(job);
     }
     for (const origin of new Set(records.map((record) => record.origin))) await this.collect(origin, true);
+    if (records.length > 0) await this.replayGivenUp();
   }
 
   /** Saves a local job's record, after its previous save. */
