@@ -4,7 +4,9 @@ import { connect, headers as natsHeaders } from "@nats-io/transport-node";
 import { jetstream } from "@nats-io/jetstream";
 import { fromBody, HEADERS, TASK_STREAMS, toBody } from "../../agent/broker";
 import { describeWith } from "../_requires";
-import { readPhotos, spawnAgent, startRole, waitUntil } from "../helpers";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { FIXTURES, readPhotos, spawnAgent, startRole, waitUntil } from "../helpers";
 import { countAckPending, countMessages, describeImage, expectedOf, managerClient, spawnWorker, startBroker } from "./broker-fleet";
 
 const photos = readPhotos();
@@ -42,6 +44,24 @@ describeWith("nats-server")("broker transport", () => {
       whole: describeImage(await expectedOf(whole, "resize", { width: 100 })),
       left: 0,
     });
+  });
+
+  test("--split stripes over the broker: N stripes for N workers, an 8K photo (99.5 MB raw) in 2 stripes on 2 workers", async () => {
+    await using broker = await startBroker();
+    const { manager, client } = await startManager(broker.server.url, broker.server.token, { split: "stripes", taskTimeout: "60s" });
+    await using _manager = manager;
+    await using _a = await spawnWorker(broker, "wa");
+    await using _b = await spawnWorker(broker, "wb");
+    await waitUntil("both workers heard", () => manager.stats().workers, (workers) => workers === 2);
+    const events = watchEvents(manager.stats().port as number, broker.server.token);
+    await events.opened;
+    const id = await client.post(new Uint8Array(readFileSync(join(FIXTURES, "large", "coffee-8k.jpg"))), "invert");
+    const view = await waitUntil("the 8K job", () => client.view(id), (view) => view.state === "done" || view.state === "failed", 120_000, 100);
+    const started = events.list.filter((event) => event.type === "job-started").map(({ stripes }) => stripes);
+    const workers = new Set(events.list.filter((event) => event.type === "task-done").map(({ workerId }) => workerId));
+    events.close();
+    // Without the exact split the scheduler pipelines past 16 MiB a stripe: 6 stripes.
+    expect({ state: view.state, started, workers: workers.size }).toEqual({ state: "done", started: [2], workers: 2 });
   });
 
   test("classify on a recognition worker process over the broker: top labels cat, cup, person", async () => {
@@ -184,5 +204,6 @@ function watchEvents(port: number, token: string) {
   const list: Record<string, unknown>[] = [];
   const socket = new WebSocket(`ws://127.0.0.1:${port}/events?token=${token}`);
   socket.onmessage = (message) => void list.push(JSON.parse(String(message.data)));
-  return { list, close: () => socket.close() };
+  const opened = new Promise<void>((resolve) => (socket.onopen = () => resolve()));
+  return { list, opened, close: () => socket.close() };
 }

@@ -118,7 +118,7 @@ async function startScheduler(opts: Options, context: RoleContext): Promise<JobR
   const maxOutputBytes = parseSize(opts.maxResults, "--max-results");
   if (opts.broker) {
     const managerId = opts.id ?? toSubjectToken(`${hostname()}-${process.pid}`);
-    return BrokerScheduler.open({ url: opts.broker, token: context.token, managerId, taskTimeoutMs, maxAttempts: opts.maxAttempts, maxJobs: opts.maxJobs, maxOutputBytes, log: context.log });
+    return BrokerScheduler.open({ url: opts.broker, token: context.token, managerId, taskTimeoutMs, maxAttempts: opts.maxAttempts, exactStripes: opts.split === "stripes", maxJobs: opts.maxJobs, maxOutputBytes, log: context.log });
   }
   try {
     return new Scheduler({ hostname: context.host, port: opts.workerPort, taskTimeoutMs, maxAttempts: opts.maxAttempts, token: context.token, maxJobs: opts.maxJobs, maxOutputBytes, exactStripes: opts.split === "stripes" });

@@ -31,7 +31,7 @@ import { startLiveness } from "./_takeover";
 import { countStripes, toDiscardReason } from "./_delivery";
 import { createEmitter, toJobEvent, type EventListener } from "./_events";
 import { JobTable, toJobView } from "./jobs";
-import { checkResult, dropInputs, isSettled, joinOutputs, planJob, REMOTE_PIXELS, toAssign, toTiming, type JobOutput, type JobState, type Task } from "./_tasks";
+import { checkResult, dropInputs, isSettled, joinOutputs, REMOTE_PIXELS, toAssign, toTiming, type JobOutput, type JobState, type Task } from "./_tasks";
 import type { JobRunner, SharedJob } from "./runner";
 import type { WorkerSnapshot } from "./_workers";
 
@@ -47,6 +47,8 @@ export interface BrokerSchedulerOptions {
   taskTimeoutMs: number;
   /** MaxDeliver of the workers' consumers: attempts per task. */
   maxAttempts: number;
+  /** Exactly one stripe per unit of the fleet's credit (`--split stripes`), as `countStripes`. */
+  exactStripes: boolean;
   maxJobs: number;
   maxOutputBytes: number;
   log(event: string, fields?: Record<string, unknown>): void;
@@ -169,13 +171,13 @@ export class BrokerScheduler implements JobRunner, AsyncDisposable {
   submit(job: Job): Promise<JobOutput> {
     if (this.stopped) return Promise.reject(new FleetError("SCHEDULER_STOPPED", "scheduler stopped; no new jobs", 503));
     const id = job.id ?? `job-${++this.jobSeq}`;
-    const settled = Promise.withResolvers<JobOutput>();
-    const state = planJob(job, id, countStripes(job, this.beats.creditFor(job.op)), settled);
+    let admitted: ReturnType<JobTable["admit"]>;
     try {
-      this.jobs.add(state);
+      admitted = this.jobs.admit(job, id, countStripes(job, this.beats.creditFor(job.op), this.options.exactStripes));
     } catch (error) {
       return Promise.reject(error);
     }
+    const { state, settled } = admitted;
     this.details.set(id, { origin: this.options.managerId, published: false, workers: state.tasks.map(() => null), objects: [] });
     this.emitter.emit({ type: "job-started", jobId: id, op: state.op, stripes: state.tasks.length, manager: this.options.managerId });
     const accepted = this.publishTasks(state).catch((error) => {
@@ -185,7 +187,7 @@ export class BrokerScheduler implements JobRunner, AsyncDisposable {
     });
     accepted.catch(() => {}).finally(() => this.accepting.delete(id));
     this.accepting.set(id, accepted);
-    return settled.promise;
+    return settled;
   }
 
   /**

@@ -1,7 +1,8 @@
 // The one job table: the scheduler's job records by id, at most so many of them and so many output bytes, finished ones evicted oldest first; and the view of a record clients get.
 import { describeError, FleetError } from "../../../errors";
 import type { JobStateName, JobView } from "../../../wire";
-import { isSettled, type JobOutput, type JobState, type Task } from "./_tasks";
+import type { Job } from "../../../protocol";
+import { isSettled, planJob, type JobOutput, type JobState, type Task } from "./_tasks";
 
 /** The body of `GET /jobs/:id` (and of `job-state` events): a done classify job also carries its `result`. */
 export function toJobView(job: JobState): JobView {
@@ -76,6 +77,18 @@ export class JobTable {
     if (old) this.evict(job.id, old);
     this.makeRoom(1);
     this.jobs.set(job.id, job);
+  }
+
+  /**
+   * Plans a checked job as `stripes` tasks (`planJob`) under `id` and adds it queued: how both
+   * runners take a job. Answers its state and the promise the runner settles it with.
+   * @throws FleetError as `add`.
+   */
+  admit(job: Job, id: string, stripes: number): { state: JobState; settled: Promise<JobOutput> } {
+    const settled = Promise.withResolvers<JobOutput>();
+    const state = planJob(job, id, stripes, settled);
+    this.add(state);
+    return { state, settled: settled.promise };
   }
 
   /** Marks a queued job running (its first task went out). */

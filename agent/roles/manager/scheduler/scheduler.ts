@@ -6,7 +6,7 @@ import { attemptTimeoutMs, countStripes, hasRunOut, ownBytes, toDiscardReason } 
 import { createEmitter, type EventListener, type RetryReason } from "./_events";
 import { greetWorker, type HandshakeHooks } from "./_handshake";
 import { JobTable, toJobView } from "./jobs";
-import { checkResult, dropInputs, isSettled, joinOutputs, planJob, toAssign, toTiming, type JobOutput, type JobState, type Task } from "./_tasks";
+import { checkResult, dropInputs, isSettled, joinOutputs, toAssign, toTiming, type JobOutput, type JobState, type Task } from "./_tasks";
 import type { Detections } from "../../../wire";
 import type { JobRunner } from "./runner";
 import { createWorker, pickWorker, toHeldKey, toSnapshot, type WorkerSnapshot, type WorkerState } from "./_workers";
@@ -135,17 +135,17 @@ export class Scheduler implements JobRunner, AsyncDisposable {
   submit(job: Job): Promise<JobOutput> {
     if (this.stopped) return Promise.reject(new FleetError("SCHEDULER_STOPPED", "scheduler stopped; no new jobs", 503));
     const id = job.id ?? `job-${++this.jobSeq}`;
-    const settled = Promise.withResolvers<JobOutput>();
-    const state = planJob(job, id, countStripes(job, this.creditFor(job.op), this.exactStripes), settled);
+    let admitted: ReturnType<JobTable["admit"]>;
     try {
-      this.jobs.add(state);
+      admitted = this.jobs.admit(job, id, countStripes(job, this.creditFor(job.op), this.exactStripes));
     } catch (error) {
       return Promise.reject(error);
     }
+    const { state, settled } = admitted;
     this.queue.push(...state.tasks);
     this.emitter.emit({ type: "job-started", jobId: id, op: state.op, stripes: state.tasks.length });
     this.dispatch();
-    return settled.promise;
+    return settled;
   }
 
   /** Stops listening, fails pending jobs with SCHEDULER_STOPPED and closes every worker with bye `reason`. */
