@@ -14,6 +14,7 @@ import {
   HEADERS,
   openPayloads,
   packMessage,
+  putPayload,
   RESULT_STREAM,
   toResultSubject,
   toSubjectToken,
@@ -388,7 +389,7 @@ export class BrokerScheduler implements JobRunner, AsyncDisposable {
       try {
         const kept = object ? details.objects.indexOf(object) : -1;
         if (job.tasks.length === 1 && kept >= 0) details.output = details.objects.splice(kept, 1)[0];
-        else await this.payloads.putBlob({ name: (details.output = toOutputObject(job.id)) }, output.data);
+        else await putPayload(this.payloads, (details.output = toOutputObject(job.id)), output.data);
       } catch (error) {
         return this.failJob(job, new FleetError("STORE_FAILED", `the output could not be stored: ${(error as Error).message}`, 503, { cause: error }));
       }
