@@ -3,6 +3,9 @@ import { Type as t, type Static, type TSchema } from "@sinclair/typebox";
 import { FleetError } from "./errors";
 import type { TelemetrySample } from "./telemetry";
 
+/** How an agent's endpoints are guarded: `token`, `loopback` (no token, loopback only) or `insecure` (no token on the network, `--insecure-no-auth`). */
+export const AuthMode = t.Union([t.Literal("token"), t.Literal("loopback"), t.Literal("insecure")]);
+
 /** Body of every 4xx/5xx answer: a stable UPPER_SNAKE code and a sentence for people. */
 export const ErrorBody = t.Object({ error: t.String(), message: t.String() });
 export type ErrorBody = Static<typeof ErrorBody>;
@@ -17,8 +20,7 @@ export const Health = t.Object({
   memory: t.Object({ total: t.Number(), free: t.Number(), rss: t.Number() }),
   uptime_s: t.Number(),
   roles: t.Number(),
-  /** How the control API is guarded: `token`, `loopback` (no token, loopback only) or `insecure` (no token on the network, `--insecure-no-auth`). */
-  auth: t.Union([t.Literal("token"), t.Literal("loopback"), t.Literal("insecure")]),
+  auth: AuthMode,
   /** Largest event-loop lag over about the last second (ms), measured by the agent with a timer. */
   event_loop_lag_ms: t.Number(),
   /** The box's latest telemetry sample (agent/telemetry: CPU per core, memory, network, disk, temperature, throttling); null before the first. */
@@ -324,6 +326,8 @@ export type JobTiming = Static<typeof JobTiming>;
 /** Figures of a manager: jobs by state, retransmissions, throughput of finished jobs, where the time went. */
 export const ManagerStats = t.Object({
   role: t.Literal("manager"),
+  /** How its endpoints are guarded (the agent's mode; absent when the manager runs in process). */
+  auth: t.Optional(AuthMode),
   port: t.Number(),
   worker_port: t.Number(),
   workers: t.Number(),

@@ -225,6 +225,7 @@ async function refresh() {
     ]);
     byId("link").textContent = `port ${stats.port} · workers dial ${stats.worker_port} · ${formatNumber(stats.images_per_s)} images/s`;
     byId("banner").hidden = true;
+    byId("insecure").hidden = stats.auth !== "insecure";
     byId("queue").replaceChildren(
       toTile(String(stats.jobs_queued), "queued"),
       toTile(String(stats.jobs_running), "running"),

@@ -141,3 +141,27 @@ describe("receiver state in OUT/.framefleet/", () => {
     expect({ refused, refusedByOther, again: again.stats().role }).toEqual({ refused: ["OUT_IN_USE", 409], refusedByOther: "OUT_IN_USE", again: "receiver" });
   });
 });
+
+describe("PersistentCounter", () => {
+  test("a lease whose write fails is not used: after a crash no number comes back", () => {
+    using dir = makeTempDir();
+    const path = join(dir.path, "counter.txt");
+    let failNext = false;
+    const write: LeaseWriter = (file, text) => {
+      if (failNext) {
+        failNext = false;
+        throw new Error("disk full");
+      }
+      writeFileSync(file, text);
+    };
+    const counter = PersistentCounter.open(path, { temp: `${path}.tmp`, write });
+    const handedOut: number[] = [];
+    for (let i = 0; i < 1000; i += 1) handedOut.push(counter.next());
+    failNext = true;
+    expect(() => counter.next()).toThrow("disk full");
+    handedOut.push(counter.next());
+    // The process dies here, without close(): the next one starts from what is on disk.
+    const after = PersistentCounter.open(path, { temp: `${path}.tmp`, write });
+    expect({ last: handedOut.at(-1), distinct: new Set(handedOut).size, nextAfterCrash: after.next() }).toEqual({ last: 1000, distinct: 1001, nextAfterCrash: 2000 });
+  });
+});

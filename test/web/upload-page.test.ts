@@ -1,8 +1,9 @@
 // The manager's upload page in real headless Chromium: three photos through two grayscale workers, live progress, results and the workers panel.
 import { describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import sharp from "../../agent/native/sharp";
-import { FIXTURES, startRole } from "../helpers";
+import { FIXTURES, makeTempDir, spawnAgent, startRole } from "../helpers";
 import { launchBrowser } from "./chromium";
 import { describeWith } from "../_requires";
 
@@ -96,5 +97,23 @@ describeWith("chromium")("upload page", () => {
       const result = (await (await fetch(new URL(href!, base))).json()) as { objects: unknown[]; top5: unknown[] };
       expect(result.objects.length).toBeGreaterThan(0);
     }
+  });
+  test("a manager run with --insecure-no-auth says so on its page; one with a token does not", async () => {
+    await using open = spawnAgent(["--role", "manager", "--host", "0.0.0.0", "--port", "0", "--worker-port", "0", "--no-control", "--insecure-no-auth"]);
+    const port = Number((await open.waitFor("manager_listening")).port);
+    using dir = makeTempDir();
+    writeFileSync(join(dir.path, "token"), "page-token-7f1\n", { mode: 0o600 });
+    await using guarded = spawnAgent(["--role", "manager", "--host", "0.0.0.0", "--port", "0", "--worker-port", "0", "--no-control", "--token-file", join(dir.path, "token")]);
+    const guardedPort = Number((await guarded.waitFor("manager_listening")).port);
+    await using browser = await launchBrowser();
+    const page = await browser.newPage();
+    await page.goto(`http://127.0.0.1:${port}/`);
+    await page.locator("#insecure:not([hidden])").waitFor();
+    const text = await page.locator("#insecure").innerText();
+    const other = await browser.newPage();
+    other.on("dialog", (dialog) => void dialog.accept("page-token-7f1"));
+    await other.goto(`http://127.0.0.1:${guardedPort}/`);
+    await other.locator("#queue .figure").first().waitFor();
+    expect({ text, guardedHidden: await other.locator("#insecure").isHidden() }).toEqual({ text: expect.stringContaining("--insecure-no-auth"), guardedHidden: true });
   });
 });

@@ -235,12 +235,13 @@ async function readResult(scheduler: JobRunner, id: string): Promise<Response> {
 }
 
 /** The manager's `/stats`. */
-function toStats(scheduler: JobRunner, figures: Figures, port: number): ManagerStats {
+function toStats(scheduler: JobRunner, figures: Figures, port: number, auth: RoleContext["auth"]): ManagerStats {
   const states = scheduler.jobs.countStates();
   const { totals } = figures;
   const elapsedMs = figures.elapsedMs();
   return {
     role: "manager",
+    ...(auth ? { auth } : {}),
     port,
     worker_port: scheduler.port,
     workers: figures.stoppedAt ? 0 : scheduler.workerList().length,
@@ -282,7 +283,7 @@ async function createServer(opts: Options, context: RoleContext, scheduler: JobR
     .post("/jobs", ({ request }) => submit(request).catch(errorResponse), { parse: "none" })
     .get("/jobs/:id", ({ params }) => readJob(scheduler, params.id).then(({ view }) => view, errorResponse))
     .get("/jobs/:id/result", ({ params }) => Promise.resolve().then(() => readResult(scheduler, params.id)).catch(errorResponse))
-    .get("/stats", () => toStats(scheduler, figures, port()))
+    .get("/stats", () => toStats(scheduler, figures, port(), context.auth))
     .get("/workers", (): WorkerRow[] => (figures.stoppedAt ? [] : toWorkerRows(scheduler)))
     .ws("/events", { open: (ws) => void ws.subscribe(EVENTS_TOPIC) })
     .get("/", () => Bun.file(join(WEB_DIR, "upload.html")))
@@ -329,6 +330,6 @@ export default {
       const failures = outcomes.filter((outcome) => outcome.status === "rejected").map((outcome) => outcome.reason);
       if (failures.length > 0) throw new AggregateError(failures, "manager: stop failed");
     };
-    return { stats: () => toStats(scheduler, figures, boundPort), stop: () => (stopped ??= stop()) };
+    return { stats: () => toStats(scheduler, figures, boundPort, context.auth), stop: () => (stopped ??= stop()) };
   },
 } satisfies Role<typeof options>;

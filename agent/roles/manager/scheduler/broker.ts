@@ -1,5 +1,5 @@
 // The manager's scheduling over NATS JetStream: tasks published on the work-queue streams, results collected from the result stream, retries and MaxDeliver left to the broker, exactly-once kept here.
-import { DeliverPolicy, jetstream, type JetStreamClient, type JsMsg } from "@nats-io/jetstream";
+import { DeliverPolicy, jetstream, type ConsumerMessages, type JetStreamClient, type JsMsg } from "@nats-io/jetstream";
 import type { ObjectStore } from "@nats-io/obj";
 import type { Subscription } from "@nats-io/transport-node";
 import { FleetError } from "../../../errors";
@@ -80,6 +80,8 @@ export class BrokerScheduler implements JobRunner, AsyncDisposable {
   private readonly beats = new BeatTable();
   private readonly published = new Map<string, Published>();
   private readonly subscriptions: Subscription[] = [];
+  /** The result and advisory consumers, and the loops reading them. */
+  private readonly consumers: ConsumerMessages[] = [];
   private readonly collecting: Promise<void>[] = [];
   /** Managers whose result subjects this one reads: itself, and those it took over. */
   private readonly origins = new Set<string>();
@@ -198,13 +200,15 @@ export class BrokerScheduler implements JobRunner, AsyncDisposable {
    */
   stop(reason = "manager stopping"): Promise<void> {
     this.stopped ??= (async () => {
+      // No result is taken once stopping (a job done here after its record's last save would be done again by the next owner).
+      await Promise.allSettled(this.consumers.map((messages) => messages.close()));
+      await Promise.allSettled(this.collecting);
       for (const job of this.jobs.unsettled()) job.reject(new FleetError("SCHEDULER_STOPPED", `scheduler stopped (${reason}) before job ${job.id} finished; it stays on the broker for another manager`, 503));
       await Promise.allSettled([...this.accepting.values()]);
       await this.records.flush();
       await this.stopLiveness?.();
       for (const subscription of this.subscriptions) subscription.unsubscribe();
       await this.broker.nc.drain().catch(() => {});
-      await Promise.allSettled(this.collecting);
     })();
     return this.stopped;
   }
@@ -238,10 +242,18 @@ export class BrokerScheduler implements JobRunner, AsyncDisposable {
     if (this.origins.has(origin)) return;
     this.origins.add(origin);
     const consumer = await this.js.consumers.get(RESULT_STREAM, { filter_subjects: toResultSubject(origin, ">"), deliver_policy: replay ? DeliverPolicy.All : DeliverPolicy.New });
-    const messages = await consumer.consume();
+    this.read(await consumer.consume(), (msg) => this.takeResult(msg, replay).catch((error) => this.options.log("broker_result_unreadable", { seq: msg.seq, error: (error as Error).message })));
+  }
+
+  /** Takes `messages` one at a time until the scheduler stops (`stop` closes them and waits for the one being taken). */
+  private read(messages: ConsumerMessages, take: (msg: JsMsg) => Promise<void>): void {
+    this.consumers.push(messages);
     this.collecting.push(
       (async () => {
-        for await (const msg of messages) await this.takeResult(msg, replay).catch((error) => this.options.log("broker_result_unreadable", { seq: msg.seq, error: (error as Error).message }));
+        for await (const msg of messages) {
+          if (this.stopped) break;
+          await take(msg);
+        }
       })(),
     );
   }
@@ -249,12 +261,7 @@ export class BrokerScheduler implements JobRunner, AsyncDisposable {
   /** Reads the MaxDeliver advisories kept in GIVEN_UP_STREAM from now on, for the tasks of the managers this one collects. */
   private async watchGivenUp(): Promise<void> {
     const consumer = await this.js.consumers.get(GIVEN_UP_STREAM, { deliver_policy: DeliverPolicy.New });
-    const messages = await consumer.consume();
-    this.collecting.push(
-      (async () => {
-        for await (const msg of messages) await this.takeAdvisory(msg.json()).catch(() => {});
-      })(),
-    );
+    this.read(await consumer.consume(), (msg) => this.takeAdvisory(msg.json()).catch(() => {}));
   }
 
   /**
