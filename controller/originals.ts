@@ -2,11 +2,11 @@
 import { tQuantile975 } from "./stats";
 
 /**
- * Where every figure below comes from: ORIGINALS.md, the record of the five original
- * projects (kept beside this repository as ../shared/ORIGINALS.md), copied unchanged. They
- * were measured on the originals' hardware: for side-by-side display only, never targets.
+ * Where every figure below comes from: the published record of the five original projects,
+ * copied unchanged (docs/originals.md reproduces it beside our runs). They were measured on
+ * the originals' hardware: for side-by-side display only, never targets.
  */
-export const ORIGINALS_SOURCE = "ORIGINALS.md (../shared/ORIGINALS.md): the published results of the original projects, copied unchanged";
+export const ORIGINALS_SOURCE = "the published results of the original projects (docs/originals.md), copied unchanged";
 
 /** One published point of a recognition sweep: throughput in bit/s over 8 repeats, with the original's own 95% interval. */
 export interface PublishedPoint {
@@ -32,7 +32,7 @@ export interface PublishedSweep {
 
 const point = (value: number, label: string, mean: number, std: number, low: number, high: number): PublishedPoint => ({ value, label, mean, std, ci95: [low, high] });
 
-/** The image recognition website (ORIGINALS.md section 2): throughput in bit/s, 5 images per experiment, 8 repeats. */
+/** The image recognition website (the original record, section 2): throughput in bit/s, 5 images per experiment, 8 repeats. */
 export const RECOGNITION_SWEEPS: PublishedSweep[] = [
   {
     title: "workers",
@@ -74,7 +74,7 @@ export interface PublishedGrayscaleRow {
   efficiency: number;
 }
 
-/** Distributed grayscale (ORIGINALS.md section 3): one large image per run cut into N stripes; reproduced by `grayscale-speedup`. */
+/** Distributed grayscale (the original record, section 3): one large image per run cut into N stripes; reproduced by `grayscale-speedup`. */
 export const GRAYSCALE_TABLE = {
   scenario: "grayscale-speedup",
   key: "grayscale-worker.agents",
@@ -85,7 +85,7 @@ export const GRAYSCALE_TABLE = {
   ] satisfies PublishedGrayscaleRow[],
 };
 
-/** The Raspberry Pi streaming cases (ORIGINALS.md section 1): the original published no figures, only its set-up. */
+/** The Raspberry Pi streaming cases (the original record, section 1): the original published no figures, only its set-up. */
 export const PI_CASES = ["case1-1to1", "case2-2to1", "case3-3to1", "case4-2x2", "case5-3x3"];
 
 /** What differs between each original and our reproduction, one line per experiment, shown beside the figures. */

@@ -107,7 +107,7 @@ export interface ScenarioResult {
   saturation?: SaturationResult;
 }
 
-/** The whole of results.json (see the end of CONTRACT.md). */
+/** The whole of results.json: the scenarios run, their points and runs, summaries, thresholds and verdicts. */
 export interface Results {
   /** Framefleet version that produced the results. */
   framefleet: string;

@@ -108,10 +108,11 @@ describe("impairer", () => {
       await impair.throttle(100_000);
       await impair.throttle(150_000);
     });
-    // The first fits the full bucket: no wait. The second is 125,000 bytes in debt (less the µs of refill since): 50 ms.
+    // The first fits the full bucket: no wait. The second is 125,000 bytes in debt, less the refill in the time between
+    // the calls (a loaded box may take ms): at most 50 ms. The exact arithmetic is the next test's, on a driven clock.
     expect(waits.length).toBe(1);
     expect(waits[0]!).toBeLessThanOrEqual(50);
-    expect(waits[0]!).toBeGreaterThan(45);
+    expect(waits[0]!).toBeGreaterThan(0);
     expect(impair.describe()!.throttled_ms).toBe(Math.round(waits[0]!));
   });
 

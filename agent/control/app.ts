@@ -78,7 +78,7 @@ function readClock(): ClockReading {
 }
 
 /**
- * Builds the control API of CONTRACT.md, guarded by `checkRequest` (agent/auth.ts): a
+ * Builds the control API (docs/api.md), guarded by `checkRequest` (agent/auth.ts): a
  * foreign Origin gets 403, a mutating call without a JSON body 415, and with a token set
  * every call but `GET /v1/health` and the page's files answers 401 without
  * `Authorization: Bearer TOKEN`.

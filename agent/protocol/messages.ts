@@ -8,7 +8,7 @@ import { OPS } from "./tasks";
 /**
  * The protocol version this code speaks; a challenge, hello or welcome naming another is
  * answered with `reject`. 2: an assign may carry a whole image file; 3: the manager opens
- * with `challenge`, hello and welcome carry HMAC proofs of the shared token (handshake.ts).
+ * with `challenge`, hello and welcome carry HMAC proofs of the shared token (auth.ts).
  */
 export const PROTOCOL_VERSION = 3;
 
@@ -37,7 +37,7 @@ const headers = {
   /**
    * Worker -> manager, the answer to the challenge: who it is, what it can do, how many tasks
    * it takes at once (`credit`, at most MAX_CREDIT), its own `nonce`, and with a token the
-   * `proof` of it (handshake.ts `proveHello`).
+   * `proof` of it (auth.ts `proveHello`).
    */
   hello: t.Object(
     {
@@ -51,7 +51,7 @@ const headers = {
     },
     strict,
   ),
-  /** Manager -> worker: hello accepted; the worker sends a heartbeat every `heartbeatMs`; with a token, the manager's `proof` (handshake.ts `proveWelcome`). */
+  /** Manager -> worker: hello accepted; the worker sends a heartbeat every `heartbeatMs`; with a token, the manager's `proof` (auth.ts `proveWelcome`). */
   welcome: t.Object({ version: t.Literal(PROTOCOL_VERSION), heartbeatMs: t.Integer({ minimum: 1 }), proof: t.Optional(Proof) }, strict),
   /** Either side: the peer is refused and the connection ends. */
   reject: t.Object({ reason: Reason }, strict),

@@ -13,7 +13,7 @@ export interface LabelScore {
   score: number;
 }
 
-/** What `classify` answers for one image (CONTRACT.md, `GET /jobs/:id/result`). */
+/** What `classify` answers for one image (docs/api.md, `GET /jobs/:id/result`). */
 export interface Detection {
   objects: DetectedObject[];
   top5: LabelScore[];

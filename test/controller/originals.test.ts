@@ -65,7 +65,7 @@ describe("the originals beside ours", () => {
     // One speedup table per scenario with scaling (grayscale-speedup, recognition-workers): a header and a row per point.
     expect([...html.matchAll(/<table class="speedup">.*?<\/table>/gs)].map(([table]) => table.match(/<tr>/g)!.length)).toEqual([1 + 3, 1 + 3]);
     const terminal = formatOriginals(buildOriginalsTables(results));
-    expect(terminal).toContain("source: ORIGINALS.md");
+    expect(terminal).toContain("source: the published results of the original projects (docs/originals.md)");
     expect(terminal).toContain("What differs: Hardware");
   });
 

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { FIXTURES, spawnAgent, type AgentProcess } from "../helpers";
+import { FIXTURES, spawnAgent, waitUntil, type AgentProcess } from "../helpers";
 
 const ROOT = resolve(import.meta.dir, "../..");
 const scratch = mkdtempSync(join(tmpdir(), "framefleet-crash-"));
@@ -30,12 +30,9 @@ async function startReceiver(work: string, ack: string, port: number): Promise<{
 }
 
 /** Reads a live receiver's /stats until it has saved `count` images; answers the last figures. */
-async function waitForSaved(port: number, count: number): Promise<Record<string, number>> {
-  for (;;) {
-    const stats = (await (await fetch(`http://127.0.0.1:${port}/stats`)).json()) as Record<string, number>;
-    if (stats.saved! >= count) return stats;
-    await Bun.sleep(20);
-  }
+function waitForSaved(port: number, count: number): Promise<Record<string, number>> {
+  const read = async () => (await (await fetch(`http://127.0.0.1:${port}/stats`)).json()) as Record<string, number>;
+  return waitUntil(`the receiver to save ${count} images`, read, (stats) => stats.saved! >= count);
 }
 
 /** The numbers in the names of every saved file: OUT/TOPIC/<UTC>_<counter>_<name>.jpg. */
