@@ -138,11 +138,15 @@ export class NetnsFleet implements AsyncDisposable {
     }
   }
 
-  /** Bytes the tbf on agent `name`'s own end has sent (0 when unshaped). */
-  readShapedBytes(name: string): number {
+  /**
+   * The tbf on agent `name`'s own end (what it sends): bytes it has sent and its overlimits,
+   * the times it held a packet back for the rate (tc-tbf(8)); zeros when unshaped.
+   */
+  readShaper(name: string): { bytes: number; overlimits: number } {
     const host = this.find(name);
-    const qdiscs = JSON.parse(run("tc", ["-n", host.ns, "-s", "-j", "qdisc", "show", "dev", host.inside])) as { kind: string; bytes?: number }[];
-    return qdiscs.find((qdisc) => qdisc.kind === "tbf")?.bytes ?? 0;
+    const qdiscs = JSON.parse(run("tc", ["-n", host.ns, "-s", "-j", "qdisc", "show", "dev", host.inside])) as { kind: string; bytes?: number; overlimits?: number }[];
+    const tbf = qdiscs.find((qdisc) => qdisc.kind === "tbf");
+    return { bytes: tbf?.bytes ?? 0, overlimits: tbf?.overlimits ?? 0 };
   }
 
   /** Namespaces and root-namespace interfaces of this fleet that exist now (empty once destroyed). */

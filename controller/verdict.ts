@@ -59,15 +59,37 @@ function emulatedCpuLoads(roles: RoleRun[]): Load[] {
   });
 }
 
-/** Senders with a known link cap (their `rate` impairment, or `linkCaps` the kernel enforces): bits sent over the role's life against it. */
+/**
+ * A role's Mbit/s while it was busy: the median of its series' whole seconds (the first and
+ * last, partial, left out), so a warm-up or a drain does not dilute a saturated link; its
+ * life's average when it has no whole second.
+ */
+function busyMbitPerS(stats: { mbit_per_s: number; series: [number, number, number][] }): number {
+  const whole = [...stats.series].sort((a, b) => a[0] - b[0]).slice(1, -1);
+  if (whole.length === 0) return stats.mbit_per_s;
+  const rates = whole.map(([, , bytes]) => (bytes * 8) / 1e6).sort((a, b) => a - b);
+  const middle = Math.floor(rates.length / 2);
+  return rates.length % 2 === 1 ? rates[middle]! : (rates[middle - 1]! + rates[middle]!) / 2;
+}
+
+/**
+ * Links with a known cap: senders' (their `rate` impairment, or `linkCaps` the kernel enforces)
+ * by the bits they sent, and receivers' (`linkCaps`: the tbf shapes both ways) by the bits they
+ * took in, each while busy (`busyMbitPerS`) against the cap. A receiver's link is the one cap where
+ * several senders share one downlink.
+ */
 function linkLoads(roles: RoleRun[], linkCaps: Record<string, number>): Load[] {
   return roles.flatMap(({ agent, info }) => {
+    if (isRole(info, "receiver") && linkCaps[agent]) {
+      const mbit = busyMbitPerS({ mbit_per_s: info.stats.mbit_per_s, series: info.stats.series ?? [] });
+      return [{ resource: "link", where: agent, ratio: (mbit * 1e6) / linkCaps[agent], text: `link ${agent} in ${Math.round(mbit)} of ${Math.round(linkCaps[agent] / 1e6)} Mbit/s (tbf)` }];
+    }
     if (!isRole(info, "sender")) return [];
     const emulated = (info.stats as { impairment?: { rate_bit_s?: number } }).impairment?.rate_bit_s;
     const cap = emulated ?? linkCaps[agent];
     if (!cap) return [];
-    const ratio = (info.stats.mbit_per_s * 1e6) / cap;
-    return [{ resource: "link", where: agent, ratio, text: `link ${agent} ${Math.round(info.stats.mbit_per_s)} of ${Math.round(cap / 1e6)} Mbit/s${emulated ? "" : " (tbf)"}` }];
+    const mbit = busyMbitPerS({ mbit_per_s: info.stats.mbit_per_s, series: info.stats.series ?? [] });
+    return [{ resource: "link", where: agent, ratio: (mbit * 1e6) / cap, text: `link ${agent} ${Math.round(mbit)} of ${Math.round(cap / 1e6)} Mbit/s${emulated ? "" : " (tbf)"}` }];
   });
 }
 

@@ -74,7 +74,7 @@ describe("[media] profiles", () => {
 
   // The Wi-Fi profile's rate is lowered to 20 Mbit/s here so that a loaded 2-core box is bound by the link, not by its CPU
   // (the shipped 100 Mbit/s is reached on a quiet one: docs/performance.md); everything else is the shipped scenario.
-  test("medium-wifi-vs-ethernet from the shipped file, Wi-Fi at 20 Mbit/s: each Wi-Fi run sends within 10% of its links' cap (2 x 20 Mbit/s); Ethernet is faster", async () => {
+  test("medium-wifi-vs-ethernet from the shipped file, Wi-Fi at 20 Mbit/s: each Wi-Fi run sends at most 10% over its links' cap (2 x 20 Mbit/s) and is judged link-bound; Ethernet is not", async () => {
     using dir = makeTempDir();
     const shipped = await Bun.file(join(REPO, "scenarios.toml")).text();
     const slowWifi = shipped.replace('wifi-5ghz = { rate = "100Mbit"', 'wifi-5ghz = { rate = "20Mbit"');
@@ -85,7 +85,11 @@ describe("[media] profiles", () => {
     expect({ code, stderr: code === 0 ? "" : stderr }).toEqual({ code: 0, stderr: "" });
     const [wifi, ethernet] = (await Bun.file(join(out, "results.json")).json()).scenarios;
     expect([wifi.medium, ethernet.medium]).toEqual(["wifi-5ghz", "ethernet-1g"]);
-    for (const run of wifi.runs) expect(Math.abs(run.sent_mbit_per_s / 40 - 1)).toBeLessThanOrEqual(0.1);
-    expect(ethernet.summary.images_per_s.mean).toBeGreaterThan(wifi.summary.images_per_s.mean);
+    // The ceiling only (load can lower a rate, never raise it); the verdict says whether the links were what bound it.
+    expect({
+      underTheCap: wifi.runs.map((run: { sent_mbit_per_s: number }) => run.sent_mbit_per_s <= 40 * 1.1),
+      wifiBound: wifi.runs.map((run: { verdict: { bottleneck: string | null } }) => run.verdict.bottleneck?.startsWith("link ") ?? false),
+      ethernetBound: ethernet.runs.map((run: { verdict: { bottleneck: string | null } }) => run.verdict.bottleneck?.startsWith("link ") ?? false),
+    }).toEqual({ underTheCap: [true, true], wifiBound: [true, true], ethernetBound: [false, false] });
   });
 });

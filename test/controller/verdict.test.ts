@@ -63,4 +63,11 @@ describe("bottleneck verdicts", () => {
     expect(judgeRun([receiver(1000, 30)], [])).toMatchObject({ bottleneck: null, text: "no resource near its limit (highest: receiver w1 save queue full: 503 to 3% of requests)" });
     expect(judgeRun([], [])).toEqual({ bottleneck: null, text: "no resource near its limit", loads: [] });
   });
+
+  test("judgeRun: two senders at 9.5 of their 20 Mbit/s tbf uplinks into one receiver's 20 Mbit/s downlink: the receiver's link is named", () => {
+    const run = (agent: string, role: string, mbit: number) => ({ agent, lifeMs: 1000, info: { id: agent, role, state: "ended", started_at: "", options: {}, stats: { mbit_per_s: mbit, received: 10, rejected: 0 } } as any });
+    const caps = { pi1: 20e6, pi2: 20e6, worker1: 20e6 };
+    const verdict = judgeRun([run("pi1", "sender", 9.5), run("pi2", "sender", 9.5), run("worker1", "receiver", 19)], [], caps);
+    expect([verdict.bottleneck, verdict.text]).toEqual(["link worker1", "link worker1 in 19 of 20 Mbit/s (tbf)"]);
+  });
 });
