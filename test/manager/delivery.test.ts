@@ -20,7 +20,8 @@ const challenge = { type: "challenge", version: PROTOCOL_VERSION, nonce: expect.
 
 describe("Scheduler delivery", () => {
   test("a silent worker's task times out and is redone by the other worker; the result is taken once", async () => {
-    const { scheduler, log } = startScheduler({ taskTimeoutMs: 200 });
+    // The retry must find "good" connected, or it goes back to "silent": 2 s leaves a loaded box's worker start a wide margin.
+    const { scheduler, log } = startScheduler({ taskTimeoutMs: 2000 });
     await using _ = scheduler;
     await using silent = await startWorker(scheduler.port, { workerId: "silent", credit: 2 }, () => "silent");
     await log.waitFor((event) => event.type === "worker-joined");
@@ -74,7 +75,8 @@ describe("Scheduler delivery", () => {
   });
 
   test("a worker that misses 3 heartbeats is dropped and its task redone", async () => {
-    const { scheduler, log } = startScheduler({ heartbeatMs: 50, taskTimeoutMs: 60_000 });
+    // 3 missed beats of 200 ms: a live worker's beats survive a loaded box's event-loop lag; the muted one's stop for good.
+    const { scheduler, log } = startScheduler({ heartbeatMs: 200, taskTimeoutMs: 60_000 });
     await using _ = scheduler;
     await using mute = await startWorker(scheduler.port, { workerId: "mute" }, () => "silent");
     await log.waitFor((event) => event.type === "worker-joined");

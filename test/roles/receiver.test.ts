@@ -86,6 +86,19 @@ describe("receiver", () => {
     expect(receiver.stats()).toMatchObject({ received: accepted, saved: accepted, busy: busy.length });
   });
 
+  test("--queue-bytes is the receiver's byte budget: one photo's worth, no wait, and a burst gets 503s although the queue has room for 1000", async () => {
+    using dir = makeTempDir();
+    await using receiver = await startRole("receiver", { port: 0, out: dir.path, queue: 1000, writers: 1, queueWait: "0ms", queueBytes: String(chelsea.length + 1) });
+    const port = receiver.stats().port as number;
+    const answers = await Promise.all(
+      Array.from({ length: 40 }, () => fetch(`http://127.0.0.1:${port}/upload`, { method: "POST", body: chelsea, headers: { "content-type": "image/jpeg" } })),
+    );
+    await receiver.stop();
+    const busy = answers.filter((answer) => answer.status === 503).length;
+    const accepted = answers.filter((answer) => answer.status === 202).length;
+    expect({ someRefused: busy > 0, allAnswered: busy + accepted, stats: receiver.stats() }).toMatchObject({ someRefused: true, allAnswered: 40, stats: { saved: accepted, busy } });
+  });
+
   test("the counter continues after a clean restart without gaps", async () => {
     using dir = makeTempDir();
     const send = async (port: number) => (await post(port, chelsea, { "content-type": "image/jpeg" })).body.id as number;
