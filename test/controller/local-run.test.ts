@@ -98,7 +98,7 @@ medium = "loopback"
       ["case1-1to1", "multiply=3", 3, "loopback", ["multiply"]],
     ]);
     type Run = { images_per_s: number; series: { t: number[] }; senders: { sent: number; frames: number }[] };
-    const [low, high] = results.scenarios.map((entry: { runs: Run[] }) => entry.runs[0]) as Run[];
+    const [low, high] = results.scenarios.map((entry: { runs: Run[] }) => entry.runs[0]) as [Run, Run];
     // multiply 3 sends each frame 3 times, multiply 1 once: counts from the sender's own figures, which no load can skew
     // (a rate is the bench's business).
     const imagesPerFrame = (run: Run) => run.senders[0]!.sent / run.senders[0]!.frames;

@@ -6,7 +6,7 @@ import type { Stripe } from "../../../imaging/stripes";
 import type { OutputFormat, JobSource } from "../../../protocol";
 import type { Detections, JobStateName, JobView } from "../../../wire";
 import type { ObjectStore } from "@nats-io/obj";
-import type { InputKind, JobState, Task } from "./_tasks";
+import type { JobState, Task } from "./_tasks";
 import type { SharedJob } from "./runner";
 
 /** KV bucket of job records, kept a day. */
@@ -18,19 +18,11 @@ export const MANAGER_BEAT_MS = 1000;
 export const MANAGER_TTL_MS = 3000;
 
 /** One job as every manager on the broker reads it. */
-export interface JobRecord {
-  id: string;
+export interface JobRecord extends Pick<JobState, "id" | "op" | "params" | "input" | "width" | "height" | "channels" | "striped"> {
   /** The manager collecting its results now (the one that took it, or the one that took over). */
   manager: string;
   /** The manager whose result subject its tasks name (`framefleet.result.<origin>.<job>`). */
   origin: string;
-  op: string;
-  params: Record<string, unknown>;
-  input: InputKind;
-  width: number;
-  height: number;
-  channels: number;
-  striped: boolean;
   stripes: Stripe[];
   format: OutputFormat;
   source?: JobSource;

@@ -92,7 +92,6 @@ export class BrokerScheduler implements JobRunner, AsyncDisposable {
   private readonly shared = new Set<(event: JobEvent) => void>();
   private stopLiveness?: () => Promise<void>;
   private stopped: Promise<void> | null = null;
-  private jobSeq = 0;
 
   private constructor(
     private readonly options: BrokerSchedulerOptions,
@@ -173,14 +172,10 @@ export class BrokerScheduler implements JobRunner, AsyncDisposable {
   submit(job: Job): Promise<JobOutput>;
   submit(job: Job): Promise<JobOutput> {
     if (this.stopped) return Promise.reject(new FleetError("SCHEDULER_STOPPED", "scheduler stopped; no new jobs", 503));
-    const id = job.id ?? `job-${++this.jobSeq}`;
-    let admitted: ReturnType<JobTable["admit"]>;
-    try {
-      admitted = this.jobs.admit(job, id, countStripes(job, this.beats.creditFor(job.op), this.options.exactStripes));
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    const admitted = this.jobs.admit(job, countStripes(job, this.beats.creditFor(job.op), this.options.exactStripes));
+    if ("error" in admitted) return Promise.reject(admitted.error);
     const { state, settled } = admitted;
+    const id = state.id;
     this.details.set(id, { origin: this.options.managerId, published: false, workers: state.tasks.map(() => null), objects: [] });
     this.emitter.emit({ type: "job-started", jobId: id, op: state.op, stripes: state.tasks.length, manager: this.options.managerId });
     const accepted = this.publishTasks(state).catch((error) => {

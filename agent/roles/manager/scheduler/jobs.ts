@@ -31,6 +31,8 @@ function outputBytes(output: JobOutput | undefined): number {
 export class JobTable {
   private readonly jobs = new Map<string, JobState>();
   private heldBytes = 0;
+  /** Jobs admitted so far: numbers the ids of jobs that come without one. */
+  private admitted = 0;
 
   constructor(
     private readonly capacity: number,
@@ -80,14 +82,18 @@ export class JobTable {
   }
 
   /**
-   * Plans a checked job as `stripes` tasks (`planJob`) under `id` and adds it queued: how both
-   * runners take a job. Answers its state and the promise the runner settles it with.
-   * @throws FleetError as `add`.
+   * Plans a checked job as `stripes` tasks (`planJob`) under its id (`job-N` when it has none)
+   * and adds it queued: how both runners take a job. Answers its state and the promise the
+   * runner settles it with, or the error `add` threw (DUPLICATE_JOB, ...).
    */
-  admit(job: Job, id: string, stripes: number): { state: JobState; settled: Promise<JobOutput> } {
+  admit(job: Job, stripes: number): { state: JobState; settled: Promise<JobOutput> } | { error: unknown } {
     const settled = Promise.withResolvers<JobOutput>();
-    const state = planJob(job, id, stripes, settled);
-    this.add(state);
+    const state = planJob(job, job.id ?? `job-${++this.admitted}`, stripes, settled);
+    try {
+      this.add(state);
+    } catch (error) {
+      return { error };
+    }
     return { state, settled: settled.promise };
   }
 

@@ -63,7 +63,6 @@ export class Scheduler implements JobRunner, AsyncDisposable {
   private readonly hooks: HandshakeHooks<WorkerState>;
   private readonly heartbeatMs: number;
   private readonly exactStripes: boolean;
-  private jobSeq = 0;
   private stopped: Promise<void> | null = null;
 
   /** Starts listening at once; throws LISTEN_FAILED (500) when the port cannot be bound. */
@@ -134,14 +133,10 @@ export class Scheduler implements JobRunner, AsyncDisposable {
   submit(job: Job): Promise<JobOutput>;
   submit(job: Job): Promise<JobOutput> {
     if (this.stopped) return Promise.reject(new FleetError("SCHEDULER_STOPPED", "scheduler stopped; no new jobs", 503));
-    const id = job.id ?? `job-${++this.jobSeq}`;
-    let admitted: ReturnType<JobTable["admit"]>;
-    try {
-      admitted = this.jobs.admit(job, id, countStripes(job, this.creditFor(job.op), this.exactStripes));
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    const admitted = this.jobs.admit(job, countStripes(job, this.creditFor(job.op), this.exactStripes));
+    if ("error" in admitted) return Promise.reject(admitted.error);
     const { state, settled } = admitted;
+    const id = state.id;
     this.queue.push(...state.tasks);
     this.emitter.emit({ type: "job-started", jobId: id, op: state.op, stripes: state.tasks.length });
     this.dispatch();
