@@ -11,7 +11,7 @@ import { answerErrorsAsJson, errorResponse, jsonResponse } from "../../http";
 import { decodeToRaw } from "../../imaging/decode";
 import { checkJob, type CheckedOp, type Job, type OutputFormat } from "../../protocol";
 import { BrokerScheduler, chooseSplit, REMOTE_PIXELS, Scheduler, toJobEvent, toJobView, type JobState, type SchedulerEvent, type JobRunner, type SharedJob, type SplitMode } from "./scheduler";
-import { RateSeries, RunningMeans, mbitPerSecond, perSecond } from "../../metrics";
+import { RateSeries, RateSpan, RunningMeans } from "../../metrics";
 import { parseDuration, parseSize } from "../../units";
 import type { ManagerStats, WorkerRow } from "../../wire";
 import { checkRequest, type GateRules } from "../../auth";
@@ -72,8 +72,8 @@ class Figures {
   readonly totals = { accepted: 0, retried: 0, discarded: 0, done: 0, failed: 0, bytes: 0 };
   readonly series = new RateSeries();
   readonly timing: RunningMeans<"decode" | "send" | "wait" | "process" | "receive" | "job">;
-  firstAt = 0;
-  stoppedAt = 0;
+  /** From the first accepted job to the stop. */
+  readonly span = new RateSpan(0);
 
   /** `observe` gets each timing as the means do: the whole job, or one phase of a task. */
   constructor(observe?: ObserveDuration) {
@@ -85,7 +85,7 @@ class Figures {
   /** Jobs accepted at intake. */
   accept(count: number): void {
     this.totals.accepted += count;
-    if (!this.firstAt) this.firstAt = Date.now();
+    this.span.start();
   }
 
   /** Counts one scheduler event; `job` is the record it names, when it names one. */
@@ -101,11 +101,6 @@ class Figures {
       this.totals.bytes += bytes;
       this.series.add(1, bytes);
     }
-  }
-
-  /** ms from the first accepted job to now (or the stop); 0 before any. */
-  elapsedMs(): number {
-    return this.firstAt ? Math.max((this.stoppedAt || Date.now()) - this.firstAt, 1) : 0;
   }
 }
 
@@ -192,7 +187,7 @@ function createIntake(opts: Options, scheduler: JobRunner, figures: Figures) {
   };
 
   return async (request: Request): Promise<Response> => {
-    if (figures.stoppedAt) throw new FleetError("STOPPING", "the manager is stopping", 503);
+    if (figures.span.stopped) throw new FleetError("STOPPING", "the manager is stopping", 503);
     const { task, format, images } = await readJobRequest(request, maxUpload, (count) => scheduler.jobs.makeRoom(count));
     const created = await submitAll(task, format, images);
     // On a broker, a job is accepted once it is durable (its record saved, its tasks in the stream).
@@ -238,13 +233,13 @@ async function readResult(scheduler: JobRunner, id: string): Promise<Response> {
 function toStats(scheduler: JobRunner, figures: Figures, port: number, auth: RoleContext["auth"]): ManagerStats {
   const states = scheduler.jobs.countStates();
   const { totals } = figures;
-  const elapsedMs = figures.elapsedMs();
+  const elapsedMs = figures.span.elapsedMs();
   return {
     role: "manager",
     ...(auth ? { auth } : {}),
     port,
     worker_port: scheduler.port,
-    workers: figures.stoppedAt ? 0 : scheduler.workerList().length,
+    workers: figures.span.stopped ? 0 : scheduler.workerList().length,
     jobs_accepted: totals.accepted,
     jobs_queued: states.queued,
     jobs_running: states.running,
@@ -253,8 +248,7 @@ function toStats(scheduler: JobRunner, figures: Figures, port: number, auth: Rol
     tasks_retried: totals.retried,
     tasks_discarded: totals.discarded,
     outputs_bytes: scheduler.jobs.outputBytes,
-    images_per_s: elapsedMs ? perSecond(totals.done, elapsedMs) : 0,
-    mbit_per_s: elapsedMs ? mbitPerSecond(totals.bytes, elapsedMs) : 0,
+    ...figures.span.rates(totals.done, totals.bytes),
     elapsed_s: elapsedMs / 1000,
     timing_ms: figures.timing.means(),
     series: figures.series.points(),
@@ -284,7 +278,7 @@ async function createServer(opts: Options, context: RoleContext, scheduler: JobR
     .get("/jobs/:id", ({ params }) => readJob(scheduler, params.id).then(({ view }) => view, errorResponse))
     .get("/jobs/:id/result", ({ params }) => Promise.resolve().then(() => readResult(scheduler, params.id)).catch(errorResponse))
     .get("/stats", () => toStats(scheduler, figures, port(), context.auth))
-    .get("/workers", (): WorkerRow[] => (figures.stoppedAt ? [] : toWorkerRows(scheduler)))
+    .get("/workers", (): WorkerRow[] => (figures.span.stopped ? [] : toWorkerRows(scheduler)))
     .ws("/events", { open: (ws) => void ws.subscribe(EVENTS_TOPIC) })
     .get("/", () => Bun.file(join(WEB_DIR, "upload.html")))
     .use(await staticPlugin({ assets: WEB_DIR, prefix: "/", indexHTML: false, alwaysStatic: false }));
@@ -322,7 +316,7 @@ export default {
 
     let stopped: Promise<void> | undefined;
     const stop = async (): Promise<void> => {
-      figures.stoppedAt = Date.now();
+      figures.span.stop();
       listening = undefined;
       // Reverse order of start: HTTP first (no new jobs), then the scheduler (pending jobs fail with SCHEDULER_STOPPED).
       const outcomes: PromiseSettledResult<unknown>[] = await Promise.allSettled([server.stop(true)]);
