@@ -456,6 +456,10 @@ export const JobStateName = t.Union([t.Literal("queued"), t.Literal("running"), 
 export type JobStateName = Static<typeof JobStateName>;
 
 /** `GET /jobs/:id` (and the `job-state` event): `error` as `CODE: message` once failed; a done classify job also carries its `result`. */
+/** `POST /jobs` without `?wait`: 202 with the id of every job made, in the order of the images. */
+export const JobsAccepted = t.Object({ jobs: t.Array(t.Object({ id: t.String() })) });
+export type JobsAccepted = Static<typeof JobsAccepted>;
+
 export const JobView = t.Object({
   id: t.String(),
   state: JobStateName,

@@ -204,8 +204,8 @@ async function readTelemetry(roles: Started[], clocks: Record<string, ClockOffse
 
 /** How long a role worked (ms): its own `elapsed_s` where it reports one (a sender ends by itself before the controller stops it), else from its start to its stop. */
 function toLifeMs(entry: Started): number {
-  const elapsed = (entry.info.stats as { elapsed_s?: number }).elapsed_s;
-  return typeof elapsed === "number" ? elapsed * 1000 : (entry.stoppedAt ?? Date.now()) - entry.startedAt;
+  const stats = entry.info.stats;
+  return "elapsed_s" in stats ? stats.elapsed_s * 1000 : (entry.stoppedAt ?? Date.now()) - entry.startedAt;
 }
 
 /** The run's verdict and each agent's telemetry summary: mean CPU (box and agent process), hottest temperature, slowest clock, throttling flags that held. */

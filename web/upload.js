@@ -5,6 +5,7 @@
 /** @typedef {import("../agent/wire").Detections} Detections */
 /** @typedef {import("../agent/wire").JobView} JobView */
 /** @typedef {import("../agent/wire").JobEvent} JobEvent */
+/** @typedef {import("../agent/wire").JobsAccepted} JobsAccepted */
 /** @typedef {{ view: JobView; workers: Set<string>; managers: Set<string>; card?: ReturnType<typeof createJobCard> }} JobEntry */
 import { drawDetections, formatTop5 } from "./detections.js";
 import { byId, element, formatNumber, toTable, toTile } from "./dom.js";
@@ -193,7 +194,7 @@ async function submitJobs(form) {
   const answer = await response.json();
   if (!response.ok) throw new Error(`${answer.error ?? response.status}: ${answer.message ?? "POST /jobs failed"}`);
   byId("no-jobs").hidden = true;
-  /** @type {{ id: string }[]} */ (answer.jobs).forEach(({ id }, index) => {
+  /** @type {JobsAccepted} */ (answer).jobs.forEach(({ id }, index) => {
     const entry = readEntry(id);
     entry.card = createJobCard(id, chosen[index], op, String(fields.get("format")));
     byId("jobs").prepend(entry.card.node);

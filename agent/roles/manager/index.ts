@@ -13,7 +13,7 @@ import { checkJob, type CheckedOp, type Job, type OutputFormat } from "../../pro
 import { BrokerScheduler, chooseSplit, REMOTE_PIXELS, Scheduler, toJobEvent, toJobView, type JobState, type SchedulerEvent, type JobRunner, type SharedJob, type SplitMode } from "./scheduler";
 import { RateSeries, RateSpan, RunningMeans } from "../../metrics";
 import { parseDuration, parseSize } from "../../units";
-import type { ManagerStats, WorkerRow } from "../../wire";
+import type { JobsAccepted, ManagerStats, WorkerRow } from "../../wire";
 import { checkRequest, type GateRules } from "../../auth";
 import { encodeImage, readJobRequest, type UploadedImage } from "./_upload";
 import type { Role, RoleContext, RoleHandle } from "../types";
@@ -193,7 +193,7 @@ function createIntake(opts: Options, scheduler: JobRunner, figures: Figures) {
     // On a broker, a job is accepted once it is durable (its record saved, its tasks in the stream).
     if (scheduler.accepted) await Promise.all(created.map(({ job }) => scheduler.accepted!(job.id)));
     figures.accept(created.length);
-    if (!new URL(request.url).searchParams.has("wait")) return jsonResponse({ jobs: created.map(({ job }) => ({ id: job.id })) }, 202);
+    if (!new URL(request.url).searchParams.has("wait")) return jsonResponse({ jobs: created.map(({ job }) => ({ id: job.id })) } satisfies JobsAccepted, 202);
     await Promise.all(created.map(({ settled }) => settled));
     return toWaitAnswer(created.map(({ job }) => job));
   };

@@ -4,6 +4,7 @@ import type { Impairer } from "../../impair";
 import { LatencyHistogram, RateSeries } from "../../metrics";
 import { Backoff } from "./backoff";
 import type { RequestBody } from "./_request-body";
+import { UPLOAD_HEADERS } from "../../wire";
 
 /** The longest a 503's Retry-After is honoured, so a stop is never held up for long. */
 const MAX_RETRY_WAIT_MS = 5000;
@@ -133,7 +134,7 @@ export class Poster {
       const response = await fetch(target, {
         method: "POST",
         body: body.payload as Bun.BodyInit,
-        headers: { ...body.headers, ...this.settings.authorization, "x-sent-at": String(Date.now() - this.settings.clockOffsetMs) },
+        headers: { ...body.headers, ...this.settings.authorization, [UPLOAD_HEADERS.sentAt]: String(Date.now() - this.settings.clockOffsetMs) },
         signal: AbortSignal.timeout(timeoutMs),
         // A redirect is not an acknowledgement (a 302 to a login page would answer 200): 3xx counts as a failure.
         redirect: "manual",
