@@ -456,6 +456,16 @@ export const JobStateName = t.Union([t.Literal("queued"), t.Literal("running"), 
 export type JobStateName = Static<typeof JobStateName>;
 
 /** `GET /jobs/:id` (and the `job-state` event): `error` as `CODE: message` once failed; a done classify job also carries its `result`. */
+/** One parameter of an op as `GET /ops` describes it: its JSON type and bounds, from the task contract's schema. */
+export const OpParamView = t.Object({ type: t.String(), minimum: t.Optional(t.Number()), maximum: t.Optional(t.Number()), optional: t.Boolean() });
+export type OpParamView = Static<typeof OpParamView>;
+
+/** `GET /ops` on a manager: every op of the task contract in its order, who runs it, its params (the upload page builds its form from it). */
+export const OpsView = t.Object({
+  ops: t.Array(t.Object({ name: t.String(), worker: t.Union([t.Literal("image"), t.Literal("recognition")]), params: t.Record(t.String(), OpParamView) })),
+});
+export type OpsView = Static<typeof OpsView>;
+
 /** `POST /jobs` without `?wait`: 202 with the id of every job made, in the order of the images. */
 export const JobsAccepted = t.Object({ jobs: t.Array(t.Object({ id: t.String() })) });
 export type JobsAccepted = Static<typeof JobsAccepted>;

@@ -6,6 +6,7 @@
 /** @typedef {import("../agent/wire").JobView} JobView */
 /** @typedef {import("../agent/wire").JobEvent} JobEvent */
 /** @typedef {import("../agent/wire").JobsAccepted} JobsAccepted */
+/** @typedef {import("../agent/wire").OpsView} OpsView */
 /** @typedef {{ view: JobView; workers: Set<string>; managers: Set<string>; card?: ReturnType<typeof createJobCard> }} JobEntry */
 import { drawDetections, formatTop5 } from "./detections.js";
 import { byId, element, formatNumber, toTable, toTile } from "./dom.js";
@@ -186,8 +187,8 @@ async function submitJobs(form) {
   const op = String(fields.get("op"));
   body.set("op", op);
   body.set("format", String(fields.get("format")));
-  for (const input of form.querySelectorAll("label[data-for] input"))
-    if (/** @type {HTMLElement} */ (input.parentElement).dataset.for?.split(" ").includes(op) && /** @type {HTMLInputElement} */ (input).value !== "")
+  for (const input of form.querySelectorAll("label[data-param] input"))
+    if (!(/** @type {HTMLElement} */ (input.parentElement).hidden) && /** @type {HTMLInputElement} */ (input).value !== "")
       body.set(/** @type {HTMLInputElement} */ (input).name, /** @type {HTMLInputElement} */ (input).value);
   for (const file of chosen) body.append("images", file, file.name);
   const response = await call("/jobs", { method: "POST", body });
@@ -210,16 +211,32 @@ function chooseFiles(files) {
   /** @type {HTMLButtonElement} */ (byId("submit")).disabled = chosen.length === 0;
 }
 
-/** Shows only the parameter fields of the chosen op. */
-function showParams() {
-  const op = /** @type {HTMLSelectElement} */ (byId("op")).value;
-  for (const label of document.querySelectorAll("label[data-for]"))
-    /** @type {HTMLElement} */ (label).hidden = !/** @type {HTMLElement} */ (label).dataset.for?.split(" ").includes(op);
+/** The ops of the task contract, as GET /ops gave them. @type {OpsView["ops"]} */
+let ops = [];
+
+/** Fills the op list from `GET /ops`: every op of the task contract, in its order. */
+async function loadOps() {
+  ops = /** @type {OpsView} */ (await readOk(await call("/ops"))).ops;
+  byId("op").replaceChildren(...ops.map(({ name, worker }) => element("option", { value: name }, [worker === "recognition" ? `${name} (recognition workers)` : name])));
+  showParams();
 }
 
-/** Refreshes the queue and worker panel, and polls unfinished jobs while the socket is down. */
+/** Shows only the parameter fields of the chosen op, with that op's bounds. */
+function showParams() {
+  const op = ops.find(({ name }) => name === /** @type {HTMLSelectElement} */ (byId("op")).value);
+  for (const label of document.querySelectorAll("label[data-param]")) {
+    const input = /** @type {HTMLInputElement} */ (label.querySelector("input"));
+    const schema = op?.params[input.name];
+    /** @type {HTMLElement} */ (label).hidden = !schema;
+    input.min = schema?.minimum === undefined ? "" : String(schema.minimum);
+    input.max = schema?.maximum === undefined ? "" : String(schema.maximum);
+  }
+}
+
+/** Refreshes the queue and worker panel (and the op list until it has one), and polls unfinished jobs while the socket is down. */
 async function refresh() {
   try {
+    if (ops.length === 0) await loadOps();
     const [stats, workers] = await Promise.all([
       call("/stats").then(readOk).then((body) => /** @type {ManagerStats} */ (body)),
       call("/workers").then(readOk).then((body) => /** @type {WorkerRow[]} */ (body)),
@@ -279,7 +296,6 @@ byId("job-form").addEventListener("submit", (event) => {
   event.preventDefault();
   submitJobs(/** @type {HTMLFormElement} */ (event.target)).catch((error) => showBanner(error.message));
 });
-showParams();
 connectEvents();
 void refresh();
 setInterval(refresh, POLL_MS);

@@ -19,6 +19,7 @@ export {
 } from "./messages";
 export {
   ClassifyResultMeta,
+  describeOps,
   ImageParam,
   ImageShape,
   IMAGE_OPS,

@@ -4,7 +4,7 @@ import { TypeCompiler, type TypeCheck } from "@sinclair/typebox/compiler";
 import { FleetError } from "../errors";
 import type { ImageSize } from "../imaging/decode";
 import type { RawImage } from "../imaging/ops";
-import { ClassifyParams, Detections } from "../wire";
+import { ClassifyParams, Detections, type OpsView } from "../wire";
 import { DEFAULT_MAX_FRAME_BYTES } from "./framing";
 
 /** What the contract knows of one op: who runs it, its params, whether it runs on stripes. */
@@ -55,6 +55,19 @@ export type OpParams<K extends Op> = Static<(typeof OP_DEFINITIONS)[K]["params"]
 export const OPS = Object.keys(OP_DEFINITIONS) as Op[];
 /** The image ops: what a grayscale worker offers in its hello. */
 export const IMAGE_OPS = OPS.filter((op): op is ImageOp => OP_DEFINITIONS[op].worker === "image");
+
+/** The ops as `GET /ops` answers them: each op's worker kind and its params' types and bounds, read from OP_DEFINITIONS. */
+export function describeOps(): OpsView {
+  return {
+    ops: OPS.map((name) => {
+      const { worker, params } = OP_DEFINITIONS[name];
+      const properties = (params as TObject).properties as unknown as Record<string, { type: string; minimum?: number; maximum?: number }>;
+      const required = new Set((params as TObject).required ?? []);
+      const views = Object.entries(properties).map(([key, { type, minimum, maximum }]) => [key, { type, minimum, maximum, optional: !required.has(key) }]);
+      return { name, worker, params: Object.fromEntries(views) };
+    }),
+  };
+}
 
 /** True when `op` names an op of the contract. */
 export function isOp(op: string): op is Op {

@@ -2,11 +2,11 @@
 import fc from "fast-check";
 import { startRole } from "../helpers";
 import { imageBytes, oddText, PHOTOS } from "./_arbitraries";
+import { OPS } from "../../agent/protocol";
 import { tallyAnswer, sendRaw, toRawBytes } from "./_http";
 import { createCounts, type FuzzSurface } from "./_surface";
 import { dialFakeWorker } from "./_worker-plane";
 
-const OPS = ["grayscale", "blur", "sharpen", "edges", "sepia", "invert", "brightness", "contrast", "resize", "classify"];
 const PARAM_NAMES = ["sigma", "factor", "width", "height", "minScore", "maxObjects"];
 
 /** A field value: plausible numbers for the ops' parameters, their edges, or odd text. */

@@ -1,8 +1,8 @@
 // The fuzz suites' one adapter to the manager's worker plane: how a worker says hello (protocol v3: the manager's challenge, an HMAC-proved hello), raw and through the protocol library.
-import { answerChallenge, connectTo, decodeMessage, encodeMessage, FrameDecoder, MESSAGE_TYPES, PROTOCOL_VERSION, type Challenge, type Connection, type Frame } from "../../agent/protocol";
+import { answerChallenge, connectTo, decodeMessage, encodeMessage, FrameDecoder, MESSAGE_TYPES, OPS, PROTOCOL_VERSION, type Challenge, type Connection, type Frame } from "../../agent/protocol";
 
 /** Ops the fake worker offers: every one, so any job finds it. */
-const ALL_OPS = ["grayscale", "blur", "sharpen", "edges", "sepia", "invert", "brightness", "contrast", "resize", "classify"] as const;
+const ALL_OPS = OPS;
 
 /** The token the worker-port surface's manager holds: the fuzz runs against the protected manager a LAN deployment has. */
 export const FUZZ_TOKEN = "fuzz-token";

@@ -59,6 +59,7 @@ describe("manager with a token", () => {
     const calls = [
       fetch(`${base}/stats`),
       fetch(`${base}/workers`),
+      fetch(`${base}/ops`),
       fetch(`${base}/jobs/some-id`),
       fetch(`${base}/jobs/some-id/result`),
       fetch(`${base}/jobs`, { method: "POST", body: toForm() }),

@@ -4,6 +4,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import sharp from "../../agent/native/sharp";
 import { FIXTURES, makeTempDir, spawnAgent, startRole } from "../helpers";
+import { OPS } from "../../agent/protocol";
 import { launchBrowser } from "./chromium";
 import { describeWith } from "../_requires";
 
@@ -40,6 +41,15 @@ describeWith("chromium")("upload page", () => {
       const meta = await sharp(new Uint8Array(await response.arrayBuffer())).metadata();
       expect({ format: meta.format, wide: meta.width! > 0 }).toEqual({ format: "png", wide: true });
     }
+    // The op list and each field's bounds come from GET /ops (the task contract), not from the page.
+    const options = await page.locator("#op option").evaluateAll((nodes) => nodes.map((node) => (node as unknown as { value: string }).value));
+    const sigmaMax = async (op: string) => (await page.selectOption("#op", op), await page.locator("input[name=sigma]").getAttribute("max"));
+    expect({ options, blur: await sigmaMax("blur"), sharpen: await sigmaMax("sharpen"), sigmaHiddenOnGrayscale: (await page.selectOption("#op", "grayscale"), await page.locator("input[name=sigma]").isHidden()) }).toEqual({
+      options: [...OPS],
+      blur: "50",
+      sharpen: "10",
+      sigmaHiddenOnGrayscale: true,
+    });
     const names = (await page.locator("#workers td:first-child").allInnerTexts()).sort();
     expect(names).toEqual(["w1", "w2"]);
     await page.locator("#queue .figure", { hasText: "done" }).locator("b", { hasText: /^3$/ }).waitFor(); // refreshed once a second

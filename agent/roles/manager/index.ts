@@ -9,11 +9,11 @@ import { Type as t, type Static } from "@sinclair/typebox";
 import { FleetError } from "../../errors";
 import { answerErrorsAsJson, errorResponse, jsonResponse } from "../../http";
 import { decodeToRaw } from "../../imaging/decode";
-import { checkJob, type CheckedOp, type Job, type OutputFormat } from "../../protocol";
+import { checkJob, describeOps, type CheckedOp, type Job, type OutputFormat } from "../../protocol";
 import { BrokerScheduler, chooseSplit, REMOTE_PIXELS, Scheduler, toJobEvent, toJobView, type JobState, type SchedulerEvent, type JobRunner, type SharedJob, type SplitMode } from "./scheduler";
 import { RateSeries, RateSpan, RunningMeans } from "../../metrics";
 import { parseDuration, parseSize } from "../../units";
-import type { JobsAccepted, ManagerStats, WorkerRow } from "../../wire";
+import type { JobsAccepted, ManagerStats, OpsView, WorkerRow } from "../../wire";
 import { checkRequest, type GateRules } from "../../auth";
 import { encodeImage, readJobRequest, type UploadedImage } from "./_upload";
 import type { Role, RoleContext, RoleHandle } from "../types";
@@ -278,6 +278,7 @@ async function createServer(opts: Options, context: RoleContext, scheduler: JobR
     .get("/jobs/:id", ({ params }) => readJob(scheduler, params.id).then(({ view }) => view, errorResponse))
     .get("/jobs/:id/result", ({ params }) => Promise.resolve().then(() => readResult(scheduler, params.id)).catch(errorResponse))
     .get("/stats", () => toStats(scheduler, figures, port(), context.auth))
+    .get("/ops", (): OpsView => describeOps())
     .get("/workers", (): WorkerRow[] => (figures.span.stopped ? [] : toWorkerRows(scheduler)))
     .ws("/events", { open: (ws) => void ws.subscribe(EVENTS_TOPIC) })
     .get("/", () => Bun.file(join(WEB_DIR, "upload.html")))
