@@ -3,8 +3,8 @@ import { stat } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import { FleetError } from "../errors";
 import { readJpegHeader } from "../imaging/jpeg";
-import { closedError } from "./_closed";
-import type { Frame, FrameSource } from "./types";
+import { cycleFrames } from "./_cycle";
+import type { FrameSource } from "./types";
 
 /** Largest total of file bytes a files source holds in memory (512 MB), so a wrong glob cannot exhaust a Pi. */
 const MAX_TOTAL_BYTES = 512 * 1024 * 1024;
@@ -56,19 +56,5 @@ export async function openFiles(path: string): Promise<FrameSource> {
     }
     images.push({ name: basename(file), data });
   }
-  let seq = 0;
-  let closed = false;
-  return {
-    async next(): Promise<Frame> {
-      if (closed) throw closedError();
-      const image = images[seq % images.length]!;
-      const frame = { data: image.data, name: image.name, seq, capturedAt: Date.now() };
-      seq += 1;
-      return frame;
-    },
-    stats: () => ({ kind: "files", frames: seq, dropped: 0, up: !closed }),
-    async close() {
-      closed = true;
-    },
-  };
+  return cycleFrames("files", (seq) => images[seq % images.length]!);
 }

@@ -1,7 +1,7 @@
 // A generated source: a ring of distinct JPEG frames drawn with sharp, looped.
 import sharp from "../native/sharp";
-import type { Frame, FrameSource } from "./types";
-import { closedError } from "./_closed";
+import type { FrameSource } from "./types";
+import { cycleFrames } from "./_cycle";
 
 /** Distinct frames in the ring: one second of video at 30 fps. */
 const RING_FRAMES = 30;
@@ -28,18 +28,5 @@ function renderFrame(width: number, height: number, index: number, quality: numb
 export async function openSynthetic(width: number, height: number, quality: number): Promise<FrameSource> {
   const ring: Uint8Array[] = [];
   for (let index = 0; index < RING_FRAMES; index += 1) ring.push(await renderFrame(width, height, index, quality));
-  let seq = 0;
-  let closed = false;
-  return {
-    async next(): Promise<Frame> {
-      if (closed) throw closedError();
-      const frame = { data: ring[seq % RING_FRAMES]!, name: `frame-${String(seq).padStart(6, "0")}.jpg`, seq, capturedAt: Date.now() };
-      seq += 1;
-      return frame;
-    },
-    stats: () => ({ kind: "synthetic", frames: seq, dropped: 0, up: !closed }),
-    async close() {
-      closed = true;
-    },
-  };
+  return cycleFrames("synthetic", (seq) => ({ data: ring[seq % RING_FRAMES]!, name: `frame-${String(seq).padStart(6, "0")}.jpg` }));
 }

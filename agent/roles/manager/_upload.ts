@@ -1,12 +1,10 @@
-// Reads one `POST /jobs` multipart request into checked op, params, format and header-checked image files; encodes outputs.
+// Reads one `POST /jobs` multipart request into checked op, params, format and header-checked image files.
 import { Value } from "@sinclair/typebox/value";
 import { FleetError } from "../../errors";
 import { readImageSize, type ImageSize } from "../../imaging/decode";
-import type { RawImage } from "../../imaging/ops";
-import sharp from "../../native/sharp";
 import { checkParams, isOp, OP_DEFINITIONS, OPS, type CheckedOp, type OutputFormat } from "../../protocol";
+import { FORMATS } from "./_result";
 
-const FORMATS: Record<OutputFormat, string> = { png: "image/png", jpeg: "image/jpeg", webp: "image/webp" };
 /** Fields of the form that are not op parameters. */
 const RESERVED = new Set(["images", "op", "format"]);
 
@@ -71,16 +69,4 @@ export async function readJobRequest(request: Request, maxUpload: number, makeRo
     images.push({ encoded, size: await readImageSize(encoded, where), where });
   }
   return { task: task!, format: format as OutputFormat, images };
-}
-
-/**
- * Encodes raw output pixels as `format`: PNG lossless, JPEG and WebP at sharp's defaults.
- * Grey pixels (1 or 2 channels) stay grey: sharp would write them as sRGB unless told `b-w`.
- */
-export async function encodeImage(image: RawImage, format: OutputFormat): Promise<Response> {
-  const { data, width, height, channels } = image;
-  const raw = sharp(data, { raw: { width, height, channels: channels as 1 | 2 | 3 | 4 } });
-  const input = channels <= 2 ? raw.toColourspace("b-w") : raw;
-  const encoded = await (format === "png" ? input.png() : format === "jpeg" ? input.jpeg() : input.webp()).toBuffer();
-  return new Response(new Uint8Array(encoded.buffer, encoded.byteOffset, encoded.length), { headers: { "content-type": FORMATS[format] } });
 }
