@@ -1,15 +1,13 @@
 // The fuzz suites' one adapter to the manager's worker plane: how a worker says hello (protocol v3: the manager's challenge, an HMAC-proved hello), raw and through the protocol library.
 import { answerChallenge, connectTo, decodeMessage, encodeMessage, FrameDecoder, MESSAGE_TYPES, OPS, PROTOCOL_VERSION, type Challenge, type Connection, type Frame } from "../../agent/protocol";
 
-/** Ops the fake worker offers: every one, so any job finds it. */
-const ALL_OPS = OPS;
 
 /** The token the worker-port surface's manager holds: the fuzz runs against the protected manager a LAN deployment has. */
 export const FUZZ_TOKEN = "fuzz-token";
 
 /** The bytes of a hello for `workerId` that answers no challenge (a fixed nonce, no proof): a protected manager refuses it. */
 export function toHelloBytes(workerId: string, credit = 1): Uint8Array {
-  return Buffer.concat(encodeMessage({ type: "hello", version: PROTOCOL_VERSION, workerId, ops: [...ALL_OPS], cores: 1, credit, nonce: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=" }));
+  return Buffer.concat(encodeMessage({ type: "hello", version: PROTOCOL_VERSION, workerId, ops: [...OPS], cores: 1, credit, nonce: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=" }));
 }
 
 /** A raw TCP connection to the worker port and the frames the manager sent on it. */
@@ -73,7 +71,7 @@ export async function greetRaw(port: number, workerId: string, token: string | u
     }
   };
   const challenge = decodeMessage(await waitForFrame(MESSAGE_TYPES.challenge)) as Challenge;
-  peer.write(Buffer.concat(encodeMessage(answerChallenge(token, challenge, { workerId, ops: [...ALL_OPS], cores: 1, credit: 1 }))));
+  peer.write(Buffer.concat(encodeMessage(answerChallenge(token, challenge, { workerId, ops: [...OPS], cores: 1, credit: 1 }))));
   await waitForFrame(MESSAGE_TYPES.welcome);
   return peer;
 }
@@ -85,7 +83,7 @@ export async function greetRaw(port: number, workerId: string, token: string | u
 export async function dialFakeWorker(port: number, workerId = "fuzz-worker", token?: string): Promise<Connection> {
   const connection = await connectTo({ hostname: "127.0.0.1", port });
   connection.onMessage((message) => {
-    if (message.type === "challenge") void connection.send(answerChallenge(token, message, { workerId, ops: [...ALL_OPS], cores: 1, credit: 64 })).catch(() => {});
+    if (message.type === "challenge") void connection.send(answerChallenge(token, message, { workerId, ops: [...OPS], cores: 1, credit: 64 })).catch(() => {});
     if (message.type !== "assign") return;
     void connection.send({ type: "error", taskId: message.taskId, attempt: message.attempt, code: "FUZZ_WORKER", message: "the fuzz worker runs nothing" }).catch(() => {});
   });
