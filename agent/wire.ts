@@ -88,6 +88,28 @@ export const Latency = t.Object({ p50: t.Number(), p99: t.Number() });
 /** Per-topic figures of a receiver. */
 export const TopicStats = t.Object({ received: t.Number(), saved: t.Number(), images_per_s: t.Number() });
 
+/** What an impaired role reports under `impairment` in its figures (agent/impair: `describe()`): what is emulated, with the seed to repeat it. */
+export const ImpairmentReport = t.Object({
+  /** Always "app": every figure of this role is measured under emulated conditions. */
+  emulated: t.Literal("app"),
+  seed: t.Number(),
+  delay_ms: t.Optional(t.Number()),
+  jitter_ms: t.Optional(t.Number()),
+  loss: t.Optional(t.Number()),
+  rate_bit_s: t.Optional(t.Number()),
+  cpu: t.Optional(t.Number()),
+  fail: t.Optional(t.Number()),
+  downtime_ms: t.Optional(t.Number()),
+  /** Messages dropped so far. */
+  dropped: t.Number(),
+  /** Dropped requests a server holds unanswered right now. */
+  held: t.Number(),
+  /** Total waits imposed so far by `rate` and by `cpu` (ms). */
+  throttled_ms: t.Number(),
+  idled_ms: t.Number(),
+});
+export type ImpairmentReport = Static<typeof ImpairmentReport>;
+
 /**
  * Figures of a receiver (`GET /stats` on its port, and its role stats). Rates are
  * averages from the first request to now (or to stop); `rate_5s` is the last 5 s.
@@ -117,6 +139,7 @@ export const ReceiverStats = t.Object({
   latency_ms: Latency,
   series: t.Array(t.Tuple([t.Number(), t.Number(), t.Number()])),
   last_file: t.Optional(t.String()),
+  impairment: t.Optional(ImpairmentReport),
 });
 export type ReceiverStats = Static<typeof ReceiverStats>;
 
@@ -145,6 +168,7 @@ export const SenderStats = t.Object({
   latency_ms: Latency,
   errors: t.Record(t.String(), t.Number()),
   series: t.Array(t.Tuple([t.Number(), t.Number(), t.Number()])),
+  impairment: t.Optional(ImpairmentReport),
 });
 export type SenderStats = Static<typeof SenderStats>;
 
@@ -167,6 +191,7 @@ const WorkerSessionStats = t.Object({
   /** Time spent running tasks, summed over the tasks run at once (ms). */
   busy_ms: t.Number(),
   series: t.Array(t.Tuple([t.Number(), t.Number(), t.Number()])),
+  impairment: t.Optional(ImpairmentReport),
 });
 
 /** Running totals of a recognition worker's inference pool: images and model calls (batches), inference time summed over threads (ms). */

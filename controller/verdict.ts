@@ -51,7 +51,7 @@ function pct(ratio: number): string {
 /** Emulated boards (`cpu` impairment): work plus imposed idle over the role's life; the throttle lays them on one timeline, so a busy board is at 1. */
 function emulatedCpuLoads(roles: RoleRun[]): Load[] {
   return roles.flatMap(({ agent, info, lifeMs }) => {
-    const impairment = (info.stats as { impairment?: { cpu?: number; idled_ms?: number } }).impairment;
+    const impairment = "impairment" in info.stats ? info.stats.impairment : undefined;
     if (!impairment?.cpu || impairment.cpu >= 1 || lifeMs <= 0) return [];
     // idled = used x (1/cpu - 1), so used + idled = idled / (1 - cpu): agent/impair/cpu.ts. Idle still due when the role ended is not a busier board: at most 1.
     const ratio = Math.min(1, (impairment.idled_ms ?? 0) / (1 - impairment.cpu) / lifeMs);
@@ -85,7 +85,7 @@ function linkLoads(roles: RoleRun[], linkCaps: Record<string, number>): Load[] {
       return [{ resource: "link", where: agent, ratio: (mbit * 1e6) / linkCaps[agent], text: `link ${agent} in ${Math.round(mbit)} of ${Math.round(linkCaps[agent] / 1e6)} Mbit/s (tbf)` }];
     }
     if (!isRole(info, "sender")) return [];
-    const emulated = (info.stats as { impairment?: { rate_bit_s?: number } }).impairment?.rate_bit_s;
+    const emulated = info.stats.impairment?.rate_bit_s;
     const cap = emulated ?? linkCaps[agent];
     if (!cap) return [];
     const mbit = busyMbitPerS({ mbit_per_s: info.stats.mbit_per_s, series: info.stats.series ?? [] });

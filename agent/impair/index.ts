@@ -6,28 +6,9 @@ import { createRandom, pickSeed } from "./_random";
 import { TokenBucket, parseRate } from "./rate";
 import { FleetError } from "../errors";
 import { parseDuration } from "../units";
-import { Impairment } from "../wire";
+import { Impairment, type ImpairmentReport } from "../wire";
 
-/** What `describe()` reports under `impairment` in a role's figures: what is emulated, with the seed to repeat it. */
-export interface ImpairmentReport {
-  /** Always "app": every figure of this role is measured under emulated conditions. */
-  emulated: "app";
-  seed: number;
-  delay_ms?: number;
-  jitter_ms?: number;
-  loss?: number;
-  rate_bit_s?: number;
-  cpu?: number;
-  fail?: number;
-  downtime_ms?: number;
-  /** Messages dropped so far. */
-  dropped: number;
-  /** Dropped requests a server holds unanswered right now. */
-  held: number;
-  /** Total waits imposed so far by `rate` and by `cpu` (ms). */
-  throttled_ms: number;
-  idled_ms: number;
-}
+export type { ImpairmentReport };
 
 /** The supervisor's part of an impairment: crashes and comebacks of the whole role. */
 export interface Failure {

@@ -4,7 +4,7 @@ import { Type as t } from "@sinclair/typebox";
 import { mkdir } from "node:fs/promises";
 import { resolve } from "node:path";
 import { FleetError } from "../../errors";
-import { NO_IMPAIRMENT, type ImpairmentReport } from "../../impair";
+import { NO_IMPAIRMENT } from "../../impair";
 import { answerErrorsAsJson, errorResponse, jsonResponse } from "../../http";
 import { readJpegHeader } from "../../imaging/jpeg";
 import { LatencyHistogram, RateSeries, RateSpan, perSecond } from "../../metrics";
@@ -139,7 +139,7 @@ export default {
     // Aborted on stop: releases the dropped requests that `loss` impairment holds unanswered.
     const releaseDropped = new AbortController();
 
-    const stats = (): ReceiverStats & { impairment?: ImpairmentReport } => {
+    const stats = (): ReceiverStats => {
       const activeEnd = span.stopped && lastSavedAt ? lastSavedAt : undefined;
       return {
         role: "receiver",

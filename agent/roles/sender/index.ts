@@ -2,7 +2,7 @@
 import { Type as t } from "@sinclair/typebox";
 import { closeSync, openSync } from "node:fs";
 import { FleetError } from "../../errors";
-import { NO_IMPAIRMENT, type Impairer, type ImpairmentReport } from "../../impair";
+import { NO_IMPAIRMENT, type Impairer } from "../../impair";
 import { mbitPerSecond, perSecond, round2 } from "../../metrics";
 import { Slots } from "../../slots";
 import { openSource, parseSourceSpec, type Frame, type FrameSource } from "../../sources";
@@ -221,7 +221,7 @@ export default {
         await source.close();
       });
 
-    const stats = (): SenderStats & { impairment?: ImpairmentReport } => ({ ...readStats(poster, slots, opts.images > 0, times, loop.skipped.count()), impairment: impair.describe() });
+    const stats = (): SenderStats => ({ ...readStats(poster, slots, opts.images > 0, times, loop.skipped.count()), impairment: impair.describe() });
     return {
       stats,
       ended,

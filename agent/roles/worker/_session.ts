@@ -1,7 +1,6 @@
 // What every worker role shares: dial the manager, answer its challenge with an authenticated hello, run assigned tasks, heartbeats, reconnect with backoff, stats, stop.
 import { Type as t } from "@sinclair/typebox";
 import type { FleetError } from "../../errors";
-import type { ImpairmentReport } from "../../impair";
 import { perSecond } from "../../metrics";
 import { HANDSHAKE_MAX_FRAME_BYTES, answerChallenge, checkWelcome, connectTo, type Challenge, type Connection, type Message, type Welcome } from "../../protocol";
 import type { WorkerStats } from "../../wire";
@@ -139,7 +138,7 @@ async function serve<Task>(session: Session<Task>): Promise<void> {
 }
 
 /** The session's live (or final) figures (either transport). */
-export function readStats<Task>(session: Session<Task>): WorkerStats & { impairment?: ImpairmentReport } {
+export function readStats<Task>(session: Session<Task>): WorkerStats {
   const { settings, totals, series } = session;
   return {
     role: settings.role,
