@@ -48,9 +48,10 @@ describe.each(roles.map((role) => [role.name, role] as const))("role %s", (name,
 
   test("every option has a default, is required, or names the default it computes; the schema is strict", () => {
     const required = new Set(role.options.required ?? []);
-    // An optional option without a schema default computes one at start (a worker's id is HOSTNAME-PID): its description says which.
+    // An optional option without a schema default computes one at start (a worker's id is HOSTNAME-PID) or is one of two
+    // ways to say a thing (--manager or --broker): its description ends with a clause saying which ("; default X", "; no default: ...").
     const loose = Object.entries(role.options.properties as Record<string, { default?: unknown; description?: string }>)
-      .filter(([key, property]) => property.default === undefined && !required.has(key) && !/\bdefault\b/.test(property.description ?? ""))
+      .filter(([key, property]) => property.default === undefined && !required.has(key) && !/; (no )?default\b/.test(property.description ?? ""))
       .map(([key]) => key);
     expect({ loose, strict: role.options.additionalProperties }).toEqual({ loose: [], strict: false });
     expect(role.summary.length).toBeGreaterThan(10);
