@@ -112,6 +112,18 @@ export const WAIT_DEADLINE_MS = 60_000;
  * `deadlineMs` it throws, naming `what` and the last value seen, so a stuck test says
  * what state it was in instead of running into the suite's timeout.
  */
+/**
+ * `waiting`, or a rejection after `deadlineMs` naming `what` and the state `seen()` reads then:
+ * the deadline of every wait on an event, so a test that waits in vain fails with what it saw.
+ */
+export function withDeadline<T>(what: string, waiting: Promise<T>, seen: () => unknown, deadlineMs = WAIT_DEADLINE_MS): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`waited ${deadlineMs} ms for ${what}; last seen: ${JSON.stringify(seen())?.slice(0, 2000)}`)), deadlineMs);
+  });
+  return Promise.race([waiting, expired]).finally(() => clearTimeout(timer));
+}
+
 export async function waitUntil<T>(what: string, read: () => T | Promise<T>, done: (value: T) => boolean, deadlineMs = WAIT_DEADLINE_MS, everyMs = 20): Promise<T> {
   const deadline = Date.now() + deadlineMs;
   for (;;) {

@@ -4,7 +4,7 @@ import { readTask, runTask, toTaskFailure } from "../../agent/roles/worker";
 import type { SchedulerEvent } from "../../agent/roles/manager/scheduler";
 import { answerChallenge, checkJob, checkWelcome, connectTo, type ImageOp, type Job, type JobDraft, type Assign, type Challenge, type Connection, type Hello, type HelloFields, type Message } from "../../agent/protocol";
 import sharp from "../../agent/native/sharp";
-import { FIXTURES } from "../helpers";
+import { FIXTURES, withDeadline } from "../helpers";
 
 /** What a fake worker does with one assign: answer it (the default), stay silent, fail it, or leave. */
 /** A job checked as the manager's intake checks it (`checkJob`), typed as an image job for `submit`'s answer. */
@@ -66,7 +66,7 @@ export async function startWorker(
       await connection.send(reply).catch(() => {});
     },
     mute: () => clearInterval(heartbeat),
-    until: (count) => (assigns.length >= count ? Promise.resolve() : new Promise((resolve) => waits.push({ count, resolve }))),
+    until: (count) => withDeadline(`${count} assigns`, assigns.length >= count ? Promise.resolve() : new Promise<void>((resolve) => waits.push({ count, resolve })), () => assigns.length),
     [Symbol.asyncDispose]: async () => {
       clearInterval(heartbeat);
       await connection.close("test over");
@@ -132,7 +132,8 @@ export function recordEvents(on: (listener: (event: SchedulerEvent) => void) => 
   });
   const waitFor = (match: (event: SchedulerEvent) => boolean): Promise<SchedulerEvent> => {
     const found = events.find(match);
-    return found ? Promise.resolve(found) : new Promise((resolve) => waits.push({ match, resolve }));
+    const waiting = found ? Promise.resolve(found) : new Promise<SchedulerEvent>((resolve) => waits.push({ match, resolve }));
+    return withDeadline(`an event matching ${match.toString().slice(0, 200)}`, waiting, () => events.map((event) => event.type));
   };
   return { events, waitFor };
 }

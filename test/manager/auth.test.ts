@@ -13,7 +13,7 @@ import {
   type Connection,
   type Message,
 } from "../../agent/protocol";
-import { quietContext } from "../helpers";
+import { quietContext, withDeadline } from "../helpers";
 import { concat, dialRaw } from "../protocol/peers";
 import { checked, makeGradient, pick, recordEvents, startWorker } from "./_fleet";
 import worker from "../../agent/roles/grayscale-worker";
@@ -43,13 +43,18 @@ async function startRealWorker(port: number, id: string, token?: string) {
   };
   const options = checkOptions(worker.options, { manager: `127.0.0.1:${port}`, concurrency: 1, id, reconnect: "10s" }, "api");
   const handle = await worker.start(options as never, { ...quietContext, token, log });
-  const waitLog = async (event: string): Promise<LogLine> => {
-    for (;;) {
-      const line = logs.find((candidate) => candidate.event === event);
-      if (line) return line;
-      await new Promise<void>((resolve) => waits.push(resolve));
-    }
-  };
+  const waitLog = (event: string): Promise<LogLine> =>
+    withDeadline(
+      `log line ${event}`,
+      (async () => {
+        for (;;) {
+          const line = logs.find((candidate) => candidate.event === event);
+          if (line) return line;
+          await new Promise<void>((resolve) => waits.push(resolve));
+        }
+      })(),
+      () => logs.map((line) => line.event),
+    );
   return { ...handle, logs, waitLog, [Symbol.asyncDispose]: () => handle.stop() };
 }
 

@@ -1,7 +1,7 @@
 // Helpers of the streamer tests: viewers on raw sockets that count whole frames, a viewer that reads nothing, polling /stats.
 import { StreamReader } from "../../agent/roles/streamer/http-stream";
 import type { StreamerStats } from "../../agent/wire";
-import { waitUntil } from "../helpers";
+import { waitUntil, withDeadline } from "../helpers";
 
 /** A viewer on a raw socket: counts whole frames; `await using` closes it. */
 export interface TestViewer extends AsyncDisposable {
@@ -39,7 +39,7 @@ export async function openViewer(port: number, quality: string, extra = ""): Pro
     get frames() {
       return frames;
     },
-    waitForFrames: (count) => (frames >= count ? Promise.resolve() : new Promise((resolve) => waiters.push({ count, resolve }))),
+    waitForFrames: (count) => withDeadline(`${count} frames`, frames >= count ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ count, resolve })), () => frames),
     ended: ended.promise,
     close,
     async [Symbol.asyncDispose]() {

@@ -1,6 +1,7 @@
 // A fake manager for worker suites: challenges each connection, welcomes each hello whose proof holds (else rejects it), records every message in arrival order, hands them out by type.
 import type { FleetError } from "../../agent/errors";
 import { checkHello, createChallenge, createWelcome, listenFor, type Connection, type Message } from "../../agent/protocol";
+import { withDeadline } from "../helpers";
 
 type Event = Message | { type: "closed"; reason: FleetError };
 
@@ -31,12 +32,17 @@ export function listenManager(heartbeatMs = 20, token?: string) {
       void connection.send(challenge).catch(() => {});
     },
   });
-  const next = async <T extends Event["type"]>(type: T): Promise<{ connection: Connection; event: Extract<Event, { type: T }> }> => {
-    for (;;) {
-      const index = events.findIndex((entry) => entry.event.type === type);
-      if (index >= 0) return events.splice(index, 1)[0] as never;
-      await new Promise<void>((resolve) => waiters.push(resolve));
-    }
-  };
+  const next = <T extends Event["type"]>(type: T): Promise<{ connection: Connection; event: Extract<Event, { type: T }> }> =>
+    withDeadline(
+      `a ${type}`,
+      (async () => {
+        for (;;) {
+          const index = events.findIndex((entry) => entry.event.type === type);
+          if (index >= 0) return events.splice(index, 1)[0] as never;
+          await new Promise<void>((resolve) => waiters.push(resolve));
+        }
+      })(),
+      () => events.map((entry) => entry.event.type),
+    );
   return { listener, next, [Symbol.asyncDispose]: () => listener.stop() };
 }
