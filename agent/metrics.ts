@@ -106,8 +106,8 @@ export function mbitPerSecond(byteCount: number, elapsedMs: number): number {
 
 /**
  * The time a role's average rates are taken over: from its start (at creation, or at its
- * first event: `start()`) to its stop, or to now while it runs. The receiver's, manager's,
- * viewers' and workers' `elapsed_s`, `images_per_s` and `mbit_per_s` come from one of these;
+ * first event: `start()`) to its stop, or to now while it runs. The receiver's, manager's and
+ * viewers' `elapsed_s`, `images_per_s` and `mbit_per_s`, and the workers' `images_per_s`, come from one of these;
  * the sender's span depends on its mode (a batch runs from its first request to its last
  * answer) and goes through the same `perSecond` and `mbitPerSecond`.
  */

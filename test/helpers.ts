@@ -108,11 +108,6 @@ export async function runController(args: string[], cwd: string, env: Record<str
 export const WAIT_DEADLINE_MS = 60_000;
 
 /**
- * Polls `read()` every `everyMs` until `done(value)` holds and answers that value. Past
- * `deadlineMs` it throws, naming `what` and the last value seen, so a stuck test says
- * what state it was in instead of running into the suite's timeout.
- */
-/**
  * `waiting`, or a rejection after `deadlineMs` naming `what` and the state `seen()` reads then:
  * the deadline of every wait on an event, so a test that waits in vain fails with what it saw.
  */
@@ -124,6 +119,11 @@ export function withDeadline<T>(what: string, waiting: Promise<T>, seen: () => u
   return Promise.race([waiting, expired]).finally(() => clearTimeout(timer));
 }
 
+/**
+ * Polls `read()` every `everyMs` until `done(value)` holds and answers that value. Past
+ * `deadlineMs` it throws, naming `what` and the last value seen, so a stuck test says
+ * what state it was in instead of running into the suite's timeout.
+ */
 export async function waitUntil<T>(what: string, read: () => T | Promise<T>, done: (value: T) => boolean, deadlineMs = WAIT_DEADLINE_MS, everyMs = 20): Promise<T> {
   const deadline = Date.now() + deadlineMs;
   for (;;) {

@@ -208,7 +208,8 @@ async function submitJobs(form) {
 function chooseFiles(files) {
   chosen = [...files].filter((file) => file.type.startsWith("image/") || file.type === "");
   byId("chosen").textContent = chosen.length ? `${chosen.length} image(s): ${chosen.map((file) => file.name).join(", ")}` : "no image chosen";
-  /** @type {HTMLButtonElement} */ (byId("submit")).disabled = chosen.length === 0;
+  // Nothing to send before the op list is known.
+  /** @type {HTMLButtonElement} */ (byId("submit")).disabled = chosen.length === 0 || ops.length === 0;
 }
 
 /** The ops of the task contract, as GET /ops gave them. @type {OpsView["ops"]} */
@@ -219,6 +220,7 @@ async function loadOps() {
   ops = /** @type {OpsView} */ (await readOk(await call("/ops"))).ops;
   byId("op").replaceChildren(...ops.map(({ name, worker }) => element("option", { value: name }, [worker === "recognition" ? `${name} (recognition workers)` : name])));
   showParams();
+  chooseFiles(chosen);
 }
 
 /** Shows only the parameter fields of the chosen op, with that op's bounds. */
@@ -235,8 +237,8 @@ function showParams() {
 
 /** Refreshes the queue and worker panel (and the op list until it has one), and polls unfinished jobs while the socket is down. */
 async function refresh() {
+  if (ops.length === 0) await loadOps().catch((error) => showBanner(`GET /ops: ${error.message}`));
   try {
-    if (ops.length === 0) await loadOps();
     const [stats, workers] = await Promise.all([
       call("/stats").then(readOk).then((body) => /** @type {ManagerStats} */ (body)),
       call("/workers").then(readOk).then((body) => /** @type {WorkerRow[]} */ (body)),
@@ -260,7 +262,8 @@ async function refresh() {
     );
     if (socket?.readyState !== WebSocket.OPEN) await pollUnfinished();
   } catch (error) {
-    showBanner(`manager unreachable: ${/** @type {Error} */ (error).message}`);
+    // Once the token was declined, the banner keeps saying how to give it.
+    if (!declined) showBanner(`manager unreachable: ${/** @type {Error} */ (error).message}`);
   }
 }
 

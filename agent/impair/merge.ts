@@ -14,8 +14,10 @@ const COUNTERS = new Set([
   "received", "saved", "rejected", "busy", "recovered_temp_files", "sync_passes",
   // manager
   "jobs_accepted", "jobs_done", "jobs_failed", "tasks_retried", "tasks_discarded",
-  // workers
-  "tasks_done", "tasks_failed", "reconnects", "busy_ms",
+  // workers, and a recognition worker's inference pool
+  "tasks_done", "tasks_failed", "reconnects", "busy_ms", "images", "batches", "infer_ms", "thread_restarts",
+  // streamer
+  "viewers_total", "viewers_timed_out", "delivered", "skipped", "repeated", "reactions",
 ]);
 /** Averages over an incarnation's `elapsed_s`: combined weighted by it, downtime counting as time at rate 0. */
 const RATES = new Set(["images_per_s", "mbit_per_s"]);

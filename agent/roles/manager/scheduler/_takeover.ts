@@ -103,9 +103,15 @@ export async function startLiveness(host: TakeoverHost): Promise<() => Promise<v
     if (record && record.state !== "done" && record.state !== "failed" && orphaned) owners.add(record.manager);
   }
   for (const gone of owners) await takeOver(host, gone);
-  const timer = setInterval(() => void (beat(), watch()), MANAGER_BEAT_MS);
+  let watching: Promise<void> = Promise.resolve();
+  const timer = setInterval(() => {
+    void beat();
+    if (!busy) watching = watch();
+  }, MANAGER_BEAT_MS);
+  // A takeover under way finishes (and releases its claim) while the connection is still open.
   return async () => {
     clearInterval(timer);
+    await watching;
     await host.managers.delete(host.managerId).catch(() => {});
   };
 }

@@ -256,7 +256,7 @@ export class BrokerScheduler implements JobRunner, AsyncDisposable {
   /** Reads the MaxDeliver advisories kept in GIVEN_UP_STREAM from now on, for the tasks of the managers this one collects. */
   private async watchGivenUp(): Promise<void> {
     const consumer = await this.js.consumers.get(GIVEN_UP_STREAM, { deliver_policy: DeliverPolicy.New });
-    this.read(await consumer.consume(), (msg) => this.takeAdvisory(msg.json()).catch(() => {}));
+    this.read(await consumer.consume(), (msg) => this.takeAdvisory(msg).catch(() => {}));
   }
 
   /**
@@ -268,12 +268,17 @@ export class BrokerScheduler implements JobRunner, AsyncDisposable {
     if (kept === 0) return;
     const consumer = await this.js.consumers.get(GIVEN_UP_STREAM, { deliver_policy: DeliverPolicy.All });
     const messages = await consumer.fetch({ max_messages: kept, expires: 5000 });
-    for await (const msg of messages) await this.takeAdvisory(msg.json()).catch(() => {});
+    for await (const msg of messages) {
+      if (this.stopped) break;
+      await this.takeAdvisory(msg).catch(() => {});
+    }
   }
 
   /** Takes over the records of a gone manager: their jobs are collected here from now on (their results so far replayed). */
   private async adopt(records: JobRecord[]): Promise<void> {
     for (const record of records) {
+      // A stopping manager adopts nothing more: what it did not adopt stays with the gone owner, for another manager.
+      if (this.stopped) return;
       const settled = Promise.withResolvers<JobOutput>();
       settled.promise.catch(() => {});
       const job = fromRecord(record, settled);
@@ -285,8 +290,8 @@ export class BrokerScheduler implements JobRunner, AsyncDisposable {
       this.details.set(job.id, { origin: record.origin, published: true, workers: record.workers, objects: [] });
       await this.save(job);
     }
-    for (const origin of new Set(records.map((record) => record.origin))) await this.collect(origin, true);
-    if (records.length > 0) await this.replayGivenUp();
+    for (const origin of new Set(records.map((record) => record.origin))) if (!this.stopped) await this.collect(origin, true);
+    if (records.length > 0 && !this.stopped) await this.replayGivenUp();
   }
 
   /** Saves a local job's record, after its previous save. */
@@ -354,16 +359,23 @@ export class BrokerScheduler implements JobRunner, AsyncDisposable {
   }
 
   /** The broker gave up a task after MaxDeliver deliveries without an answer: its job fails, its message is deleted. */
-  private async takeAdvisory(advisory: { stream?: string; stream_seq?: number; deliveries?: number }): Promise<void> {
+  private async takeAdvisory(msg: JsMsg): Promise<void> {
+    // A stopping manager fails nothing: the advisory and the task's message stay for the next owner.
+    if (this.stopped) return;
+    const advisory = msg.json<{ stream?: string; stream_seq?: number; deliveries?: number }>();
     const { stream, stream_seq: seq } = advisory;
-    if (typeof stream !== "string" || typeof seq !== "number") return;
-    const stored = await this.broker.jsm.streams.getMessage(stream, { seq });
-    const taskId = stored?.header?.get(HEADERS.task);
-    const reply = stored?.header?.get(HEADERS.reply) ?? "";
+    const forget = () => this.broker.jsm.streams.deleteMessage(GIVEN_UP_STREAM, msg.seq).catch(() => false);
+    if (typeof stream !== "string" || typeof seq !== "number") return void (await forget());
+    // Gone from the task stream: its job was settled by whoever read this advisory first; later replays need not read it.
+    const stored = await this.broker.jsm.streams.getMessage(stream, { seq }).catch(() => null);
+    if (!stored) return void (await forget());
+    const taskId = stored.header?.get(HEADERS.task);
+    const reply = stored.header?.get(HEADERS.reply) ?? "";
     if (!taskId || ![...this.origins].some((origin) => reply.startsWith(toResultSubject(origin, "")))) return;
     const task = this.jobs.findTask(taskId);
     if (task) this.failJob(task.job, new FleetError("TASK_FAILED", `task ${taskId} was delivered ${advisory.deliveries ?? this.options.maxAttempts} of ${this.options.maxAttempts} times; last: timeout: no answer within AckWait (${this.options.taskTimeoutMs} ms)`, 502));
     await this.broker.jsm.streams.deleteMessage(stream, seq).catch(() => false);
+    await forget();
   }
 
   /** A taken result: kept, and once every task is in, the job joined, its output stored for every manager, and done. `object` names the result's payload object, if it had one. */

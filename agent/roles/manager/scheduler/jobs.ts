@@ -31,7 +31,7 @@ function outputBytes(output: JobOutput | undefined): number {
 export class JobTable {
   private readonly jobs = new Map<string, JobState>();
   private heldBytes = 0;
-  /** Jobs admitted so far: numbers the ids of jobs that come without one. */
+  /** Ids handed so far to jobs that came without one (`job-N`). */
   private admitted = 0;
 
   constructor(
