@@ -408,11 +408,13 @@ export class BrokerScheduler implements JobRunner, AsyncDisposable {
         return this.failJob(job, new FleetError("STORE_FAILED", `the output could not be stored: ${(error as Error).message}`, 503, { cause: error }));
       }
     }
-    this.emitter.emit({ type: "job-done", jobId: job.id, ms: Math.round(performance.now() - job.startedAt), manager: this.options.managerId });
+    const ms = Math.round(performance.now() - job.startedAt);
     this.jobs.markDone(job, output);
-    this.forget(job, false);
-    // Settled once the record says done: a reader of REMOTE_PIXELS goes to the record.
+    // The record says done before anyone hears it or anything is let go: a crash before the save leaves the job to
+    // the next owner, whose replay needs the result objects, and only the save's owner announces it (done once).
     await this.records.settled(job.id);
+    this.emitter.emit({ type: "job-done", jobId: job.id, ms, manager: this.options.managerId });
+    this.forget(job, false);
     job.resolve(output);
   }
 
